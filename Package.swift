@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// MARK: - Products
+
+let products: [Product] = [
+  .library(name: "Autodiff", targets: ["Autodiff"]),
+  .library(name: "BilevelAD", targets: ["BilevelAD"]),
+  .executable(name: "bilevel-cli", targets: ["bilevel-cli"]),
+]
+
+// MARK: - Library and executable targets
+
+let targets: [Target] = [
+  .target(
+    name: "Autodiff"),
+  .target(
+    name: "BilevelAD",
+    dependencies: ["Autodiff"]),
+  .executableTarget(
+    name: "bilevel-cli",
+    dependencies: ["Autodiff", "BilevelAD"]),
+
+  // MARK: - Test support and tests
+
+  .target(
+    name: "TestSupport",
+    dependencies: ["Autodiff"],
+    path: "Tests/TestSupport"),
+  .testTarget(
+    name: "AutodiffTests",
+    dependencies: ["Autodiff", "TestSupport"]),
+  .testTarget(
+    name: "BilevelADTests",
+    dependencies: ["Autodiff", "BilevelAD", "TestSupport"]),
+]
+
+let package = Package(
+  name: "BilevelAD",
+  products: products,
+  targets: targets,
+  swiftLanguageModes: [.v6]
+)

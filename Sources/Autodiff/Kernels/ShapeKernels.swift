@@ -1,0 +1,113 @@
+// Kernels that move values: transposition, row gathers and scatters, concatenation, slices.
+
+/// `x` with its axes permuted: result axis k is input axis `permutation[k]`.
+@inlinable
+func transposeKernel(_ x: Tensor, permutation: [Int]) -> Tensor {
+  let inStrides = contiguousStrides(x.shape)
+  let shape = permutation.map { x.shape[$0] }
+  let strides = permutation.map { inStrides[$0] }
+  let result = TensorStorage(uninitializedCount: x.scalarCount)
+  let out = result.base
+  x.withUnsafeScalars { px in
+    let base = px.baseAddress.unsafelyUnwrapped
+    if shape.count == 2 {
+      // Blocked so that both reads and writes stay in cache.
+      let rows = shape[0], columns = shape[1], rowStride = strides[0], columnStride = strides[1]
+      let block = 32
+      for i0 in stride(from: 0, to: rows, by: block) {
+        for j0 in stride(from: 0, to: columns, by: block) {
+          for i in i0..<Swift.min(i0 + block, rows) {
+            for j in j0..<Swift.min(j0 + block, columns) {
+              out[i * columns + j] = base[i * rowStride + j * columnStride]
+            }
+          }
+        }
+      }
+      return
+    }
+    if x.scalarCount == 0 { return }
+    if shape.isEmpty {
+      out[0] = base[0]
+      return
+    }
+    let inner = shape[shape.count - 1]
+    let step = strides[strides.count - 1]
+    forEachRow(of: shape, stridesA: strides, stridesB: strides) { start, offset, _ in
+      for j in 0..<inner { out[start + j] = base[offset + j * step] }
+    }
+  }
+  return Tensor(shape: shape, storage: result)
+}
+
+/// The rows of rank-2 `x` at `indices`, in order (repeats allowed).
+@inlinable
+func gatherRowsKernel(_ x: Tensor, _ indices: [Int]) -> Tensor {
+  let columns = x.shape[1]
+  let result = TensorStorage(uninitializedCount: indices.count * columns)
+  x.withUnsafeScalars { px in
+    let base = px.baseAddress.unsafelyUnwrapped
+    for (k, row) in indices.enumerated() {
+      (result.base + k * columns).update(from: base + row * columns, count: columns)
+    }
+  }
+  return Tensor(shape: [indices.count, columns], storage: result)
+}
+
+/// A `rowCount`-row matrix whose row r is the sum of the rows k of `x` with `indices[k] == r`.
+@inlinable
+func scatterAddRowsKernel(_ x: Tensor, _ indices: [Int], rowCount: Int) -> Tensor {
+  let columns = x.shape[1]
+  let result = TensorStorage(repeating: 0, count: rowCount * columns)
+  x.withUnsafeScalars { px in
+    let base = px.baseAddress.unsafelyUnwrapped
+    for (k, row) in indices.enumerated() {
+      let destination = result.base + row * columns
+      let source = base + k * columns
+      for j in 0..<columns { destination[j] += source[j] }
+    }
+  }
+  return Tensor(shape: [rowCount, columns], storage: result)
+}
+
+/// `a` and `b` joined along `axis` (shapes agree elsewhere).
+@inlinable
+func concatenateKernel(_ a: Tensor, _ b: Tensor, axis: Int) -> Tensor {
+  var shape = a.shape
+  shape[axis] += b.shape[axis]
+  let outer = a.shape[..<axis].reduce(1, *)
+  let chunkA = a.shape[axis...].reduce(1, *)
+  let chunkB = b.shape[axis...].reduce(1, *)
+  let result = TensorStorage(uninitializedCount: outer * (chunkA + chunkB))
+  a.withUnsafeScalars { pa in
+    b.withUnsafeScalars { pb in
+      var destination = result.base
+      for i in 0..<outer {
+        if chunkA > 0 { destination.update(from: pa.baseAddress! + i * chunkA, count: chunkA) }
+        destination += chunkA
+        if chunkB > 0 { destination.update(from: pb.baseAddress! + i * chunkB, count: chunkB) }
+        destination += chunkB
+      }
+    }
+  }
+  return Tensor(shape: shape, storage: result)
+}
+
+/// The part of `x` with indices in `range` along `axis`.
+@inlinable
+func sliceKernel(_ x: Tensor, axis: Int, range: Range<Int>) -> Tensor {
+  var shape = x.shape
+  shape[axis] = range.count
+  let outer = x.shape[..<axis].reduce(1, *)
+  let inner = x.shape[(axis + 1)...].reduce(1, *)
+  let chunk = x.shape[axis] * inner
+  let piece = range.count * inner
+  let result = TensorStorage(uninitializedCount: outer * piece)
+  x.withUnsafeScalars { px in
+    if piece == 0 { return }
+    let base = px.baseAddress.unsafelyUnwrapped
+    for i in 0..<outer {
+      (result.base + i * piece).update(from: base + i * chunk + range.lowerBound * inner, count: piece)
+    }
+  }
+  return Tensor(shape: shape, storage: result)
+}

@@ -1,0 +1,171 @@
+// Operations that rearrange values: reshape, transpose, row gathers and scatters,
+// concatenation and slices. Each one's VJP is another operation of this file.
+
+@usableFromInline
+struct Reshape: UnaryPrimitive {
+  @usableFromInline let target: [Int]
+  @inlinable init(target: [Int]) { self.target = target }
+  /// Shares the storage: a reshape copies nothing.
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { Tensor(shape: target, storage: x.storage) }
+  @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { tangent.reshaped(to: target) }
+  @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { cotangent.reshaped(to: x.shape) }
+}
+
+@usableFromInline
+struct Transpose: UnaryPrimitive {
+  @usableFromInline let permutation: [Int]
+  @inlinable init(permutation: [Int]) { self.permutation = permutation }
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { transposeKernel(x, permutation: permutation) }
+  @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(self, tangent) }
+  @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
+    var inverse = permutation
+    for (k, axis) in permutation.enumerated() { inverse[axis] = k }
+    return apply(Transpose(permutation: inverse), cotangent)
+  }
+}
+
+@usableFromInline
+struct GatherRows: UnaryPrimitive {
+  @usableFromInline let indices: [Int]
+  @inlinable init(indices: [Int]) { self.indices = indices }
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { gatherRowsKernel(x, indices) }
+  @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(self, tangent) }
+  @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
+    apply(ScatterAddRows(indices: indices, rowCount: x.shape[0]), cotangent)
+  }
+}
+
+@usableFromInline
+struct ScatterAddRows: UnaryPrimitive {
+  @usableFromInline let indices: [Int]
+  @usableFromInline let rowCount: Int
+  @inlinable init(indices: [Int], rowCount: Int) {
+    self.indices = indices
+    self.rowCount = rowCount
+  }
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { scatterAddRowsKernel(x, indices, rowCount: rowCount) }
+  @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(self, tangent) }
+  @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
+    apply(GatherRows(indices: indices), cotangent)
+  }
+}
+
+@usableFromInline
+struct Concatenate: BinaryPrimitive {
+  @usableFromInline let axis: Int
+  @inlinable init(axis: Int) { self.axis = axis }
+  @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor { concatenateKernel(a, b, axis: axis) }
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
+    apply(self, tangentA ?? Tensor.zeros(a.shape), tangentB ?? Tensor.zeros(b.shape))
+  }
+  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?) {
+    let split = a.shape[axis]
+    return (wrtA ? apply(Slice(axis: axis, range: 0..<split), cotangent) : nil,
+            wrtB ? apply(Slice(axis: axis, range: split..<value.shape[axis]), cotangent) : nil)
+  }
+}
+
+@usableFromInline
+struct Slice: UnaryPrimitive {
+  @usableFromInline let axis: Int
+  @usableFromInline let range: Range<Int>
+  @inlinable init(axis: Int, range: Range<Int>) {
+    self.axis = axis
+    self.range = range
+  }
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { sliceKernel(x, axis: axis, range: range) }
+  @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(self, tangent) }
+  /// Pads the cotangent with zeros back to x's extent along `axis`.
+  @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
+    var padded = cotangent
+    var before = x.shape
+    before[axis] = range.lowerBound
+    var after = x.shape
+    after[axis] = x.shape[axis] - range.upperBound
+    if range.lowerBound > 0 { padded = apply(Concatenate(axis: axis), Tensor.zeros(before), padded) }
+    if after[axis] > 0 { padded = apply(Concatenate(axis: axis), padded, Tensor.zeros(after)) }
+    return padded
+  }
+}
+
+extension Tensor {
+  /// The same values, row-major, in a new shape. Copies nothing.
+  ///
+  /// A single dimension may be -1; it is inferred from the count.
+  /// - Precondition: the new shape holds exactly `scalarCount` values.
+  @inlinable
+  public func reshaped(to newShape: [Int]) -> Tensor {
+    var target = newShape
+    if let inferred = newShape.firstIndex(of: -1) {
+      let known = newShape.enumerated().filter { $0.offset != inferred }.reduce(1) { $0 * $1.element }
+      precondition(known > 0 && scalarCount % known == 0, "reshaped(to:): cannot reshape \(shape) to \(newShape)")
+      target[inferred] = scalarCount / known
+    }
+    precondition(
+      target.allSatisfy { $0 >= 0 } && target.reduce(1, *) == scalarCount,
+      "reshaped(to:): cannot reshape \(shape) (\(scalarCount) values) to \(newShape)")
+    if target == shape { return self }
+    return apply(Reshape(target: target), self)
+  }
+
+  /// The transpose: the axes in reverse order (for a matrix, rows become columns).
+  @inlinable
+  public func transposed() -> Tensor {
+    rank < 2 ? self : apply(Transpose(permutation: Array((0..<rank).reversed())), self)
+  }
+
+  /// The axes permuted: axis k of the result is axis `permutation[k]` of this tensor.
+  /// - Precondition: `permutation` is a permutation of `0..<rank`.
+  @inlinable
+  public func transposed(permutation: [Int]) -> Tensor {
+    precondition(
+      permutation.sorted() == Array(0..<rank),
+      "transposed(permutation:): \(permutation) is not a permutation of the axes of shape \(shape)")
+    return permutation == Array(0..<rank) ? self : apply(Transpose(permutation: permutation), self)
+  }
+
+  /// The rows of a matrix at `rows`, in that order; repeats allowed (mini-batches).
+  ///
+  /// Derivative: the adjoint rows are added back into the selected rows.
+  /// - Precondition: the tensor has rank 2 (or rank 1, read as a column) and every index
+  ///   is in `0..<shape[0]`.
+  @inlinable
+  public func gathering(rows: [Int]) -> Tensor {
+    precondition(rank == 1 || rank == 2, "gathering(rows:): needs a rank-1 or rank-2 tensor, got shape \(shape)")
+    for row in rows {
+      precondition(row >= 0 && row < shape[0], "gathering(rows:): row \(row) is out of range for shape \(shape)")
+    }
+    if rank == 1 { return reshaped(to: [shape[0], 1]).gathering(rows: rows).reshaped(to: [rows.count]) }
+    return apply(GatherRows(indices: rows), self)
+  }
+
+  /// This tensor followed by `other` along `axis`.
+  /// - Precondition: the ranks agree and the shapes agree off `axis`.
+  @inlinable
+  public func concatenated(with other: Tensor, alongAxis axis: Int = 0) -> Tensor {
+    precondition(
+      rank == other.rank && rank > 0,
+      "concatenated(with:alongAxis:): shapes \(shape) and \(other.shape) have different ranks")
+    let axis = normalizedAxes([axis], operation: "concatenated(with:alongAxis:)")[0]
+    for k in 0..<rank where k != axis {
+      precondition(
+        shape[k] == other.shape[k],
+        "concatenated(with:alongAxis:): shapes \(shape) and \(other.shape) differ off axis \(axis)")
+    }
+    return apply(Concatenate(axis: axis), self, other)
+  }
+
+  /// The elements with indices in `range` along `axis` (a contiguous slice).
+  ///
+  /// Derivative: the adjoint is padded with zeros outside the slice.
+  /// - Precondition: `range` lies within `0..<shape[axis]`.
+  @inlinable
+  public func slicing(_ range: Range<Int>, alongAxis axis: Int = 0) -> Tensor {
+    let axis = normalizedAxes([axis], operation: "slicing(_:alongAxis:)")[0]
+    precondition(
+      range.lowerBound >= 0 && range.upperBound <= shape[axis],
+      "slicing(_:alongAxis:): range \(range) is out of bounds for axis \(axis) of shape \(shape)")
+    if range.count == shape[axis] { return self }
+    return apply(Slice(axis: axis, range: range), self)
+  }
+}

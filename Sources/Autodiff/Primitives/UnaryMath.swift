@@ -1,0 +1,175 @@
+import Foundation
+
+// Elementwise math. An elementwise primitive needs only its scalar kernel and its
+// derivative dy/dx written in `Tensor` operations; `ElementwiseUnary` builds the JVP
+// (tangent * dy/dx) and the VJP (cotangent * dy/dx) from it, as JAX's `defjvp` does.
+
+/// An elementwise function y = f(x) given by its scalar kernel and its derivative.
+@usableFromInline
+protocol ElementwiseUnary: UnaryPrimitive {
+  /// f on one value.
+  func value(_ x: Double) -> Double
+  /// f'(x) elementwise, written in `Tensor` operations of x and y = f(x).
+  func derivative(x: Tensor, value: Tensor) -> Tensor
+}
+
+extension ElementwiseUnary {
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { mapKernel(x) { value($0) } }
+  @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor {
+    tangent * derivative(x: x, value: value)
+  }
+  @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
+    cotangent * derivative(x: x, value: value)
+  }
+}
+
+@usableFromInline struct Exp: ElementwiseUnary {
+  @inlinable init() {}
+  @inlinable func value(_ x: Double) -> Double { Foundation.exp(x) }
+  @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor { value }
+}
+
+@usableFromInline struct Log: ElementwiseUnary {
+  @inlinable init() {}
+  @inlinable func value(_ x: Double) -> Double { Foundation.log(x) }
+  @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor { 1 / x }
+  @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { tangent / x }
+  @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { cotangent / x }
+}
+
+@usableFromInline struct Log1p: ElementwiseUnary {
+  @inlinable init() {}
+  @inlinable func value(_ x: Double) -> Double { Foundation.log1p(x) }
+  @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor { 1 / (x + 1) }
+  @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { tangent / (x + 1) }
+  @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { cotangent / (x + 1) }
+}
+
+@usableFromInline struct SquareRoot: ElementwiseUnary {
+  @inlinable init() {}
+  @inlinable func value(_ x: Double) -> Double { x.squareRoot() }
+  @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor { 0.5 / value }
+  @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { tangent / (2 * value) }
+  @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { cotangent / (2 * value) }
+}
+
+@usableFromInline struct Square: ElementwiseUnary {
+  @inlinable init() {}
+  @inlinable func value(_ x: Double) -> Double { x * x }
+  @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor { 2 * x }
+}
+
+@usableFromInline struct Power: ElementwiseUnary {
+  @usableFromInline let exponent: Double
+  @inlinable init(exponent: Double) { self.exponent = exponent }
+  @inlinable func value(_ x: Double) -> Double { Foundation.pow(x, exponent) }
+  @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor {
+    if exponent == 0 { return Tensor.zeros(x.shape) }
+    return exponent == 1 ? Tensor.ones(x.shape) : exponent * pow(x, exponent - 1)
+  }
+}
+
+@usableFromInline struct AbsoluteValue: ElementwiseUnary {
+  @inlinable init() {}
+  @inlinable func value(_ x: Double) -> Double { Swift.abs(x) }
+  /// sign(x), a constant: the derivative of a step is zero (0 at the kink).
+  @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor {
+    mapKernel(x.constant) { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
+  }
+}
+
+@usableFromInline struct HyperbolicTangent: ElementwiseUnary {
+  @inlinable init() {}
+  @inlinable func value(_ x: Double) -> Double { Foundation.tanh(x) }
+  @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor { 1 - value.squared() }
+}
+
+@usableFromInline struct Sigmoid: ElementwiseUnary {
+  @inlinable init() {}
+  /// 1 / (1 + e^-x), without overflow for large |x|.
+  @inlinable func value(_ x: Double) -> Double {
+    if x >= 0 { return 1 / (1 + Foundation.exp(-x)) }
+    let e = Foundation.exp(x)
+    return e / (1 + e)
+  }
+  @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor { value * (1 - value) }
+}
+
+@usableFromInline struct Softplus: ElementwiseUnary {
+  @inlinable init() {}
+  /// log(1 + e^x) = max(x, 0) + log1p(e^-|x|), exact and overflow-free.
+  @inlinable func value(_ x: Double) -> Double {
+    Swift.max(x, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(x)))
+  }
+  @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor { sigmoid(x) }
+}
+
+@usableFromInline struct RectifiedLinear: ElementwiseUnary {
+  @inlinable init() {}
+  @inlinable func value(_ x: Double) -> Double { Swift.max(x, 0) }
+  /// The step 1[x > 0], a constant.
+  @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor {
+    mapKernel(x.constant) { $0 > 0 ? 1 : 0 }
+  }
+}
+
+// MARK: - Public functions
+
+/// The elementwise exponential, e^x.
+///
+/// Derivative: d exp(x) = exp(x) dx.
+@inlinable public func exp(_ x: Tensor) -> Tensor { apply(Exp(), x) }
+
+/// The elementwise natural logarithm.
+///
+/// Derivative: d log(x) = dx / x.
+@inlinable public func log(_ x: Tensor) -> Tensor { apply(Log(), x) }
+
+/// The elementwise log(1 + x), accurate for small x.
+///
+/// Derivative: d log1p(x) = dx / (1 + x).
+@inlinable public func log1p(_ x: Tensor) -> Tensor { apply(Log1p(), x) }
+
+/// The elementwise square root.
+///
+/// Derivative: d sqrt(x) = dx / (2 sqrt(x)).
+@inlinable public func sqrt(_ x: Tensor) -> Tensor { apply(SquareRoot(), x) }
+
+/// The elementwise power x^p for a constant exponent p.
+///
+/// Derivative: d x^p = p x^(p-1) dx.
+@inlinable public func pow(_ x: Tensor, _ exponent: Double) -> Tensor {
+  exponent == 2 ? x.squared() : apply(Power(exponent: exponent), x)
+}
+
+/// The elementwise absolute value.
+///
+/// Derivative: sign(x) dx (0 at x = 0).
+@inlinable public func abs(_ x: Tensor) -> Tensor { apply(AbsoluteValue(), x) }
+
+/// The elementwise hyperbolic tangent.
+///
+/// Derivative: d tanh(x) = (1 - tanh(x)^2) dx.
+@inlinable public func tanh(_ x: Tensor) -> Tensor { apply(HyperbolicTangent(), x) }
+
+/// The elementwise logistic function 1 / (1 + e^-x).
+///
+/// Derivative: d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)) dx.
+@inlinable public func sigmoid(_ x: Tensor) -> Tensor { apply(Sigmoid(), x) }
+
+/// The elementwise softplus log(1 + e^x), computed as max(x, 0) + log1p(e^-|x|).
+///
+/// Derivative: d softplus(x) = sigmoid(x) dx.
+@inlinable public func softplus(_ x: Tensor) -> Tensor { apply(Softplus(), x) }
+
+/// The elementwise rectified linear unit max(x, 0).
+///
+/// Derivative: 1[x > 0] dx (0 at x = 0).
+@inlinable public func relu(_ x: Tensor) -> Tensor { apply(RectifiedLinear(), x) }
+
+extension Tensor {
+  /// The elementwise square x^2.
+  ///
+  /// Derivative: d x^2 = 2 x dx.
+  @inlinable public func squared() -> Tensor { apply(Square(), self) }
+}

@@ -1,0 +1,146 @@
+/// An n-dimensional array of `Double` values that can be differentiated, to any order.
+///
+/// A `Tensor` is a value: a shape and row-major contiguous storage held in a
+/// copy-on-write buffer. The same type flows through user code whether or not it is
+/// being differentiated. Internally a tensor is one of
+///
+/// - a **constant**: just its values;
+/// - a **forward-mode dual** `(primal, tangent, tag)`, created by `jvp(at:direction:of:)`;
+/// - a **reverse-mode tracer** `(primal, node on a tape, tag)`, created by
+///   `gradient(at:of:)` and the other reverse-mode operators.
+///
+/// The primal (and a dual's tangent) are themselves tensors that can carry lower tags:
+/// that recursion is what makes nested derivatives work (see `Docs/Architecture.md`).
+///
+/// Tensors whose values are constants are safe to share between threads. A dual or a
+/// tracer belongs to the differential-operator call that created it; it must not escape
+/// that call.
+public struct Tensor: @unchecked Sendable {
+  /// The size of each dimension; `[]` for a scalar.
+  public let shape: [Int]
+
+  /// The values of the innermost primal, row-major. Shared with `lift.primal`.
+  @usableFromInline internal var storage: TensorStorage
+
+  /// The differentiation level this tensor lives at; `nil` for a constant.
+  @usableFromInline internal var lift: Lift?
+
+  @inlinable
+  internal init(shape: [Int], storage: TensorStorage, lift: Lift? = nil) {
+    assert(shape.reduce(1, *) == storage.count, "shape \(shape) does not match \(storage.count) values")
+    self.shape = shape
+    self.storage = storage
+    self.lift = lift
+  }
+}
+
+/// The part of a dual or tracer above its primal: the level's tag and its perturbation.
+///
+/// Exactly one of `tangent` (a forward-mode dual) and `tape` (a reverse-mode tracer) is set.
+@usableFromInline
+internal final class Lift {
+  @usableFromInline let tag: Int
+  @usableFromInline let primal: Tensor
+  @usableFromInline let tangent: Tensor?
+  @usableFromInline let tape: Tape?
+  @usableFromInline let node: Int
+
+  @inlinable
+  init(tag: Int, primal: Tensor, tangent: Tensor) {
+    self.tag = tag
+    self.primal = primal
+    self.tangent = tangent
+    self.tape = nil
+    self.node = -1
+  }
+
+  @inlinable
+  init(tag: Int, primal: Tensor, tape: Tape, node: Int) {
+    self.tag = tag
+    self.primal = primal
+    self.tangent = nil
+    self.tape = tape
+    self.node = node
+  }
+}
+
+// MARK: - Levels
+
+extension Tensor {
+  /// The tag of the innermost differential operator this tensor is perturbed by, or 0.
+  @inlinable
+  internal var tag: Int { lift?.tag ?? 0 }
+
+  /// A dual at `tag` with the given primal and tangent.
+  @inlinable
+  internal init(dual primal: Tensor, tangent: Tensor, tag: Int) {
+    assert(primal.tag < tag && tangent.tag < tag, "a dual's parts must live at lower levels")
+    assert(primal.shape == tangent.shape, "tangent shape \(tangent.shape) differs from primal \(primal.shape)")
+    self.init(shape: primal.shape, storage: primal.storage, lift: Lift(tag: tag, primal: primal, tangent: tangent))
+  }
+
+  /// A tracer at `tag` for the node `node` of `tape`.
+  @inlinable
+  internal init(tracer primal: Tensor, tape: Tape, node: Int, tag: Int) {
+    assert(primal.tag < tag, "a tracer's primal must live at a lower level")
+    self.init(shape: primal.shape, storage: primal.storage, lift: Lift(tag: tag, primal: primal, tape: tape, node: node))
+  }
+
+  /// This tensor seen from level `tag`: its primal if it lives at `tag`, else itself
+  /// (a tensor of a lower level is a constant at `tag`).
+  @inlinable
+  internal func primal(at tag: Int) -> Tensor {
+    if let lift, lift.tag == tag { return lift.primal }
+    return self
+  }
+
+  /// The values alone, with every level of perturbation removed.
+  @inlinable
+  internal var constant: Tensor {
+    lift == nil ? self : Tensor(shape: shape, storage: storage)
+  }
+
+  /// Whether this tensor is a constant (not being differentiated by any enclosing operator).
+  public var isConstant: Bool { lift == nil }
+}
+
+// MARK: - Shape and values
+
+extension Tensor {
+  /// The number of dimensions.
+  @inlinable public var rank: Int { shape.count }
+
+  /// The number of values: the product of `shape`.
+  @inlinable public var scalarCount: Int { storage.count }
+
+  /// The values in row-major order. For a dual or tracer, its primal's values.
+  public var scalars: [Double] { storage.array }
+
+  /// The single value of a one-element tensor.
+  ///
+  /// - Precondition: `scalarCount == 1`.
+  public var scalar: Double {
+    precondition(scalarCount == 1, "scalar: tensor of shape \(shape) has \(scalarCount) values, not 1")
+    return storage.base[0]
+  }
+
+  /// Calls `body` with the values, row-major, of this tensor's innermost primal.
+  @inlinable
+  public func withUnsafeScalars<R>(_ body: (UnsafeBufferPointer<Double>) throws -> R) rethrows -> R {
+    try withExtendedLifetime(storage) { try body(storage.buffer) }
+  }
+
+  /// Calls `body` with mutable access to the values of this constant tensor, copying the
+  /// storage first unless it is uniquely referenced.
+  ///
+  /// - Precondition: the tensor is a constant (writing through a tracer would corrupt
+  ///   the derivative); use `withoutDerivative(at:)` first.
+  @inlinable
+  public mutating func withUnsafeMutableScalars<R>(
+    _ body: (UnsafeMutableBufferPointer<Double>) throws -> R
+  ) rethrows -> R {
+    precondition(lift == nil, "withUnsafeMutableScalars: tensor is being differentiated")
+    if !isKnownUniquelyReferenced(&storage) { storage = storage.makeCopy() }
+    return try body(storage.mutableBuffer)
+  }
+}

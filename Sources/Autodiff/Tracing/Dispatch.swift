@@ -1,0 +1,75 @@
+// How one primitive application is lifted through the levels of nested differentiation.
+//
+// A primitive is defined once: an eval kernel on constants, a JVP rule and a VJP rule,
+// both written in `Tensor` operations. `apply` peels the highest level off the operands,
+// applies the primitive to their primals (recursing through lower levels down to the
+// kernel), and then either pushes tangents forward with the JVP rule (a dual level) or
+// records a tape node whose pullback is the VJP rule (a tracer level). Because the rules
+// are `Tensor` operations on values of lower levels, they are themselves differentiated
+// by any enclosing operator: nothing about higher order is special-cased.
+
+/// A differentiable function of one tensor.
+@usableFromInline
+protocol UnaryPrimitive {
+  /// The value on a constant input (the kernel).
+  func evaluate(_ x: Tensor) -> Tensor
+  /// The directional derivative: J(x) tangent, given x and y = f(x).
+  func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor
+  /// The vector-Jacobian product: cotangent^T J(x), given x and y = f(x).
+  func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor
+}
+
+/// A differentiable function of two tensors.
+@usableFromInline
+protocol BinaryPrimitive {
+  /// The value on constant inputs (the kernel).
+  func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor
+  /// J_a(a, b) da + J_b(a, b) db; a nil tangent is zero.
+  func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor
+  /// The adjoints of a and b; only those asked for (`wrtA`, `wrtB`) need be computed.
+  func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?)
+}
+
+/// Applies a unary primitive at every level `x` lives at.
+@inlinable
+func apply<P: UnaryPrimitive>(_ primitive: P, _ x: Tensor) -> Tensor {
+  guard let lift = x.lift else { return primitive.evaluate(x) }
+  let primal = lift.primal
+  let value = apply(primitive, primal)
+  if let tangent = lift.tangent {
+    let outputTangent = primitive.jvp(x: primal, value: value, tangent: tangent)
+    return Tensor(dual: value, tangent: outputTangent, tag: lift.tag)
+  }
+  let tape = lift.tape.unsafelyUnwrapped
+  let node = tape.append(first: lift.node, second: -1) { cotangent in
+    (primitive.vjp(x: primal, value: value, cotangent: cotangent), nil)
+  }
+  return Tensor(tracer: value, tape: tape, node: node, tag: lift.tag)
+}
+
+/// Applies a binary primitive at every level its operands live at.
+@inlinable
+func apply<P: BinaryPrimitive>(_ primitive: P, _ a: Tensor, _ b: Tensor) -> Tensor {
+  let tagA = a.tag
+  let tagB = b.tag
+  if tagA == 0 && tagB == 0 { return primitive.evaluate(a, b) }
+  let tag = Swift.max(tagA, tagB)
+  let liftA = tagA == tag ? a.lift : nil
+  let liftB = tagB == tag ? b.lift : nil
+  let lift = (liftA ?? liftB).unsafelyUnwrapped
+  let primalA = liftA?.primal ?? a
+  let primalB = liftB?.primal ?? b
+  let value = apply(primitive, primalA, primalB)
+  if lift.tape == nil {
+    let outputTangent = primitive.jvp(
+      a: primalA, b: primalB, value: value, tangentA: liftA?.tangent, tangentB: liftB?.tangent)
+    return Tensor(dual: value, tangent: outputTangent, tag: tag)
+  }
+  let tape = lift.tape.unsafelyUnwrapped
+  let wrtA = liftA != nil
+  let wrtB = liftB != nil
+  let node = tape.append(first: liftA?.node ?? -1, second: liftB?.node ?? -1) { cotangent in
+    primitive.vjp(a: primalA, b: primalB, value: value, cotangent: cotangent, wrtA: wrtA, wrtB: wrtB)
+  }
+  return Tensor(tracer: value, tape: tape, node: node, tag: tag)
+}

@@ -1,0 +1,86 @@
+/// The record of one reverse-mode call: an append-only list of nodes in creation order.
+///
+/// A node holds its parents (by index; `-1` for an operand that is a constant at this
+/// level) and the pullback of the primitive that created it. The backward pass walks the
+/// tape once, newest first, accumulating adjoints with `Tensor` operations, so that an
+/// enclosing differential operator can trace them. Nodes the output does not depend on
+/// get no adjoint and are skipped.
+///
+/// A tape belongs to one call on one thread; it is released when the call and every
+/// pullback closure it returned are gone.
+@usableFromInline
+final class Tape {
+  @usableFromInline
+  struct Node {
+    @usableFromInline var first: Int
+    @usableFromInline var second: Int
+    /// Maps the adjoint of this node to the adjoints of its parents (nil: no contribution).
+    @usableFromInline var pullback: ((Tensor) -> (Tensor?, Tensor?))?
+
+    @inlinable
+    init(first: Int, second: Int, pullback: ((Tensor) -> (Tensor?, Tensor?))?) {
+      self.first = first
+      self.second = second
+      self.pullback = pullback
+    }
+  }
+
+  @usableFromInline var nodes: [Node] = []
+
+  @inlinable
+  init() {}
+
+  /// Appends a node that has no parents: an input of the call.
+  @inlinable
+  func appendInput() -> Int {
+    nodes.append(Node(first: -1, second: -1, pullback: nil))
+    return nodes.count - 1
+  }
+
+  /// Appends a node for a primitive application.
+  @inlinable
+  func append(first: Int, second: Int, pullback: @escaping (Tensor) -> (Tensor?, Tensor?)) -> Int {
+    nodes.append(Node(first: first, second: second, pullback: pullback))
+    return nodes.count - 1
+  }
+
+  /// Runs the backward pass from `output` seeded with `seed`, returning the adjoint of
+  /// each of `inputs` (nil where the output does not depend on it).
+  ///
+  /// - Parameters:
+  ///   - output: the node whose adjoint is `seed`.
+  ///   - seed: the cotangent of the output, of the output's shape.
+  ///   - inputs: the nodes whose adjoints to return.
+  ///   - releasing: whether to drop each node's pullback (and the values it keeps) as
+  ///     soon as the sweep has passed it; true when the tape will not be swept again.
+  /// - Complexity: one pullback per node between the inputs and the output.
+  func backward(from output: Int, seed: Tensor, to inputs: [Int], releasing: Bool) -> [Tensor?] {
+    let lowest = inputs.min() ?? 0
+    var adjoints = [Tensor?](repeating: nil, count: output + 1)
+    adjoints[output] = seed
+    var index = output
+    while index >= lowest {
+      defer { index -= 1 }
+      guard let adjoint = adjoints[index] else { continue }
+      let node = nodes[index]
+      guard let pullback = node.pullback else { continue }  // an input
+      if releasing { nodes[index].pullback = nil }
+      adjoints[index] = nil
+      let (first, second) = pullback(adjoint)
+      if node.first >= 0, let first { accumulate(first, into: &adjoints[node.first]) }
+      if node.second >= 0, let second { accumulate(second, into: &adjoints[node.second]) }
+    }
+    return inputs.map { $0 <= output ? adjoints[$0] : nil }
+  }
+
+  @inline(__always)
+  private func accumulate(_ contribution: Tensor, into slot: inout Tensor?) {
+    if var existing = slot {
+      slot = nil
+      existing.add(contribution)
+      slot = existing
+    } else {
+      slot = contribution
+    }
+  }
+}
