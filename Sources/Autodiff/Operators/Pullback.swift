@@ -30,3 +30,24 @@ public func valueWithPullback(
 public func pullback(at x: Tensor, of f: (Tensor) -> Tensor) -> (Tensor) -> Tensor {
   valueWithPullback(at: x, of: f).pullback
 }
+
+/// The value of a function of two tensors and its pullback, which maps a cotangent c of
+/// the value's shape to both vector-Jacobian products.
+///
+/// ```
+/// pullback(c) = (c^T ∂f/∂x (x, y), c^T ∂f/∂y (x, y))
+/// ```
+/// - Parameters:
+///   - x: the first argument.
+///   - y: the second argument.
+///   - f: the function.
+/// - Returns: f(x, y) and the pullback.
+public func valueWithPullback(
+  at x: Tensor, _ y: Tensor, of f: (Tensor, Tensor) -> Tensor
+) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
+  let (value, backward) = reverseTrace(at: [x, y], operation: "pullback(at:_:of:)") { f($0[0], $0[1]) }
+  return (value, { cotangent in
+    let adjoints = backward(cotangent, false)
+    return (adjoints[0], adjoints[1])
+  })
+}

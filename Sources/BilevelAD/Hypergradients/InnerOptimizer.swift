@@ -1,0 +1,61 @@
+import Autodiff
+
+/// An optimizer for the inner problem whose iterations can be differentiated through.
+///
+/// Each update is written in `Tensor` operations, so reverse, forward and checkpointed
+/// unrolling differentiate it like any other function.
+public enum InnerOptimizer: Sendable, Equatable {
+  /// y ← y − η ∇_y g(x, y).
+  case gradientDescent
+  /// Heavy-ball momentum (Polyak 1964), in PyTorch's form:
+  /// m ← β m + ∇_y g(x, y),  y ← y − η m.
+  case heavyBall(momentum: Double = 0.9)
+  /// Adam (Kingma and Ba, ICLR 2015) with bias correction:
+  /// m ← β₁ m + (1 − β₁) ∇g,  s ← β₂ s + (1 − β₂) ∇g²,
+  /// y ← y − η m̂ / (√(ŝ + ε_root) + ε),  m̂ = m / (1 − β₁ᵗ),  ŝ = s / (1 − β₂ᵗ).
+  /// ε_root = 1e-30 keeps the derivative of √ŝ finite where a gradient entry is exactly 0
+  /// (torchopt's `eps_root`); it changes no value above rounding.
+  case adam(beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8)
+
+  /// A short name for tables and command lines.
+  public var name: String {
+    switch self {
+    case .gradientDescent: return "gd"
+    case .heavyBall: return "heavy-ball"
+    case .adam: return "adam"
+    }
+  }
+
+  /// The optimizer state at y0: [y] for gradient descent, [y, m] for heavy ball,
+  /// [y, m, s] for Adam, all of y's shape.
+  func initialState(_ y0: Tensor) -> [Tensor] {
+    switch self {
+    case .gradientDescent: return [y0]
+    case .heavyBall: return [y0, Tensor.zeros(y0.shape)]
+    case .adam: return [y0, Tensor.zeros(y0.shape), Tensor.zeros(y0.shape)]
+    }
+  }
+
+  /// One update, at 1-based iteration `iteration`, given ∇_y g as a function of y.
+  func step(
+    _ state: [Tensor], iteration: Int, learningRate: Double, gradient: (Tensor) -> Tensor
+  ) -> [Tensor] {
+    let y = state[0]
+    let g = gradient(y)
+    switch self {
+    case .gradientDescent:
+      return [y - learningRate * g]
+    case let .heavyBall(momentum):
+      let m = momentum * state[1] + g
+      return [y - learningRate * m, m]
+    case let .adam(beta1, beta2, epsilon):
+      let m = beta1 * state[1] + (1 - beta1) * g
+      let s = beta2 * state[2] + (1 - beta2) * g.squared()
+      let mHat = m / (1 - Foundation.pow(beta1, Double(iteration)))
+      let sHat = s / (1 - Foundation.pow(beta2, Double(iteration)))
+      return [y - learningRate * mHat / (sqrt(sHat + 1e-30) + epsilon), m, s]
+    }
+  }
+}
+
+import Foundation

@@ -1,0 +1,127 @@
+import Autodiff
+
+/// How the linear system of the implicit function theorem is solved.
+///
+/// ```
+/// ∇²_yy g(x, y) v = ∇_y f(x, y)
+/// ```
+/// Every solver reports its residual ‖H v − b‖, its iterations and whether it converged,
+/// so an inexact solve is never silent.
+public enum LinearSolver: Sendable, Equatable {
+  /// Materialize the Hessian (n Hessian-vector products) and solve by Cholesky. When the
+  /// Hessian is not positive definite the result says so and the system is solved by LU
+  /// with partial pivoting instead. For small y (n up to a few hundred).
+  case dense
+  /// Matrix-free conjugate gradient on Hessian-vector products, stopping when
+  /// ‖H v − b‖ ≤ tolerance · ‖b‖. Stops and reports non-positive curvature p^T H p ≤ 0.
+  case conjugateGradient(maxIterations: Int = 100, tolerance: Double = 1e-10)
+  /// The truncated Neumann series v = α Σ_{k<K} (I − α H)^k b with K = `terms`, which
+  /// converges when 0 < α < 2 / λ_max(H). Converged when the final residual (one extra
+  /// product) is at most tolerance · ‖b‖.
+  case neumann(terms: Int, stepSize: Double, tolerance: Double = 1e-6)
+  /// Restarted GMRES(m) on Hessian-vector products, for indefinite or nonsymmetric
+  /// systems; stops when ‖H v − b‖ ≤ tolerance · ‖b‖.
+  case gmres(maxIterations: Int = 200, restart: Int = 30, tolerance: Double = 1e-10)
+  /// The Hessian-free approximation H ≈ λ I, v = b / λ. Its residual (one product) is
+  /// reported; converged when it is at most tolerance · ‖b‖, which only happens when the
+  /// Hessian really is close to λ I.
+  case identity(scale: Double, tolerance: Double = 1e-6)
+
+  /// A short name for tables and command lines.
+  public var name: String {
+    switch self {
+    case .dense: return "dense"
+    case .conjugateGradient: return "conjugate-gradient"
+    case .neumann: return "neumann"
+    case .gmres: return "gmres"
+    case .identity: return "identity"
+    }
+  }
+}
+
+/// A linear map given by its action, with a way to materialize it.
+struct LinearOperator {
+  /// The number of unknowns.
+  let dimension: Int
+  /// v ↦ A v.
+  let apply: (Tensor) -> Tensor
+  /// The dense matrix of A, of shape [n, n].
+  let materialize: () -> Tensor
+}
+
+/// What a linear solve produced and how far to trust it.
+struct LinearSolveResult {
+  var solution: Tensor
+  var iterations: Int
+  var residualNorm: Double
+  var converged: Bool
+  /// Non-positive curvature met (CG) or a Hessian that is not positive definite (dense).
+  var indefinite: Bool = false
+  var diagnostics: [String] = []
+}
+
+extension LinearSolver {
+  /// Checks the solver's parameters, naming the first that is out of range.
+  func validate() -> String? {
+    switch self {
+    case .dense: return nil
+    case let .conjugateGradient(maxIterations, tolerance):
+      if maxIterations < 0 { return "conjugateGradient: maxIterations must be non-negative, got \(maxIterations)" }
+      if !(tolerance >= 0) { return "conjugateGradient: tolerance must be non-negative, got \(tolerance)" }
+    case let .neumann(terms, stepSize, tolerance):
+      if terms < 1 { return "neumann: terms must be at least 1, got \(terms)" }
+      if !(stepSize > 0) || !stepSize.isFinite { return "neumann: stepSize must be positive, got \(stepSize)" }
+      if !(tolerance >= 0) { return "neumann: tolerance must be non-negative, got \(tolerance)" }
+    case let .gmres(maxIterations, restart, tolerance):
+      if maxIterations < 0 { return "gmres: maxIterations must be non-negative, got \(maxIterations)" }
+      if restart < 1 { return "gmres: restart must be at least 1, got \(restart)" }
+      if !(tolerance >= 0) { return "gmres: tolerance must be non-negative, got \(tolerance)" }
+    case let .identity(scale, tolerance):
+      if !(scale > 0) || !scale.isFinite { return "identity: scale must be positive, got \(scale)" }
+      if !(tolerance >= 0) { return "identity: tolerance must be non-negative, got \(tolerance)" }
+    }
+    return nil
+  }
+
+  /// Solves A v = b.
+  func solve(_ linearMap: LinearOperator, rightHandSide b: Tensor, initialGuess: Tensor?) -> LinearSolveResult {
+    precondition(validate() == nil, validate() ?? "")
+    switch self {
+    case .dense:
+      return solveDense(linearMap, rightHandSide: b)
+    case let .conjugateGradient(maxIterations, tolerance):
+      return solveByConjugateGradient(
+        linearMap, rightHandSide: b, initialGuess: initialGuess, maxIterations: maxIterations, tolerance: tolerance)
+    case let .neumann(terms, stepSize, tolerance):
+      return solveByNeumannSeries(linearMap, rightHandSide: b, terms: terms, stepSize: stepSize, tolerance: tolerance)
+    case let .gmres(maxIterations, restart, tolerance):
+      return solveByGMRES(
+        linearMap, rightHandSide: b, initialGuess: initialGuess, maxIterations: maxIterations, restart: restart,
+        tolerance: tolerance)
+    case let .identity(scale, tolerance):
+      return solveByIdentityApproximation(linearMap, rightHandSide: b, scale: scale, tolerance: tolerance)
+    }
+  }
+}
+
+/// The Euclidean norm of a constant tensor, as a Double.
+@inline(__always)
+func euclideanNorm(_ t: Tensor) -> Double {
+  t.withUnsafeScalars { values in
+    var sum = 0.0
+    for value in values { sum += value * value }
+    return sum.squareRoot()
+  }
+}
+
+/// The inner product of two constant tensors of the same shape, as a Double.
+@inline(__always)
+func innerProduct(_ a: Tensor, _ b: Tensor) -> Double {
+  a.withUnsafeScalars { pa in
+    b.withUnsafeScalars { pb in
+      var sum = 0.0
+      for i in 0..<pa.count { sum += pa[i] * pb[i] }
+      return sum
+    }
+  }
+}

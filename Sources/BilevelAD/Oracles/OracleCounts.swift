@@ -1,0 +1,72 @@
+/// How many times each first- and second-order oracle was called.
+///
+/// Every estimator and algorithm reports these, so methods can be compared by oracle
+/// complexity as the literature does. A Hessian-vector product and a cross product each
+/// cost a small constant times a gradient.
+public struct OracleCounts: Equatable, Hashable, Sendable, Codable, CustomStringConvertible {
+  /// Evaluations of ∇_x f.
+  public var outerGradientX = 0
+  /// Evaluations of ∇_y f.
+  public var outerGradientY = 0
+  /// Evaluations of ∇_y g.
+  public var innerGradientY = 0
+  /// Evaluations of ∇_x g.
+  public var innerGradientX = 0
+  /// Hessian-vector products ∇²_yy g v by automatic differentiation (a finite-difference
+  /// estimate counts as the two ∇_y g evaluations it makes).
+  public var hessianVectorProducts = 0
+  /// Cross products ∇²_xy g v by automatic differentiation (a finite-difference estimate
+  /// counts as the two ∇_x g evaluations it makes).
+  public var crossProducts = 0
+  /// Evaluations of g.
+  public var innerValues = 0
+  /// Evaluations of f.
+  public var outerValues = 0
+
+  /// All counts zero.
+  public init() {}
+
+  /// Gradient evaluations of any kind: ∇_x f, ∇_y f, ∇_y g, ∇_x g.
+  public var gradients: Int { outerGradientX + outerGradientY + innerGradientY + innerGradientX }
+
+  /// Every oracle call of any kind.
+  public var total: Int { gradients + hessianVectorProducts + crossProducts + innerValues + outerValues }
+
+  /// The counts added field by field.
+  public static func + (a: OracleCounts, b: OracleCounts) -> OracleCounts {
+    var sum = a
+    sum += b
+    return sum
+  }
+
+  /// Adds `b`'s counts to `a`'s.
+  public static func += (a: inout OracleCounts, b: OracleCounts) {
+    a.outerGradientX += b.outerGradientX
+    a.outerGradientY += b.outerGradientY
+    a.innerGradientY += b.innerGradientY
+    a.innerGradientX += b.innerGradientX
+    a.hessianVectorProducts += b.hessianVectorProducts
+    a.crossProducts += b.crossProducts
+    a.innerValues += b.innerValues
+    a.outerValues += b.outerValues
+  }
+
+  /// The counts of `a` less those of `b` (calls made between two snapshots).
+  public static func - (a: OracleCounts, b: OracleCounts) -> OracleCounts {
+    var d = a
+    d.outerGradientX -= b.outerGradientX
+    d.outerGradientY -= b.outerGradientY
+    d.innerGradientY -= b.innerGradientY
+    d.innerGradientX -= b.innerGradientX
+    d.hessianVectorProducts -= b.hessianVectorProducts
+    d.crossProducts -= b.crossProducts
+    d.innerValues -= b.innerValues
+    d.outerValues -= b.outerValues
+    return d
+  }
+
+  public var description: String {
+    "∇xf \(outerGradientX), ∇yf \(outerGradientY), ∇yg \(innerGradientY), ∇xg \(innerGradientX), "
+      + "HVP \(hessianVectorProducts), cross \(crossProducts), g \(innerValues), f \(outerValues)"
+  }
+}

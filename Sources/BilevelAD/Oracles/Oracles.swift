@@ -1,0 +1,153 @@
+import Autodiff
+
+/// The first- and second-order oracles of a bilevel problem, each call counted.
+///
+/// Built by the engine from the problem's closures: gradients by reverse mode,
+/// Hessian-vector and cross products by composing modes (`HVPMode`). `counts` records
+/// every call; estimators and algorithms report the counts they used.
+public final class Oracles {
+  /// The problem whose closures the oracles differentiate.
+  public let problem: BilevelProblem
+  /// The calls made so far.
+  public private(set) var counts = OracleCounts()
+
+  /// Oracles of `problem`, with zero counts.
+  public init(problem: BilevelProblem) { self.problem = problem }
+
+  /// Sets every count back to zero.
+  public func resetCounts() { counts = OracleCounts() }
+
+  // MARK: Values
+
+  /// f(x, y).
+  public func outerValue(x: Tensor, y: Tensor) -> Double {
+    counts.outerValues += 1
+    return problem.outer(x, y).scalar
+  }
+
+  /// g(x, y).
+  public func innerValue(x: Tensor, y: Tensor) -> Double {
+    counts.innerValues += 1
+    return problem.inner(x, y).scalar
+  }
+
+  // MARK: Gradients
+
+  /// (∇_x f, ∇_y f) at (x, y), in one reverse pass (counted as one of each).
+  public func outerGradients(x: Tensor, y: Tensor) -> (x: Tensor, y: Tensor) {
+    counts.outerGradientX += 1
+    counts.outerGradientY += 1
+    let (gx, gy) = gradient(at: x, y, of: problem.outer)
+    return (gx, gy)
+  }
+
+  /// ∇_x f(x, y).
+  public func outerGradientX(x: Tensor, y: Tensor) -> Tensor {
+    counts.outerGradientX += 1
+    return gradient(at: x) { x in problem.outer(x, y) }
+  }
+
+  /// ∇_y f(x, y).
+  public func outerGradientY(x: Tensor, y: Tensor) -> Tensor {
+    counts.outerGradientY += 1
+    return gradient(at: y) { y in problem.outer(x, y) }
+  }
+
+  /// ∇_y g(x, y).
+  public func innerGradientY(x: Tensor, y: Tensor) -> Tensor {
+    counts.innerGradientY += 1
+    return gradient(at: y) { y in problem.inner(x, y) }
+  }
+
+  /// g(x, y) and ∇_y g(x, y), in one reverse pass.
+  public func innerValueAndGradientY(x: Tensor, y: Tensor) -> (value: Double, gradient: Tensor) {
+    counts.innerValues += 1
+    counts.innerGradientY += 1
+    let (value, g) = valueWithGradient(at: y) { y in problem.inner(x, y) }
+    return (value.scalar, g)
+  }
+
+  /// ∇_x g(x, y).
+  public func innerGradientX(x: Tensor, y: Tensor) -> Tensor {
+    counts.innerGradientX += 1
+    return gradient(at: x) { x in problem.inner(x, y) }
+  }
+
+  /// (∇_x g, ∇_y g) at (x, y), in one reverse pass (counted as one of each).
+  public func innerGradients(x: Tensor, y: Tensor) -> (x: Tensor, y: Tensor) {
+    counts.innerGradientX += 1
+    counts.innerGradientY += 1
+    let (gx, gy) = gradient(at: x, y, of: problem.inner)
+    return (gx, gy)
+  }
+
+  // MARK: Second order
+
+  /// The Hessian-vector product ∇²_yy g(x, y) v.
+  ///
+  /// - Parameters:
+  ///   - v: a direction of y's shape.
+  ///   - mode: how forward and reverse mode are composed.
+  /// - Returns: ∇²_yy g(x, y) v, of y's shape.
+  public func hessianVectorProduct(x: Tensor, y: Tensor, v: Tensor, mode: HVPMode = .forwardOverReverse) -> Tensor {
+    counts.hessianVectorProducts += 1
+    return hvp(at: y, direction: v, mode: mode) { y in problem.inner(x, y) }
+  }
+
+  /// The cross product ∇²_xy g(x, y) v = ∇_x <∇_y g(x, y), v>, a vector of x's shape.
+  ///
+  /// - Parameters:
+  ///   - v: a direction of y's shape.
+  ///   - mode: how forward and reverse mode are composed.
+  /// - Returns: ∇²_xy g(x, y) v, of x's shape.
+  public func crossProduct(x: Tensor, y: Tensor, v: Tensor, mode: HVPMode = .forwardOverReverse) -> Tensor {
+    counts.crossProducts += 1
+    switch mode {
+    case .forwardOverReverse:
+      // d/dt ∇_x g(x, y + t v)
+      return jvp(at: y, direction: v) { y in gradient(at: x) { x in problem.inner(x, y) } }.tangent
+    case .reverseOverReverse:
+      return gradient(at: x) { x in dot(gradient(at: y) { y in problem.inner(x, y) }, v) }
+    case .reverseOverForward:
+      return gradient(at: x) { x in jvp(at: y, direction: v) { y in problem.inner(x, y) }.tangent }
+    }
+  }
+
+  /// The dense Hessian ∇²_yy g(x, y), of shape [n, n] with n = y.scalarCount.
+  ///
+  /// Counted as n Hessian-vector products (one backward sweep per column).
+  public func innerHessian(x: Tensor, y: Tensor) -> Tensor {
+    let n = y.scalarCount
+    counts.hessianVectorProducts += n
+    return hessian(at: y) { y in problem.inner(x, y) }.reshaped(to: [n, n])
+  }
+
+  // MARK: Finite differences (first-order estimates of second-order products)
+
+  /// The central finite-difference estimate of ∇²_yy g(x, y) v used by HJFBiO:
+  ///
+  /// ```
+  /// (∇_y g(x, y + δ v) - ∇_y g(x, y - δ v)) / (2 δ)
+  /// ```
+  /// Costs two ∇_y g evaluations (counted as such); its error is O(δ²).
+  ///
+  /// References: F. Huang, "Optimal Hessian/Jacobian-free nonconvex-PL bilevel
+  /// optimization", ICML 2024.
+  public func finiteDifferenceHessianVectorProduct(x: Tensor, y: Tensor, v: Tensor, step: Double) -> Tensor {
+    let plus = innerGradientY(x: x, y: y + step * v)
+    let minus = innerGradientY(x: x, y: y - step * v)
+    return (plus - minus) / (2 * step)
+  }
+
+  /// The central finite-difference estimate of ∇²_xy g(x, y) v used by HJFBiO:
+  ///
+  /// ```
+  /// (∇_x g(x, y + δ v) - ∇_x g(x, y - δ v)) / (2 δ)
+  /// ```
+  /// Costs two ∇_x g evaluations (counted as such); its error is O(δ²).
+  public func finiteDifferenceCrossProduct(x: Tensor, y: Tensor, v: Tensor, step: Double) -> Tensor {
+    let plus = innerGradientX(x: x, y: y + step * v)
+    let minus = innerGradientX(x: x, y: y - step * v)
+    return (plus - minus) / (2 * step)
+  }
+}
