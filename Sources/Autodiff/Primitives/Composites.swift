@@ -35,7 +35,10 @@ extension Tensor {
   /// - Precondition: `axis` is in `-rank..<rank`.
   @inlinable
   public func softmax(alongAxis axis: Int) -> Tensor {
-    exp(self - logSumExp(alongAxes: [axis]))
+    let axes = normalizedAxes([axis], operation: "softmax(alongAxis:)")
+    let shift = mapKernel(constantMaximum(alongAxes: axes)) { $0.isFinite ? $0 : 0 }
+    let e = exp(self - shift)
+    return e / e.sum(alongAxes: axes)
   }
 
   /// x - logSumExp(x) along `axis`: log-probabilities, computed without overflow.

@@ -1,0 +1,464 @@
+import Autodiff
+import Foundation
+import Testing
+import TestSupport
+
+// Forward (value) semantics of Tensor: construction, literals, arithmetic
+// with broadcasting, elementwise functions, reductions and shape operations.
+// Expected values are computed by hand or with plain Swift on Doubles.
+
+@Suite("Tensor construction")
+struct TensorConstructionTests {
+  @Test("Scalar initializer makes a rank-0 tensor")
+  func scalarInit() {
+    let t = Tensor(2.5)
+    #expect(t.shape == [])
+    #expect(t.rank == 0)
+    #expect(t.scalarCount == 1)
+    #expect(t.scalars == [2.5])
+    #expect(t.scalar == 2.5)
+  }
+
+  @Test("Array initializer makes a rank-1 tensor")
+  func vectorInit() {
+    let t = Tensor([1, 2, 3])
+    #expect(t.shape == [3])
+    #expect(t.rank == 1)
+    #expect(t.scalarCount == 3)
+    #expect(t.scalars == [1, 2, 3])
+  }
+
+  @Test("Shaped initializer stores scalars row-major")
+  func shapedInit() {
+    let t = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+    #expect(t.shape == [2, 3])
+    #expect(t.rank == 2)
+    #expect(t.scalarCount == 6)
+    #expect(t.scalars == [1, 2, 3, 4, 5, 6])
+    // Row-major: transposing must read the columns.
+    expectExactly(t.transposed(), shape: [3, 2], scalars: [1, 4, 2, 5, 3, 6])
+  }
+
+  @Test("Rank-0 and rank-3 shaped initializers")
+  func otherRanks() {
+    let s = Tensor(shape: [], scalars: [-4])
+    #expect(s.shape == [])
+    #expect(s.scalar == -4)
+    let cube = Tensor(shape: [2, 2, 2], scalars: [1, 2, 3, 4, 5, 6, 7, 8])
+    #expect(cube.rank == 3)
+    #expect(cube.scalarCount == 8)
+  }
+
+  @Test("zeros and ones")
+  func zerosOnes() {
+    expectExactly(Tensor.zeros([2, 3]), shape: [2, 3], scalars: [0, 0, 0, 0, 0, 0])
+    expectExactly(Tensor.ones([3]), shape: [3], scalars: [1, 1, 1])
+    expectExactly(Tensor.zeros([]), shape: [], scalars: [0])
+    expectExactly(Tensor.ones([1, 1]), shape: [1, 1], scalars: [1])
+  }
+
+  @Test("randomNormal is deterministic for a seed")
+  func randomDeterministic() {
+    let a = Tensor(randomNormal: [4, 5], seed: 42)
+    let b = Tensor(randomNormal: [4, 5], seed: 42)
+    let c = Tensor(randomNormal: [4, 5], seed: 43)
+    #expect(a.shape == [4, 5])
+    #expect(a.scalars == b.scalars)
+    #expect(a.scalars != c.scalars)
+    #expect(a.scalars.allSatisfy { $0.isFinite })
+    #expect(Set(a.scalars).count == a.scalarCount, "samples should be distinct")
+  }
+
+  @Test("randomNormal has roughly zero mean and unit variance")
+  func randomMoments() {
+    let n = 10_000
+    let samples = Tensor(randomNormal: [n], seed: 7).scalars
+    var mean = 0.0
+    for s in samples { mean += s }
+    mean /= Double(n)
+    var variance = 0.0
+    for s in samples { variance += (s - mean) * (s - mean) }
+    variance /= Double(n - 1)
+    // Standard errors: 0.01 for the mean, about 0.014 for the variance.
+    #expect(Swift.abs(mean) < 0.05, "sample mean \(mean)")
+    #expect(Swift.abs(variance - 1) < 0.1, "sample variance \(variance)")
+  }
+
+  @Test("Float and integer literals")
+  func scalarLiterals() {
+    let f: Tensor = 2.5
+    let i: Tensor = 3
+    #expect(f.shape == [])
+    #expect(f.scalar == 2.5)
+    #expect(i.shape == [])
+    #expect(i.scalar == 3)
+  }
+
+  @Test("Array literals nest into higher ranks")
+  func arrayLiterals() {
+    let v: Tensor = [1, 2, 3]
+    expectExactly(v, shape: [3], scalars: [1, 2, 3])
+    let m: Tensor = [[1, 2], [3, 4]]
+    expectExactly(m, shape: [2, 2], scalars: [1, 2, 3, 4])
+    let r: Tensor = [[1.5, 2, 3], [4, 5, 6.5]]
+    expectExactly(r, shape: [2, 3], scalars: [1.5, 2, 3, 4, 5, 6.5])
+    let c: Tensor = [[[1, 2], [3, 4]], [[5, 6], [7, 8]]]
+    expectExactly(c, shape: [2, 2, 2], scalars: [1, 2, 3, 4, 5, 6, 7, 8])
+  }
+
+  @Test("Description is not empty")
+  func description() {
+    let values: [Tensor] = [Tensor(1.5), Tensor([1, 2]), Tensor.zeros([2, 2])]
+    for t in values {
+      #expect(!String(describing: t).isEmpty)
+      #expect(!"\(t)".isEmpty)
+    }
+  }
+}
+
+@Suite("Tensor arithmetic")
+struct TensorArithmeticTests {
+  @Test("Equal-shape arithmetic")
+  func sameShape() {
+    let a: Tensor = [[1, 2], [3, 4]]
+    let b: Tensor = [[5, 6], [7, 8]]
+    expectExactly(a + b, shape: [2, 2], scalars: [6, 8, 10, 12])
+    expectExactly(a - b, shape: [2, 2], scalars: [-4, -4, -4, -4])
+    expectExactly(a * b, shape: [2, 2], scalars: [5, 12, 21, 32])
+    expectClose(a / b, shape: [2, 2], scalars: [1.0 / 5, 2.0 / 6, 3.0 / 7, 4.0 / 8], tolerance: 1e-15)
+    expectExactly(-a, shape: [2, 2], scalars: [-1, -2, -3, -4])
+  }
+
+  @Test("Broadcasting a row vector over a matrix, both orders")
+  func rowBroadcast() {
+    let m: Tensor = [[1, 2, 3], [4, 5, 6]]
+    let row: Tensor = [10, 20, 30]
+    expectExactly(m + row, shape: [2, 3], scalars: [11, 22, 33, 14, 25, 36])
+    expectExactly(row + m, shape: [2, 3], scalars: [11, 22, 33, 14, 25, 36])
+    expectExactly(row - m, shape: [2, 3], scalars: [9, 18, 27, 6, 15, 24])
+    expectExactly(m - row, shape: [2, 3], scalars: [-9, -18, -27, -6, -15, -24])
+    expectExactly(m * row, shape: [2, 3], scalars: [10, 40, 90, 40, 100, 180])
+    expectClose(row / m, shape: [2, 3], scalars: [10, 10, 10, 2.5, 4, 5], tolerance: 1e-15)
+  }
+
+  @Test("Broadcasting a column against a row gives an outer operation")
+  func outerBroadcast() {
+    let column = Tensor(shape: [2, 1], scalars: [1, 2])
+    let row = Tensor(shape: [1, 3], scalars: [1, 2, 3])
+    expectExactly(column * row, shape: [2, 3], scalars: [1, 2, 3, 2, 4, 6])
+    expectExactly(column + row, shape: [2, 3], scalars: [2, 3, 4, 3, 4, 5])
+    expectExactly(row - column, shape: [2, 3], scalars: [0, 1, 2, -1, 0, 1])
+    let rank1Row: Tensor = [1, 2, 3]
+    expectExactly(column * rank1Row, shape: [2, 3], scalars: [1, 2, 3, 2, 4, 6])
+  }
+
+  @Test("Broadcasting a rank-0 tensor and across rank 3")
+  func rankZeroAndThree() {
+    let m: Tensor = [[1, 2], [3, 4]]
+    let two = Tensor(2)
+    expectExactly(two * m, shape: [2, 2], scalars: [2, 4, 6, 8])
+    expectExactly(m - two, shape: [2, 2], scalars: [-1, 0, 1, 2])
+    let cube = rampTensor([2, 2, 3])
+    let column = Tensor(shape: [2, 1], scalars: [100, 200])
+    let sum = cube + column
+    expectExactly(
+      sum, shape: [2, 2, 3],
+      scalars: [101, 102, 103, 204, 205, 206, 107, 108, 109, 210, 211, 212])
+  }
+
+  @Test("Tensor-Double and Double-Tensor arithmetic")
+  func scalarArithmetic() {
+    let t: Tensor = [1, 2, 4]
+    let c: Double = 2
+    expectExactly(t + c, shape: [3], scalars: [3, 4, 6])
+    expectExactly(c + t, shape: [3], scalars: [3, 4, 6])
+    expectExactly(t - c, shape: [3], scalars: [-1, 0, 2])
+    expectExactly(c - t, shape: [3], scalars: [1, 0, -2])
+    expectExactly(t * c, shape: [3], scalars: [2, 4, 8])
+    expectExactly(c * t, shape: [3], scalars: [2, 4, 8])
+    expectExactly(t / c, shape: [3], scalars: [0.5, 1, 2])
+    expectExactly(c / t, shape: [3], scalars: [2, 1, 0.5])
+  }
+
+  @Test("Compound assignment operators")
+  func compoundAssignment() {
+    var t: Tensor = [1, 2, 3]
+    t += Tensor([1, 1, 1])
+    expectExactly(t, shape: [3], scalars: [2, 3, 4])
+    t -= Tensor([0.5, 0.5, 0.5])
+    expectExactly(t, shape: [3], scalars: [1.5, 2.5, 3.5])
+    t *= Tensor([2, 2, 2])
+    expectExactly(t, shape: [3], scalars: [3, 5, 7])
+    t /= Tensor([3, 5, 7])
+    expectClose(t, shape: [3], scalars: [1, 1, 1], tolerance: 1e-15)
+    var m = Tensor.ones([2, 2])
+    m += Tensor([1, 2])  // broadcasting right-hand side
+    expectExactly(m, shape: [2, 2], scalars: [2, 3, 2, 3])
+    m *= 2.0
+    expectExactly(m, shape: [2, 2], scalars: [4, 6, 4, 6])
+  }
+
+  @Test("Values are not shared between copies")
+  func valueSemantics() {
+    let a: Tensor = [1, 2]
+    var b = a
+    b += Tensor([10, 10])
+    #expect(a.scalars == [1, 2])
+    #expect(b.scalars == [11, 12])
+  }
+}
+
+@Suite("Elementwise functions")
+struct ElementwiseFunctionTests {
+  static var input: Tensor { [[-1.5, -0.25, 0.5], [1, 2.5, 3]] }
+  static var positive: Tensor { [[0.5, 1, 2], [3, 4.5, 10]] }
+
+  func check(
+    _ name: String, _ actual: Tensor, _ input: Tensor, _ reference: (Double) -> Double,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) {
+    expectClose(
+      actual, mapScalars(input, reference), tolerance: 1e-13, name,
+      sourceLocation: sourceLocation)
+  }
+
+  @Test("exp, log, log1p, sqrt, abs, tanh")
+  func transcendental() {
+    let x = Self.input
+    let p = Self.positive
+    check("exp", exp(x), x) { Foundation.exp($0) }
+    check("log", log(p), p) { Foundation.log($0) }
+    check("log1p", log1p(p), p) { Foundation.log1p($0) }
+    check("sqrt", sqrt(p), p) { $0.squareRoot() }
+    check("abs", abs(x), x) { Swift.abs($0) }
+    check("tanh", tanh(x), x) { Foundation.tanh($0) }
+  }
+
+  @Test("sigmoid, softplus, relu")
+  func activations() {
+    let x = Self.input
+    check("sigmoid", sigmoid(x), x) { 1 / (1 + Foundation.exp(-$0)) }
+    check("softplus", softplus(x), x) { Foundation.log1p(Foundation.exp($0)) }
+    check("relu", relu(x), x) { Swift.max($0, 0) }
+  }
+
+  @Test("Activations are numerically stable for large inputs")
+  func stableActivations() {
+    let x: Tensor = [-800, -40, 40, 800]
+    let s = sigmoid(x).scalars
+    #expect(s.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 1 })
+    expectClose(s[3], 1, tolerance: 1e-15)
+    #expect(s[0] < 1e-300)
+    let sp = softplus(x).scalars
+    #expect(sp.allSatisfy { $0.isFinite })
+    expectClose(sp[3], 800, tolerance: 1e-12, "softplus(800)")
+    expectClose(sp[2], 40, tolerance: 1e-12, "softplus(40)")
+    #expect(sp[0] >= 0 && sp[0] < 1e-300)
+  }
+
+  @Test("pow with several exponents")
+  func power() {
+    let p = Self.positive
+    check("pow 2", pow(p, 2), p) { $0 * $0 }
+    check("pow 3", pow(Self.input, 3), Self.input) { $0 * $0 * $0 }
+    check("pow 0.5", pow(p, 0.5), p) { $0.squareRoot() }
+    check("pow -1.5", pow(p, -1.5), p) { Foundation.pow($0, -1.5) }
+    check("pow 0", pow(p, 0), p) { _ in 1 }
+  }
+
+  @Test("squared")
+  func squared() {
+    check("squared", Self.input.squared(), Self.input) { $0 * $0 }
+  }
+
+  @Test("Elementwise max and min")
+  func maxMin() {
+    let a: Tensor = [1, 5, -2, 3]
+    let b: Tensor = [2, 4, -3, 3.5]
+    expectExactly(max(a, b), shape: [4], scalars: [2, 5, -2, 3.5])
+    expectExactly(min(a, b), shape: [4], scalars: [1, 4, -3, 3])
+  }
+}
+
+@Suite("Linear algebra")
+struct LinearAlgebraTests {
+  @Test("matmul of square matrices")
+  func squareMatmul() {
+    let a: Tensor = [[1, 2], [3, 4]]
+    let b: Tensor = [[5, 6], [7, 8]]
+    expectExactly(matmul(a, b), shape: [2, 2], scalars: [19, 22, 43, 50])
+  }
+
+  @Test("matmul of non-square matrices matches a reference")
+  func rectangularMatmul() {
+    let a = randomTensor([3, 4], seed: 1)
+    let b = randomTensor([4, 2], seed: 2)
+    expectClose(matmul(a, b), referenceMatmul(a, b), tolerance: 1e-14)
+    let c: Tensor = [[1, 2, 3], [4, 5, 6]]
+    let d: Tensor = [[1, 0], [0, 1], [1, 1]]
+    expectExactly(matmul(c, d), shape: [2, 2], scalars: [4, 5, 10, 11])
+  }
+
+  @Test("matmul of a matrix and a vector gives a vector")
+  func matVec() {
+    let a: Tensor = [[1, 2, 3], [4, 5, 6]]
+    let v: Tensor = [1, 0, -1]
+    expectExactly(matmul(a, v), shape: [2], scalars: [-2, -2])
+  }
+
+  @Test("dot product")
+  func dotProduct() {
+    let d = dot(Tensor([1, 2, 3]), Tensor([4, 5, 6]))
+    #expect(d.scalarCount == 1)
+    #expect(d.scalars == [32])
+    let a: Tensor = [[1, 2], [3, 4]]
+    let b: Tensor = [[1, 1], [2, 2]]
+    let m = dot(a, b)
+    #expect(m.scalarCount == 1)
+    #expect(m.scalars == [17])
+  }
+
+  @Test("transposed")
+  func transposed() {
+    let a: Tensor = [[1, 2, 3], [4, 5, 6]]
+    expectExactly(a.transposed(), shape: [3, 2], scalars: [1, 4, 2, 5, 3, 6])
+    expectExactly(a.transposed().transposed(), shape: [2, 3], scalars: a.scalars)
+  }
+
+  @Test("norm")
+  func norm() {
+    let v: Tensor = [3, 4]
+    let n = v.norm()
+    #expect(n.shape == [])
+    expectClose(n.scalar, 5, tolerance: 1e-15)
+    let m: Tensor = [[1, 2], [2, 4]]
+    expectClose(m.norm().scalar, 5, tolerance: 1e-15, "Frobenius norm")
+  }
+}
+
+@Suite("Reductions")
+struct ReductionTests {
+  static var m: Tensor { [[1, 2, 3], [4, 5, 6]] }
+
+  @Test("sum of all elements is rank 0")
+  func sumAll() {
+    expectExactly(Self.m.sum(), shape: [], scalars: [21])
+    expectExactly(Tensor(3).sum(), shape: [], scalars: [3])
+  }
+
+  @Test("sum squeezing axes")
+  func sumSqueezing() {
+    expectExactly(Self.m.sum(squeezingAxes: 0), shape: [3], scalars: [5, 7, 9])
+    expectExactly(Self.m.sum(squeezingAxes: 1), shape: [2], scalars: [6, 15])
+    expectExactly(Self.m.sum(squeezingAxes: [1]), shape: [2], scalars: [6, 15])
+    expectExactly(Self.m.sum(squeezingAxes: 0, 1), shape: [], scalars: [21])
+    expectExactly(Self.m.sum(squeezingAxes: [0, 1]), shape: [], scalars: [21])
+    let cube = rampTensor([2, 2, 3])
+    expectExactly(cube.sum(squeezingAxes: 1), shape: [2, 3], scalars: [5, 7, 9, 17, 19, 21])
+    // cube = [[[1, 2, 3], [4, 5, 6]], [[7, 8, 9], [10, 11, 12]]]
+    expectExactly(cube.sum(squeezingAxes: 0, 2), shape: [2], scalars: [30, 48])
+  }
+
+  @Test("sum along axes keeps size-1 dimensions")
+  func sumAlong() {
+    expectExactly(Self.m.sum(alongAxes: 0), shape: [1, 3], scalars: [5, 7, 9])
+    expectExactly(Self.m.sum(alongAxes: 1), shape: [2, 1], scalars: [6, 15])
+    expectExactly(Self.m.sum(alongAxes: [0, 1]), shape: [1, 1], scalars: [21])
+    expectExactly(Self.m.sum(alongAxes: [1]), shape: [2, 1], scalars: [6, 15])
+  }
+
+  @Test("mean")
+  func mean() {
+    // Division by the count may be implemented as multiplication by 1/n, so
+    // allow rounding.
+    expectClose(Self.m.mean(), shape: [], scalars: [3.5], tolerance: 1e-15)
+    expectClose(Self.m.mean(squeezingAxes: 0), shape: [3], scalars: [2.5, 3.5, 4.5], tolerance: 1e-15)
+    expectClose(Self.m.mean(squeezingAxes: 1), shape: [2], scalars: [2, 5], tolerance: 1e-15)
+  }
+
+  @Test("logSumExp matches a reference")
+  func logSumExp() {
+    let x: Tensor = [[0.5, -1, 2], [3, 0, -0.5]]
+    let rows = x.logSumExp(squeezingAxes: 1)
+    expectClose(
+      rows, shape: [2],
+      scalars: [referenceLogSumExp([0.5, -1, 2]), referenceLogSumExp([3, 0, -0.5])],
+      tolerance: 1e-14)
+    let columns = x.logSumExp(squeezingAxes: 0)
+    expectClose(
+      columns, shape: [3],
+      scalars: [referenceLogSumExp([0.5, 3]), referenceLogSumExp([-1, 0]), referenceLogSumExp([2, -0.5])],
+      tolerance: 1e-14)
+  }
+
+  @Test("logSumExp does not overflow for large inputs")
+  func logSumExpStable() {
+    let x: Tensor = [1000, 1000]
+    let value = x.logSumExp(squeezingAxes: 0)
+    expectClose(value, shape: [], scalars: [1000 + Foundation.log(2.0)], tolerance: 1e-14)
+  }
+
+  @Test("softmax matches a reference and rows sum to one")
+  func softmax() {
+    let x: Tensor = [[0.5, -1, 2], [3, 0, -0.5]]
+    let p = x.softmax(alongAxis: 1)
+    expectClose(
+      p, shape: [2, 3],
+      scalars: referenceSoftmax([0.5, -1, 2]) + referenceSoftmax([3, 0, -0.5]),
+      tolerance: 1e-14)
+    let q = x.softmax(alongAxis: 0)
+    let c0 = referenceSoftmax([0.5, 3])
+    let c1 = referenceSoftmax([-1, 0])
+    let c2 = referenceSoftmax([2, -0.5])
+    expectClose(q, shape: [2, 3], scalars: [c0[0], c1[0], c2[0], c0[1], c1[1], c2[1]], tolerance: 1e-14)
+  }
+
+  @Test("softmax does not overflow for large inputs")
+  func softmaxStable() {
+    let x: Tensor = [[1000, 1000], [-1000, 0]]
+    expectClose(x.softmax(alongAxis: 1), shape: [2, 2], scalars: [0.5, 0.5, 0, 1], tolerance: 1e-14)
+  }
+}
+
+@Suite("Shape operations")
+struct ShapeOperationTests {
+  @Test("reshaped keeps row-major order")
+  func reshaped() {
+    let m: Tensor = [[1, 2, 3], [4, 5, 6]]
+    expectExactly(m.reshaped(to: [3, 2]), shape: [3, 2], scalars: [1, 2, 3, 4, 5, 6])
+    expectExactly(m.reshaped(to: [6]), shape: [6], scalars: [1, 2, 3, 4, 5, 6])
+    expectExactly(m.reshaped(to: [1, 6]), shape: [1, 6], scalars: [1, 2, 3, 4, 5, 6])
+    expectExactly(m.reshaped(to: [6]).reshaped(to: [2, 3]), shape: [2, 3], scalars: m.scalars)
+    expectExactly(Tensor([7]).reshaped(to: []), shape: [], scalars: [7])
+  }
+
+  @Test("gathering selects rows, repeats allowed")
+  func gathering() {
+    let m: Tensor = [[1, 2], [3, 4], [5, 6]]
+    expectExactly(m.gathering(rows: [2, 0]), shape: [2, 2], scalars: [5, 6, 1, 2])
+    expectExactly(m.gathering(rows: [1, 1, 1]), shape: [3, 2], scalars: [3, 4, 3, 4, 3, 4])
+    expectExactly(m.gathering(rows: [0, 1, 2]), shape: [3, 2], scalars: m.scalars)
+  }
+
+  @Test("concatenated along each axis")
+  func concatenated() {
+    let a: Tensor = [[1, 2, 3], [4, 5, 6]]
+    let b: Tensor = [[7, 8, 9]]
+    expectExactly(a.concatenated(with: b, alongAxis: 0), shape: [3, 3], scalars: [1, 2, 3, 4, 5, 6, 7, 8, 9])
+    let c: Tensor = [[10], [20]]
+    expectExactly(a.concatenated(with: c, alongAxis: 1), shape: [2, 4], scalars: [1, 2, 3, 10, 4, 5, 6, 20])
+    let u: Tensor = [1, 2]
+    let v: Tensor = [3]
+    expectExactly(u.concatenated(with: v, alongAxis: 0), shape: [3], scalars: [1, 2, 3])
+  }
+
+  @Test("broadcasted to a larger shape")
+  func broadcasted() {
+    let row: Tensor = [1, 2, 3]
+    expectExactly(row.broadcasted(to: [2, 3]), shape: [2, 3], scalars: [1, 2, 3, 1, 2, 3])
+    let column = Tensor(shape: [2, 1], scalars: [1, 2])
+    expectExactly(column.broadcasted(to: [2, 3]), shape: [2, 3], scalars: [1, 1, 1, 2, 2, 2])
+    expectExactly(Tensor(5).broadcasted(to: [2, 2]), shape: [2, 2], scalars: [5, 5, 5, 5])
+    expectExactly(row.broadcasted(to: [3]), shape: [3], scalars: [1, 2, 3])
+  }
+}
