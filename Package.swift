@@ -16,10 +16,14 @@ let targets: [Target] = [
     name: "Autodiff"),
   .target(
     name: "BilevelAD",
-    dependencies: ["Autodiff"]),
+    dependencies: ["Autodiff"],
+    resources: [.copy("Resources")]),
+  .target(
+    name: "BilevelCLI",
+    dependencies: ["Autodiff", "BilevelAD"]),
   .executableTarget(
     name: "bilevel-cli",
-    dependencies: ["Autodiff", "BilevelAD"]),
+    dependencies: ["BilevelCLI"]),
 
   // MARK: - Test support and tests
 

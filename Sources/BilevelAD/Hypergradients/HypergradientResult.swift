@@ -29,12 +29,14 @@ public struct HypergradientResult {
   public var indefinite: Bool
   /// Full inner solves the estimate made (zero-order and penalty estimators); 0 otherwise.
   public var innerSolves: Int
+  /// The last inner iterate y_K (unrolled estimators), to warm-start the next run.
+  public var innerIterate: Tensor?
 
   /// A result with every field given.
   public init(
     gradient: Tensor, converged: Bool, residualNorm: Double, iterations: Int, innerGradientNorm: Double,
     counts: OracleCounts, diagnostics: String, linearSolution: Tensor? = nil, indefinite: Bool = false,
-    innerSolves: Int = 0
+    innerSolves: Int = 0, innerIterate: Tensor? = nil
   ) {
     self.gradient = gradient
     self.converged = converged
@@ -46,6 +48,7 @@ public struct HypergradientResult {
     self.linearSolution = linearSolution
     self.indefinite = indefinite
     self.innerSolves = innerSolves
+    self.innerIterate = innerIterate
   }
 }
 

@@ -30,7 +30,17 @@ extension BilevelProblem {
     x: Tensor, y: Tensor, solver: LinearSolver = .conjugateGradient(), hvpMode: HVPMode = .forwardOverReverse,
     innerTolerance: Double = 1e-6, initialGuess: Tensor? = nil
   ) -> HypergradientResult {
-    let oracles = makeOracles()
+    implicitHypergradient(
+      x: x, y: y, solver: solver, hvpMode: hvpMode, innerTolerance: innerTolerance, initialGuess: initialGuess,
+      oracles: makeOracles())
+  }
+
+  /// The implicit hypergradient with calls counted on `oracles` (the result's counts are
+  /// the calls made by this estimate alone).
+  func implicitHypergradient(
+    x: Tensor, y: Tensor, solver: LinearSolver, hvpMode: HVPMode, innerTolerance: Double, initialGuess: Tensor?,
+    oracles: Oracles
+  ) -> HypergradientResult {
     let linearMap = LinearOperator(
       dimension: y.scalarCount,
       apply: { v in oracles.hessianVectorProduct(x: x, y: y, v: v, mode: hvpMode) },
@@ -97,6 +107,7 @@ extension BilevelProblem {
     innerTolerance: Double, initialGuess: Tensor?, crossProduct: (Tensor) -> Tensor
   ) -> HypergradientResult {
     precondition(solver.validate() == nil, "implicitHypergradient: \(solver.validate() ?? "")")
+    let before = oracles.counts
     let innerGradientNorm = euclideanNorm(oracles.innerGradientY(x: x, y: y))
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y)
     let solve = solver.solve(linearMap, rightHandSide: outerY, initialGuess: initialGuess)
@@ -110,7 +121,7 @@ extension BilevelProblem {
       gradient: hypergradient,
       converged: solve.converged && innerGradientNorm <= innerTolerance && finite,
       residualNorm: solve.residualNorm, iterations: solve.iterations, innerGradientNorm: innerGradientNorm,
-      counts: oracles.counts, diagnostics: diagnostics.joined(separator: "; "), linearSolution: solve.solution,
+      counts: oracles.counts - before, diagnostics: diagnostics.joined(separator: "; "), linearSolution: solve.solution,
       indefinite: solve.indefinite)
   }
 }

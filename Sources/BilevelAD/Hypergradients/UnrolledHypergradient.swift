@@ -161,7 +161,7 @@ extension BilevelProblem {
     return HypergradientResult(
       gradient: hypergradient, converged: innerGradientNorm <= innerTolerance && finite,
       residualNorm: innerGradientNorm, iterations: steps, innerGradientNorm: innerGradientNorm, counts: counts,
-      diagnostics: diagnostics.joined(separator: "; "))
+      diagnostics: diagnostics.joined(separator: "; "), innerIterate: finalY)
   }
 }
 

@@ -17,6 +17,10 @@ public final class Oracles {
   /// Sets every count back to zero.
   public func resetCounts() { counts = OracleCounts() }
 
+  /// Adds calls made elsewhere (for example by an estimator that counted on its own
+  /// oracles) to these counts.
+  public func record(_ calls: OracleCounts) { counts += calls }
+
   // MARK: Values
 
   /// f(x, y).
