@@ -1,0 +1,1 @@
+// The command-line tool's logic, kept in a library so that tests can drive it.
