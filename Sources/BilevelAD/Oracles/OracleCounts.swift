@@ -22,6 +22,10 @@ public struct OracleCounts: Equatable, Hashable, Sendable, Codable, CustomString
   public var innerValues = 0
   /// Evaluations of f.
   public var outerValues = 0
+  /// Outer samples touched by mini-batch oracles (Σ |B| over calls with a batch).
+  public var outerSamples = 0
+  /// Inner samples touched by mini-batch oracles (Σ |B| over calls with a batch).
+  public var innerSamples = 0
 
   /// All counts zero.
   public init() {}
@@ -49,6 +53,8 @@ public struct OracleCounts: Equatable, Hashable, Sendable, Codable, CustomString
     a.crossProducts += b.crossProducts
     a.innerValues += b.innerValues
     a.outerValues += b.outerValues
+    a.outerSamples += b.outerSamples
+    a.innerSamples += b.innerSamples
   }
 
   /// The counts of `a` less those of `b` (calls made between two snapshots).
@@ -62,6 +68,8 @@ public struct OracleCounts: Equatable, Hashable, Sendable, Codable, CustomString
     d.crossProducts -= b.crossProducts
     d.innerValues -= b.innerValues
     d.outerValues -= b.outerValues
+    d.outerSamples -= b.outerSamples
+    d.innerSamples -= b.innerSamples
     return d
   }
 

@@ -14,6 +14,26 @@ public final class Oracles {
   /// Oracles of `problem`, with zero counts.
   public init(problem: BilevelProblem) { self.problem = problem }
 
+  /// f, on a mini-batch of outer samples when `batch` is given.
+  func outerFunction(_ batch: [Int]?) -> (Tensor, Tensor) -> Tensor {
+    guard let batch else { return problem.outer }
+    guard let finiteSum = problem.finiteSum else {
+      preconditionFailure("Oracles: a mini-batch was given but the problem has no finite-sum structure")
+    }
+    counts.outerSamples += batch.count
+    return { x, y in finiteSum.outerBatch(x, y, batch) }
+  }
+
+  /// g, on a mini-batch of inner samples when `batch` is given.
+  func innerFunction(_ batch: [Int]?) -> (Tensor, Tensor) -> Tensor {
+    guard let batch else { return problem.inner }
+    guard let finiteSum = problem.finiteSum else {
+      preconditionFailure("Oracles: a mini-batch was given but the problem has no finite-sum structure")
+    }
+    counts.innerSamples += batch.count
+    return { x, y in finiteSum.innerBatch(x, y, batch) }
+  }
+
   /// Sets every count back to zero.
   public func resetCounts() { counts = OracleCounts() }
 
@@ -24,64 +44,73 @@ public final class Oracles {
   // MARK: Values
 
   /// f(x, y).
-  public func outerValue(x: Tensor, y: Tensor) -> Double {
+  public func outerValue(x: Tensor, y: Tensor, batch: [Int]? = nil) -> Double {
     counts.outerValues += 1
-    return problem.outer(x, y).scalar
+    let f = outerFunction(batch)
+    return f(x, y).scalar
   }
 
   /// g(x, y).
-  public func innerValue(x: Tensor, y: Tensor) -> Double {
+  public func innerValue(x: Tensor, y: Tensor, batch: [Int]? = nil) -> Double {
+    let g = innerFunction(batch)
     counts.innerValues += 1
-    return problem.inner(x, y).scalar
+    return g(x, y).scalar
   }
 
   // MARK: Gradients
 
   /// (∇_x f, ∇_y f) at (x, y), in one reverse pass (counted as one of each).
-  public func outerGradients(x: Tensor, y: Tensor) -> (x: Tensor, y: Tensor) {
+  public func outerGradients(x: Tensor, y: Tensor, batch: [Int]? = nil) -> (x: Tensor, y: Tensor) {
     counts.outerGradientX += 1
     counts.outerGradientY += 1
-    let (gx, gy) = gradient(at: x, y, of: problem.outer)
+    let f = outerFunction(batch)
+    let (gx, gy) = gradient(at: x, y, of: f)
     return (gx, gy)
   }
 
   /// ∇_x f(x, y).
-  public func outerGradientX(x: Tensor, y: Tensor) -> Tensor {
+  public func outerGradientX(x: Tensor, y: Tensor, batch: [Int]? = nil) -> Tensor {
     counts.outerGradientX += 1
-    return gradient(at: x) { x in problem.outer(x, y) }
+    let f = outerFunction(batch)
+    return gradient(at: x) { x in f(x, y) }
   }
 
   /// ∇_y f(x, y).
-  public func outerGradientY(x: Tensor, y: Tensor) -> Tensor {
+  public func outerGradientY(x: Tensor, y: Tensor, batch: [Int]? = nil) -> Tensor {
     counts.outerGradientY += 1
-    return gradient(at: y) { y in problem.outer(x, y) }
+    let f = outerFunction(batch)
+    return gradient(at: y) { y in f(x, y) }
   }
 
   /// ∇_y g(x, y).
-  public func innerGradientY(x: Tensor, y: Tensor) -> Tensor {
+  public func innerGradientY(x: Tensor, y: Tensor, batch: [Int]? = nil) -> Tensor {
+    let g = innerFunction(batch)
     counts.innerGradientY += 1
-    return gradient(at: y) { y in problem.inner(x, y) }
+    return gradient(at: y) { y in g(x, y) }
   }
 
   /// g(x, y) and ∇_y g(x, y), in one reverse pass.
-  public func innerValueAndGradientY(x: Tensor, y: Tensor) -> (value: Double, gradient: Tensor) {
+  public func innerValueAndGradientY(x: Tensor, y: Tensor, batch: [Int]? = nil) -> (value: Double, gradient: Tensor) {
+    let g = innerFunction(batch)
     counts.innerValues += 1
     counts.innerGradientY += 1
-    let (value, g) = valueWithGradient(at: y) { y in problem.inner(x, y) }
-    return (value.scalar, g)
+    let (value, gradient) = valueWithGradient(at: y) { y in g(x, y) }
+    return (value.scalar, gradient)
   }
 
   /// ∇_x g(x, y).
-  public func innerGradientX(x: Tensor, y: Tensor) -> Tensor {
+  public func innerGradientX(x: Tensor, y: Tensor, batch: [Int]? = nil) -> Tensor {
+    let g = innerFunction(batch)
     counts.innerGradientX += 1
-    return gradient(at: x) { x in problem.inner(x, y) }
+    return gradient(at: x) { x in g(x, y) }
   }
 
   /// (∇_x g, ∇_y g) at (x, y), in one reverse pass (counted as one of each).
-  public func innerGradients(x: Tensor, y: Tensor) -> (x: Tensor, y: Tensor) {
+  public func innerGradients(x: Tensor, y: Tensor, batch: [Int]? = nil) -> (x: Tensor, y: Tensor) {
+    let g = innerFunction(batch)
     counts.innerGradientX += 1
     counts.innerGradientY += 1
-    let (gx, gy) = gradient(at: x, y, of: problem.inner)
+    let (gx, gy) = gradient(at: x, y, of: g)
     return (gx, gy)
   }
 
@@ -93,9 +122,10 @@ public final class Oracles {
   ///   - v: a direction of y's shape.
   ///   - mode: how forward and reverse mode are composed.
   /// - Returns: ∇²_yy g(x, y) v, of y's shape.
-  public func hessianVectorProduct(x: Tensor, y: Tensor, v: Tensor, mode: HVPMode = .forwardOverReverse) -> Tensor {
+  public func hessianVectorProduct(x: Tensor, y: Tensor, v: Tensor, mode: HVPMode = .forwardOverReverse, batch: [Int]? = nil) -> Tensor {
+    let g = innerFunction(batch)
     counts.hessianVectorProducts += 1
-    return hvp(at: y, direction: v, mode: mode) { y in problem.inner(x, y) }
+    return hvp(at: y, direction: v, mode: mode) { y in g(x, y) }
   }
 
   /// The cross product ∇²_xy g(x, y) v = ∇_x <∇_y g(x, y), v>, a vector of x's shape.
@@ -104,26 +134,28 @@ public final class Oracles {
   ///   - v: a direction of y's shape.
   ///   - mode: how forward and reverse mode are composed.
   /// - Returns: ∇²_xy g(x, y) v, of x's shape.
-  public func crossProduct(x: Tensor, y: Tensor, v: Tensor, mode: HVPMode = .forwardOverReverse) -> Tensor {
+  public func crossProduct(x: Tensor, y: Tensor, v: Tensor, mode: HVPMode = .forwardOverReverse, batch: [Int]? = nil) -> Tensor {
+    let g = innerFunction(batch)
     counts.crossProducts += 1
     switch mode {
     case .forwardOverReverse:
       // d/dt ∇_x g(x, y + t v)
-      return jvp(at: y, direction: v) { y in gradient(at: x) { x in problem.inner(x, y) } }.tangent
+      return jvp(at: y, direction: v) { y in gradient(at: x) { x in g(x, y) } }.tangent
     case .reverseOverReverse:
-      return gradient(at: x) { x in dot(gradient(at: y) { y in problem.inner(x, y) }, v) }
+      return gradient(at: x) { x in dot(gradient(at: y) { y in g(x, y) }, v) }
     case .reverseOverForward:
-      return gradient(at: x) { x in jvp(at: y, direction: v) { y in problem.inner(x, y) }.tangent }
+      return gradient(at: x) { x in jvp(at: y, direction: v) { y in g(x, y) }.tangent }
     }
   }
 
   /// The dense Hessian ∇²_yy g(x, y), of shape [n, n] with n = y.scalarCount.
   ///
   /// Counted as n Hessian-vector products (one backward sweep per column).
-  public func innerHessian(x: Tensor, y: Tensor) -> Tensor {
+  public func innerHessian(x: Tensor, y: Tensor, batch: [Int]? = nil) -> Tensor {
     let n = y.scalarCount
+    let g = innerFunction(batch)
     counts.hessianVectorProducts += n
-    return hessian(at: y) { y in problem.inner(x, y) }.reshaped(to: [n, n])
+    return hessian(at: y) { y in g(x, y) }.reshaped(to: [n, n])
   }
 
   // MARK: Finite differences (first-order estimates of second-order products)
@@ -137,9 +169,9 @@ public final class Oracles {
   ///
   /// References: F. Huang, "Optimal Hessian/Jacobian-free nonconvex-PL bilevel
   /// optimization", ICML 2024.
-  public func finiteDifferenceHessianVectorProduct(x: Tensor, y: Tensor, v: Tensor, step: Double) -> Tensor {
-    let plus = innerGradientY(x: x, y: y + step * v)
-    let minus = innerGradientY(x: x, y: y - step * v)
+  public func finiteDifferenceHessianVectorProduct(x: Tensor, y: Tensor, v: Tensor, step: Double, batch: [Int]? = nil) -> Tensor {
+    let plus = innerGradientY(x: x, y: y + step * v, batch: batch)
+    let minus = innerGradientY(x: x, y: y - step * v, batch: batch)
     return (plus - minus) / (2 * step)
   }
 
@@ -149,9 +181,9 @@ public final class Oracles {
   /// (∇_x g(x, y + δ v) - ∇_x g(x, y - δ v)) / (2 δ)
   /// ```
   /// Costs two ∇_x g evaluations (counted as such); its error is O(δ²).
-  public func finiteDifferenceCrossProduct(x: Tensor, y: Tensor, v: Tensor, step: Double) -> Tensor {
-    let plus = innerGradientX(x: x, y: y + step * v)
-    let minus = innerGradientX(x: x, y: y - step * v)
+  public func finiteDifferenceCrossProduct(x: Tensor, y: Tensor, v: Tensor, step: Double, batch: [Int]? = nil) -> Tensor {
+    let plus = innerGradientX(x: x, y: y + step * v, batch: batch)
+    let minus = innerGradientX(x: x, y: y - step * v, batch: batch)
     return (plus - minus) / (2 * step)
   }
 }

@@ -21,6 +21,9 @@ public struct BilevelProblem {
   public let outer: (Tensor, Tensor) -> Tensor
   /// The inner objective g(x, y), minimized over y.
   public let inner: (Tensor, Tensor) -> Tensor
+  /// The finite-sum structure f = (1/m) Σ_j f_j, g = (1/n) Σ_i g_i, for stochastic
+  /// algorithms; nil for a problem given by its full objectives only.
+  public let finiteSum: FiniteSum?
 
   /// A problem from its outer objective f and inner objective g.
   ///
@@ -33,8 +36,52 @@ public struct BilevelProblem {
   ) {
     self.outer = outer
     self.inner = inner
+    self.finiteSum = nil
+  }
+
+  /// A finite-sum problem from mini-batch objectives.
+  ///
+  /// ```
+  /// f(x, y) = (1/m) Σ_{j<m} f_j(x, y),   g(x, y) = (1/n) Σ_{i<n} g_i(x, y)
+  /// ```
+  /// The closures receive the sample indices of a mini-batch and return the mean of the
+  /// per-sample objectives over it (repeats count as often as they appear). The full
+  /// objectives `outer` and `inner` are the closures called with every index.
+  ///
+  /// - Parameters:
+  ///   - outerSampleCount: m, the number of outer samples (e.g. validation points).
+  ///   - innerSampleCount: n, the number of inner samples (e.g. training points).
+  ///   - outer: (x, y, batch) ↦ (1/|B|) Σ_{j∈B} f_j(x, y).
+  ///   - inner: (x, y, batch) ↦ (1/|B|) Σ_{i∈B} g_i(x, y).
+  /// - Precondition: both counts are positive.
+  public init(
+    outerSampleCount: Int, innerSampleCount: Int,
+    outer: @escaping (Tensor, Tensor, [Int]) -> Tensor,
+    inner: @escaping (Tensor, Tensor, [Int]) -> Tensor
+  ) {
+    precondition(
+      outerSampleCount > 0 && innerSampleCount > 0,
+      "BilevelProblem: sample counts must be positive, got \(outerSampleCount) and \(innerSampleCount)")
+    let allOuter = Array(0..<outerSampleCount)
+    let allInner = Array(0..<innerSampleCount)
+    self.outer = { x, y in outer(x, y, allOuter) }
+    self.inner = { x, y in inner(x, y, allInner) }
+    self.finiteSum = FiniteSum(
+      outerSampleCount: outerSampleCount, innerSampleCount: innerSampleCount, outerBatch: outer, innerBatch: inner)
   }
 
   /// Counted oracles of this problem, starting from zero counts.
   public func makeOracles() -> Oracles { Oracles(problem: self) }
+}
+
+/// The finite-sum structure of a stochastic bilevel problem.
+public struct FiniteSum {
+  /// m, the number of outer samples.
+  public let outerSampleCount: Int
+  /// n, the number of inner samples.
+  public let innerSampleCount: Int
+  /// (x, y, batch) ↦ mean of f_j over the batch.
+  public let outerBatch: (Tensor, Tensor, [Int]) -> Tensor
+  /// (x, y, batch) ↦ mean of g_i over the batch.
+  public let innerBatch: (Tensor, Tensor, [Int]) -> Tensor
 }
