@@ -148,6 +148,23 @@ public final class Oracles {
     }
   }
 
+  /// ∇_y g, ∇²_yy g v and ∇²_xy g v on one mini-batch, from one forward and one backward
+  /// pass over ∇_y g (reverse-over-reverse): the SOBA-family joint oracle. Counted as one
+  /// ∇_y g, one Hessian-vector product and one cross product.
+  ///
+  /// - Returns: (∇_y g, ∇²_yy g v, ∇²_xy g v), of y's, y's and x's shapes.
+  public func innerGradientWithProducts(
+    x: Tensor, y: Tensor, v: Tensor, batch: [Int]? = nil
+  ) -> (gradient: Tensor, hessianVectorProduct: Tensor, crossProduct: Tensor) {
+    let g = innerFunction(batch)
+    counts.innerGradientY += 1
+    counts.hessianVectorProducts += 1
+    counts.crossProducts += 1
+    let (gradientY, pullback) = valueWithPullback(at: x, y) { x, y in gradient(at: y) { y in g(x, y) } }
+    let (cross, hessianVector) = pullback(v)
+    return (gradientY, hessianVector, cross)
+  }
+
   /// The dense Hessian ∇²_yy g(x, y), of shape [n, n] with n = y.scalarCount.
   ///
   /// Counted as n Hessian-vector products (one backward sweep per column).

@@ -1,0 +1,92 @@
+import Autodiff
+
+/// How BOME's control barrier φ is chosen.
+public enum BOMEBarrier: String, Sendable, CaseIterable {
+  /// φ = η ‖∇q̂‖² (the paper's default).
+  case gradientNorm
+  /// φ = η q̂(x, y), the value gap (the official data-cleaning experiment).
+  case valueGap
+}
+
+/// BOME: a first-order method on the value-function constraint with a dynamic barrier.
+///
+/// One outer iteration:
+/// ```
+/// y_T: T gradient steps on g(x, ·) from y (α each), held constant (stop-gradient)
+/// q̂(x, y) = g(x, y) − g(x, y_T),   ∇q̂ = (∇_x g(x, y) − ∇_x g(x, y_T), ∇_y g(x, y))
+/// φ = η ‖∇q̂‖²  (or η q̂)
+/// λ = max(φ − <∇f, ∇q̂>, 0) / ‖∇q̂‖²       (λ = 0 when ∇q̂ = 0)
+/// (x, y) ← (x, y) − ξ (∇f(x, y) + λ ∇q̂)   (x's step ξ / outerRatio, then projected)
+/// ```
+/// Oracle calls per iteration: T ∇_y g, one ∇f, one ∇g (both partials), one ∇_x g at y_T
+/// (and two g values with the value-gap barrier).
+///
+/// References: B. Liu, M. Ye, S. Wright, P. Stone and Q. Liu, "BOME! Bilevel
+/// optimization made easy: a simple first-order approach", NeurIPS 2022. Defaults
+/// (η = 0.5, T = 10, steps 0.1) as in the paper and the benchopt bilevel benchmark.
+public struct BOME: BilevelAlgorithm {
+  public let name = "bome"
+  /// ξ, the joint step on (x, y).
+  public var stepSize: Double
+  /// ξ / (x's step).
+  public var outerRatio: Double
+  /// α, the step of the T inner steps.
+  public var innerStepSize: Double
+  /// T.
+  public var innerSteps: Int
+  /// η.
+  public var eta: Double
+  /// The barrier φ.
+  public var barrier: BOMEBarrier
+  /// A set x is projected onto after each step.
+  public var constraint: ConstraintSet
+
+  public private(set) var x = Tensor(0)
+  public private(set) var y = Tensor(0)
+  /// λ of the last step.
+  public private(set) var multiplier = 0.0
+
+  /// BOME with the published defaults.
+  public init(
+    stepSize: Double = 0.1, outerRatio: Double = 1, innerStepSize: Double = 0.1, innerSteps: Int = 10,
+    eta: Double = 0.5, barrier: BOMEBarrier = .gradientNorm, constraint: ConstraintSet = .unconstrained
+  ) {
+    precondition(innerSteps >= 0 && eta >= 0 && outerRatio > 0, "BOME: invalid parameters")
+    self.stepSize = stepSize
+    self.outerRatio = outerRatio
+    self.innerStepSize = innerStepSize
+    self.innerSteps = innerSteps
+    self.eta = eta
+    self.barrier = barrier
+    self.constraint = constraint
+  }
+
+  public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
+    self.x = constraint.project(x)
+    self.y = y
+  }
+
+  public mutating func step(oracles: Oracles) -> Tensor {
+    var yT = y
+    for _ in 0..<innerSteps {
+      yT = yT - innerStepSize * oracles.innerGradientY(x: x, y: yT)
+    }
+    let (fx, fy) = oracles.outerGradients(x: x, y: y)
+    let (gx, gy) = oracles.innerGradients(x: x, y: y)
+    let qx = gx - oracles.innerGradientX(x: x, y: yT)
+    let qy = gy
+    let normSquared = innerProduct(qx, qx) + innerProduct(qy, qy)
+    let phi: Double
+    switch barrier {
+    case .gradientNorm: phi = eta * normSquared
+    case .valueGap: phi = eta * (oracles.innerValue(x: x, y: y) - oracles.innerValue(x: x, y: yT))
+    }
+    let alignment = innerProduct(fx, qx) + innerProduct(fy, qy)
+    multiplier = normSquared > 0 ? max(phi - alignment, 0) / normSquared : 0
+    let directionX = fx + multiplier * qx
+    let directionY = fy + multiplier * qy
+    x = constraint.project(x - (stepSize / outerRatio) * directionX)
+    y = y - stepSize * directionY
+    return directionX
+  }
+}

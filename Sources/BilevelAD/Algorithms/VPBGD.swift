@@ -1,0 +1,80 @@
+import Autodiff
+
+/// V-PBGD: gradient descent on the value-function penalty f + γ (g − g*).
+///
+/// ```
+/// ω ← ω − β ∇_y g(x, ω)                  T times (ω warm-started, never reset)
+/// d_x = ∇_x f(x, y) + γ (∇_x g(x, y) − ∇_x g(x, ω))     (Danskin: ∇g*(x) ≈ ∇_x g(x, ω))
+/// d_y = ∇_y f(x, y) + γ ∇_y g(x, y)
+/// (x, y) ← (Proj_C(x − α d_x), y − α d_y)
+/// ```
+/// The penalty γ ramps linearly from `penalty.initial` to `penalty.final` over
+/// `penalty.rampIterations` iterations (the official code's schedule). Stationary points
+/// of the penalty are O(1/γ)-stationary for the bilevel problem; α must stay below
+/// 1 / (L_f + γ L_g).
+///
+/// Oracle calls per iteration: T ∇_y g, one ∇f, one ∇g, one ∇_x g.
+///
+/// References: H. Shen and T. Chen, "On penalty-based bilevel gradient descent method",
+/// ICML 2023.
+public struct VPBGD: BilevelAlgorithm {
+  public let name = "v-pbgd"
+  /// α.
+  public var stepSize: Double
+  /// β.
+  public var innerStepSize: Double
+  /// T.
+  public var innerSteps: Int
+  /// γ's start, end and ramp length.
+  public var penalty: (initial: Double, final: Double, rampIterations: Int)
+  /// The set x lives in.
+  public var constraint: ConstraintSet
+
+  public private(set) var x = Tensor(0)
+  public private(set) var y = Tensor(0)
+  private var omega = Tensor(0)
+  private var t = 0
+
+  /// V-PBGD; by default γ = 10 from the start and T = 10 inner steps.
+  public init(
+    stepSize: Double = 0.01, innerStepSize: Double = 0.1, innerSteps: Int = 10,
+    penalty: (initial: Double, final: Double, rampIterations: Int) = (10, 10, 0),
+    constraint: ConstraintSet = .unconstrained
+  ) {
+    precondition(stepSize > 0 && innerStepSize > 0 && innerSteps >= 0, "VPBGD: invalid parameters")
+    precondition(penalty.initial >= 0 && penalty.final >= 0, "VPBGD: the penalty must be non-negative")
+    self.stepSize = stepSize
+    self.innerStepSize = innerStepSize
+    self.innerSteps = innerSteps
+    self.penalty = penalty
+    self.constraint = constraint
+  }
+
+  /// γ at iteration t.
+  public func penalty(at t: Int) -> Double {
+    if penalty.rampIterations <= 0 || t >= penalty.rampIterations { return penalty.final }
+    return penalty.initial + (penalty.final - penalty.initial) * Double(t) / Double(penalty.rampIterations)
+  }
+
+  public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
+    self.x = constraint.project(x)
+    self.y = y
+    self.omega = y
+    t = 0
+  }
+
+  public mutating func step(oracles: Oracles) -> Tensor {
+    for _ in 0..<innerSteps {
+      omega = omega - innerStepSize * oracles.innerGradientY(x: x, y: omega)
+    }
+    let gamma = penalty(at: t)
+    let (fx, fy) = oracles.outerGradients(x: x, y: y)
+    let (gx, gy) = oracles.innerGradients(x: x, y: y)
+    let directionX = fx + gamma * (gx - oracles.innerGradientX(x: x, y: omega))
+    let directionY = fy + gamma * gy
+    x = constraint.project(x - stepSize * directionX)
+    y = y - stepSize * directionY
+    t += 1
+    return directionX
+  }
+}
