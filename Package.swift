@@ -37,6 +37,9 @@ let targets: [Target] = [
   .testTarget(
     name: "BilevelADTests",
     dependencies: ["Autodiff", "BilevelAD", "TestSupport"]),
+  .testTarget(
+    name: "BilevelCLITests",
+    dependencies: ["BilevelCLI", "BilevelAD", "Autodiff"]),
 ]
 
 let package = Package(

@@ -141,6 +141,7 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
     }
   }
 
+  /// One line: where, then what, for example `line 3, column 2: non-numeric cell 'abc'`.
   public var description: String {
     switch self {
     case .cannotOpen(let path, let reason):
@@ -212,7 +213,7 @@ public enum CSVReader {
   /// - Throws: A `CSVError` with the line and column of the first problem.
   public static func parse(bytes: UnsafeBufferPointer<UInt8>) throws(CSVError) -> NumericTable {
     guard let base = bytes.baseAddress, bytes.count > 0 else { throw .emptyFile }
-    var scanner = Scanner(base: base, count: bytes.count)
+    var scanner = CSVScanner(base: base, count: bytes.count)
     return try scanner.table()
   }
 
@@ -286,7 +287,7 @@ public struct LabeledTable: Sendable, Equatable {
 
 // MARK: - Scanning
 
-// Byte values, as literals so that debug builds do not call global accessors per byte.
+// Byte values, typed literals so that they are initialized statically.
 private let comma: UInt8 = 0x2C
 private let quote: UInt8 = 0x22
 private let lineFeed: UInt8 = 0x0A
@@ -295,7 +296,7 @@ private let space: UInt8 = 0x20
 private let tab: UInt8 = 0x09
 
 /// A field's contents, as a byte range (quotes removed, spaces trimmed).
-private struct Field {
+private struct CSVField {
   var start: Int
   var end: Int
   /// Whether the field contains `""`, which stands for one quote.
@@ -303,7 +304,7 @@ private struct Field {
 }
 
 /// What a cell holds.
-private enum Cell {
+private enum CSVCell {
   case number(Double)
   case empty
   case text
@@ -311,7 +312,7 @@ private enum Cell {
   case outOfRange
 }
 
-private struct Scanner {
+private struct CSVScanner {
   /// The bytes, read through a plain pointer: its subscript is inlined even in debug
   /// builds, where `UnsafeBufferPointer`'s is a checked call. Every read is guarded by
   /// `index < count`.
@@ -341,7 +342,7 @@ private struct Scanner {
     // The first record decides whether there is a header and how many columns there are.
     guard skipBlankLines() else { throw .emptyFile }
     let firstLine = line
-    var firstFields: [Field] = []
+    var firstFields: [CSVField] = []
     var isHeader = false
     repeat {
       let field = try field(column: firstFields.count + 1)
@@ -441,7 +442,7 @@ private struct Scanner {
   }
 
   /// Scans one field, leaving `index` at the comma, line end or end of input after it.
-  mutating func field(column: Int) throws(CSVError) -> Field {
+  mutating func field(column: Int) throws(CSVError) -> CSVField {
     while index < count && (bytes[index] == space || bytes[index] == tab) { index += 1 }
     if index < count && bytes[index] == quote {
       let startLine = line
@@ -469,7 +470,7 @@ private struct Scanner {
       while index < count && (bytes[index] == space || bytes[index] == tab) { index += 1 }
       guard index == count || bytes[index] == comma || bytes[index] == lineFeed || bytes[index] == carriageReturn
       else { throw .malformedQuote(line: startLine, column: column) }
-      return Field(start: start, end: end, hasEscapedQuotes: hasEscapedQuotes)
+      return CSVField(start: start, end: end, hasEscapedQuotes: hasEscapedQuotes)
     }
     let start = index
     while index < count {
@@ -479,18 +480,18 @@ private struct Scanner {
     }
     var end = index
     while end > start && (bytes[end - 1] == space || bytes[end - 1] == tab) { end -= 1 }
-    return Field(start: start, end: end, hasEscapedQuotes: false)
+    return CSVField(start: start, end: end, hasEscapedQuotes: false)
   }
 
   /// A field's text, with `""` read as `"`.
-  func text(_ field: Field) -> String {
+  func text(_ field: CSVField) -> String {
     let raw = String(decoding: UnsafeBufferPointer(start: bytes + field.start, count: field.end - field.start), as: UTF8.self)
     return field.hasEscapedQuotes ? raw.replacingOccurrences(of: "\"\"", with: "\"") : raw
   }
 
   /// A field as a number, or the error that names its line and column.
   @inline(__always)
-  func number(_ field: Field, line: Int, column: Int) throws(CSVError) -> Double {
+  func number(_ field: CSVField, line: Int, column: Int) throws(CSVError) -> Double {
     switch classify(field) {
     case .number(let value): return value
     case .empty, .text: throw .nonNumeric(line: line, column: column, cell: shown(field))
@@ -500,7 +501,7 @@ private struct Scanner {
   }
 
   /// A cell's text for an error message: at most 40 characters, control characters escaped.
-  func shown(_ field: Field) -> String {
+  func shown(_ field: CSVField) -> String {
     var cell = text(field)
     if cell.count > 40 { cell = String(cell.prefix(39)) + "…" }
     var shown = ""
@@ -519,7 +520,7 @@ private struct Scanner {
   /// recognized so that they can be reported as such.
   ///
   /// Written with byte literals and without generic calls, to stay fast in debug builds.
-  func classify(_ field: Field) -> Cell {
+  func classify(_ field: CSVField) -> CSVCell {
     let plus: UInt8 = 0x2B, minus: UInt8 = 0x2D, dot: UInt8 = 0x2E, zero: UInt8 = 0x30
     var start = field.start
     var end = field.end
