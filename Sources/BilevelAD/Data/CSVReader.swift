@@ -116,11 +116,13 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
   case missingFeatures(line: Int, columns: Int)
   /// A label that is not an integer in `0..<classes`.
   case invalidLabel(line: Int, column: Int, value: Double, classes: Int)
+  /// Every label, in the label column, is the same class: nothing to classify.
+  case singleClass(column: Int, label: Int)
 
   /// The 1-based line of the problem, if it has one.
   public var line: Int? {
     switch self {
-    case .cannotOpen, .emptyFile: nil
+    case .cannotOpen, .emptyFile, .singleClass: nil
     case .headerOnly(let line), .raggedRow(let line, _, _), .nonNumeric(let line, _, _),
       .nonFinite(let line, _, _), .outOfRange(let line, _, _), .malformedQuote(let line, _),
       .missingFeatures(let line, _), .invalidLabel(let line, _, _, _):
@@ -133,6 +135,7 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
   public var column: Int? {
     switch self {
     case .cannotOpen, .emptyFile, .headerOnly, .missingFeatures: nil
+    case .singleClass(let column, _): column
     case .raggedRow(_, let expected, let got): min(expected, got) + 1
     case .nonNumeric(_, let column, _), .nonFinite(_, let column, _),
       .outOfRange(_, let column, _), .malformedQuote(_, let column),
@@ -168,6 +171,8 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
       let shown =
         value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
       return "line \(line), column \(column): the label \(shown) is not an integer in 0..<\(classes)"
+    case .singleClass(let column, let label):
+      return "column \(column): every label is \(label); a classification task needs at least two classes"
     }
   }
 }

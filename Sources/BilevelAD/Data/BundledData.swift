@@ -1,0 +1,67 @@
+import Autodiff
+import Foundation
+
+/// The real data sets shipped inside the package (see `Resources/README.md` for their
+/// provenance and licences).
+public enum BundledDataset: String, CaseIterable, Sendable {
+  /// UCI optical digits: 1797 × 64 pixel intensities, 10 classes.
+  case digits
+  /// UCI breast cancer Wisconsin (diagnostic): 569 × 30 features, 2 classes.
+  case breastCancer = "breast-cancer"
+
+  /// The file name inside the package's resources.
+  var fileName: String {
+    switch self {
+    case .digits: return "digits"
+    case .breastCancer: return "breast_cancer"
+    }
+  }
+
+  /// The number of classes.
+  public var classCount: Int { self == .digits ? 10 : 2 }
+}
+
+extension Dataset {
+  /// A bundled data set, read from the package's resources.
+  ///
+  /// - Throws: `CSVError` if the resource is missing or does not parse (a broken install).
+  public static func bundled(_ dataset: BundledDataset) throws(CSVError) -> Dataset {
+    guard let url = Bundle.module.url(forResource: dataset.fileName, withExtension: "csv", subdirectory: "Resources")
+      ?? Bundle.module.url(forResource: dataset.fileName, withExtension: "csv")
+    else { throw CSVError.cannotOpen(path: "\(dataset.fileName).csv (bundled resource)", reason: "not found in the package's resources") }
+    return try load(csv: url.path, classes: dataset.classCount)
+  }
+
+  /// A data set from a CSV file of numeric columns with the integer class label last and
+  /// an optional header.
+  ///
+  /// - Parameters:
+  ///   - path: the file.
+  ///   - classes: the number of classes; inferred as 1 + the largest label when nil.
+  /// - Throws: `CSVError` with the line and column of the first problem, including a
+  ///   label that is not an integer in 0..<classes, or fewer than two classes present.
+  public static func load(csv path: String, classes: Int? = nil) throws(CSVError) -> Dataset {
+    let table = try CSVReader.read(contentsOf: path)
+    let classCount: Int
+    if let classes {
+      classCount = classes
+    } else {
+      guard table.columns >= 2 else { throw CSVError.missingFeatures(line: table.rows > 0 ? table.line(ofRow: 0) : 1, columns: table.columns) }
+      var largest = 0.0
+      for row in 0..<table.rows {
+        let label = table[row, table.columns - 1]
+        guard label >= 0, label == label.rounded(), label < 100_000 else {
+          throw CSVError.invalidLabel(line: table.line(ofRow: row), column: table.columns, value: label, classes: 100_000)
+        }
+        largest = Swift.max(largest, label)
+      }
+      classCount = Int(largest) + 1
+    }
+    let labelled = try table.splitFeaturesAndLabels(classes: classCount)
+    if Set(labelled.labels).count < 2 {
+      throw CSVError.singleClass(column: table.columns, label: labelled.labels.first ?? 0)
+    }
+    let features = Tensor(shape: [labelled.features.rows, labelled.features.columns], scalars: labelled.features.values)
+    return Dataset(features: features, labels: labelled.labels, classCount: classCount)
+  }
+}

@@ -1,0 +1,172 @@
+import Autodiff
+import BilevelAD
+import Foundation
+
+/// `bilevel-cli bench`: the performance table of `Docs/Benchmarks.md`.
+///
+/// Every figure is the median over `--repeats` timed runs after warm-up, with the minimum
+/// and maximum; ratios are taken between medians of the same run.
+enum BenchCommand {
+  struct Row: Codable {
+    var group: String
+    var name: String
+    var operation: String
+    var median: Double
+    var minimum: Double
+    var maximum: Double
+    var unit: String
+    var ratio: Double?
+  }
+
+  static func run(_ arguments: ParsedArguments, console: Console) throws(CLIError) {
+    let repeats = try arguments.int("repeats", range: 1...10_000)
+    let quick = arguments.flag("quick")
+    #if DEBUG
+      console.error("Warning: this is a debug build; timings are meaningless. Run 'swift run -c release bilevel-cli bench'.\n")
+      if !quick { return }
+    #endif
+    let progress = ProgressLine(isEnabled: console.errorIsTerminal, output: console.error)
+    var rows: [Row] = []
+    func add(_ group: String, _ name: String, _ operation: String, _ t: (median: Double, min: Double, max: Double), unit: String = "µs", ratio: Double? = nil) {
+      rows.append(Row(group: group, name: name, operation: operation, median: t.median, minimum: t.min, maximum: t.max, unit: unit, ratio: ratio))
+    }
+
+    // Gradients and Hessian-vector products.
+    var functions: [TestFunction] = [
+      .logistic(samples: 1000, features: 50), .mlp(), .rosenbrock(dimension: 10), .rosenbrock(dimension: 1000),
+      .quadratic(dimension: 100),
+    ]
+    if !quick {
+      functions += [
+        .logistic(samples: 10_000, features: 100), .logistic(samples: 50_000, features: 22), .rosenbrock(dimension: 100_000),
+        .quadratic(dimension: 1000),
+      ]
+    }
+    for test in functions {
+      progress.update("bench: \(test.name)")
+      let value = measure(repeats: repeats) { _ = test.function(test.point) }
+      let grad = measure(repeats: repeats) { _ = gradient(at: test.point, of: test.function) }
+      add("autodiff", test.name, "value", value)
+      add("autodiff", test.name, "gradient", grad, ratio: 1)
+      for mode in HVPMode.allCases {
+        let t = measure(repeats: repeats) { _ = hvp(at: test.point, direction: test.direction, mode: mode, of: test.function) }
+        add("autodiff", test.name, "hvp \(mode.rawValue)", t, ratio: t.median / grad.median)
+      }
+    }
+
+    // Matrix multiply.
+    for n in quick ? [256] : [256, 512, 1024] {
+      progress.update("bench: matmul \(n)")
+      let a = Tensor(randomNormal: [n, n], seed: 1)
+      let b = Tensor(randomNormal: [n, n], seed: 2)
+      let t = measure(repeats: max(3, repeats / 3), warmup: 1) { _ = matmul(a, b) }
+      let flops = 2 * Double(n * n * n)
+      add("matmul", "\(n) x \(n)", "GFLOP/s", (flops / t.median / 1000, flops / t.max / 1000, flops / t.min / 1000), unit: "GFLOP/s")
+    }
+
+    // Per-operation overhead: a chain of 100 elementwise products.
+    for size in [1, 16] {
+      progress.update("bench: overhead \(size)")
+      let x = Tensor(randomNormal: [size], seed: 3)
+      let c = Tensor(randomNormal: [size], seed: 4)
+      func chain(_ t: Tensor) -> Tensor {
+        var u = t
+        for _ in 0..<100 { u = u * c }
+        return u.sum()
+      }
+      let constant = measure(repeats: repeats * 10) { _ = chain(x) }
+      let reverse = measure(repeats: repeats * 10) { _ = gradient(at: x, of: chain) }
+      let nested = measure(repeats: repeats * 10) { _ = gradient(at: x) { gradient(at: $0, of: chain).sum() } }
+      add("overhead", "\(size) elements", "per op, constant", perOperation(constant))
+      add("overhead", "\(size) elements", "per op, one reverse level (forward + backward)", perOperation(reverse))
+      add("overhead", "\(size) elements", "per op, two nested levels", perOperation(nested))
+    }
+
+    // Bilevel hypergradients on the quadratic problem with d_x = d_y = d.
+    for d in quick ? [100] : [100, 1000] {
+      progress.update("bench: bilevel d = \(d)")
+      let task = QuadraticBilevel(innerDimension: d, conditionNumber: 100, seed: 0)
+      let x = Tensor(randomNormal: [d], seed: 1)
+      let y = task.innerSolution(at: x)
+      let cg = measure(repeats: max(3, repeats / 3), warmup: 1) {
+        _ = task.problem.implicitHypergradient(x: x, y: y, solver: .conjugateGradient(maxIterations: 1000, tolerance: 1e-10))
+      }
+      add("bilevel", "quadratic d = \(d)", "implicit CG to 1e-10", cg)
+      for k in quick ? [10, 100] : [10, 100, 1000] {
+        let reverse = measure(repeats: max(1, repeats / (k / 10 + 2)), warmup: 1) {
+          _ = task.problem.unrolledHypergradient(x: x, y0: Tensor.zeros([d]), steps: k, innerLearningRate: 0.01)
+        }
+        add("bilevel", "quadratic d = \(d)", "unrolled reverse K = \(k)", reverse)
+        if d <= 100 {
+          let forward = measure(repeats: max(1, repeats / (k / 10 + 2)), warmup: 1) {
+            _ = task.problem.unrolledHypergradient(x: x, y0: Tensor.zeros([d]), steps: k, innerLearningRate: 0.01, mode: .forward)
+          }
+          add("bilevel", "quadratic d = \(d)", "unrolled forward K = \(k)", forward)
+        }
+      }
+    }
+
+    // Memory of reverse versus forward unrolling.
+    if !quick {
+      progress.update("bench: memory")
+      let d = 100
+      let task = QuadraticBilevel(innerDimension: d, conditionNumber: 100, seed: 0)
+      let x = Tensor(randomNormal: [d], seed: 1)
+      for (label, mode) in [("reverse", UnrollMode.reverse), ("forward", .forward), ("checkpointed every 32", .checkpointed(every: 32))] {
+        for k in [100, 1000] {
+          let before = PeakMemory.reset()
+          _ = task.problem.unrolledHypergradient(x: x, y0: Tensor.zeros([d]), steps: k, innerLearningRate: 0.01, mode: mode)
+          let peak = PeakMemory.current()
+          let bytes = Double(max(peak - before, 0))
+          add("memory", "quadratic d = \(d)", "\(label) unrolling K = \(k): peak RSS growth (KiB)", (bytes / 1024, bytes / 1024, bytes / 1024), unit: "KiB")
+        }
+      }
+    }
+    progress.finish()
+
+    var table = TextTable(
+      title: "bilevel-cli bench (median of \(repeats) runs after warm-up; min and max)",
+      headers: ["case", "operation", "median", "min", "max", "unit", "ratio to gradient"])
+    for row in rows {
+      table.append([
+        row.name, row.operation, TextTable.format(row.median, significantDigits: 4), TextTable.format(row.minimum, significantDigits: 4),
+        TextTable.format(row.maximum, significantDigits: 4), row.unit, row.ratio.map { TextTable.format($0, significantDigits: 3) } ?? "",
+      ])
+    }
+    console.output(table.rendered() + "\n")
+    if arguments.contains("json") {
+      let path = try arguments.path("json")
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+      guard let data = try? encoder.encode(rows) else { throw CLIError.runFailed("could not encode the benchmark as JSON") }
+      try OutputFile.write(String(decoding: data, as: UTF8.self) + "\n", to: path)
+    }
+  }
+
+  /// Microseconds per operation of a 100-operation chain.
+  static func perOperation(_ t: (median: Double, min: Double, max: Double)) -> (median: Double, min: Double, max: Double) {
+    (t.median / 100, t.min / 100, t.max / 100)
+  }
+}
+
+/// The process's peak resident set (Linux: VmHWM, reset through /proc/self/clear_refs).
+enum PeakMemory {
+  /// Resets the peak to the current resident set and returns it, in bytes.
+  static func reset() -> Int {
+    if let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
+      handle.write(Data("5".utf8))
+      try? handle.close()
+    }
+    return current()
+  }
+
+  /// The peak resident set since the last reset, in bytes (0 where unknown).
+  static func current() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+      let digits = line.split(separator: " ").compactMap { Int($0) }
+      return (digits.first ?? 0) * 1024
+    }
+    return 0
+  }
+}

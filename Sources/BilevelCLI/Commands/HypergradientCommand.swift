@@ -1,0 +1,102 @@
+import Autodiff
+import BilevelAD
+import Dispatch
+
+/// `bilevel-cli hypergradient TASK --method M`: one hypergradient estimate at the task's
+/// starting point, compared with the best reference the task has.
+enum HypergradientCommand {
+  static let descriptions: [(String, String)] = [
+    ("implicit-cg", "implicit function theorem, conjugate gradient on HVPs to 1e-10"),
+    ("implicit-dense", "implicit function theorem, dense Hessian and Cholesky"),
+    ("implicit-gmres", "implicit function theorem, restarted GMRES (indefinite systems)"),
+    ("neumann", "truncated Neumann series with --steps terms, step 1 / (2 × the task's inner step)⁻¹"),
+    ("implicit-identity", "Hessian-free approximation H ≈ I"),
+    ("unrolled-reverse", "reverse mode through --steps inner gradient steps"),
+    ("unrolled-forward", "forward mode through --steps inner steps (one pass per outer variable)"),
+    ("truncated", "reverse mode through the last --steps / 4 of --steps inner steps (K-RMD)"),
+    ("checkpointed", "reverse mode through --steps steps, storing every √steps-th state"),
+    ("finite-difference", "implicit with finite-difference Hessian and Jacobian products (HJFBiO)"),
+    ("penalty", "F2SA's value-function direction with λ = 1e4"),
+    ("zero-order", "Gaussian smoothing of F with 20 antithetic directions"),
+  ]
+
+  static var methods: [String] { descriptions.map(\.0) }
+
+  static func run(_ arguments: ParsedArguments, console: Console) throws(CLIError) {
+    let taskName = try arguments.choice("task", from: TaskRegistry.names)
+    let method = try arguments.choice("method", from: methods)
+    let steps = try arguments.int("steps", range: 1...100_000)
+    let seed = UInt64(try arguments.int("seed", range: 0...))
+    let dataPath = arguments.contains("data") ? try arguments.path("data") : nil
+    let task = try TaskRegistry.entry(taskName)!.make(TaskOptions(seed: seed, dataPath: dataPath, evaluateHypergradient: false))
+    let problem = task.problem
+    let x = task.x0
+    if method == "unrolled-forward" && x.scalarCount > 200 {
+      throw arguments.validationError(
+        "unrolled-forward makes one forward pass per outer variable and \(taskName) has \(x.scalarCount); use unrolled-reverse")
+    }
+    if method == "implicit-dense" && task.y0.scalarCount > 1000 {
+      throw arguments.validationError("implicit-dense forms the \(task.y0.scalarCount)² inner Hessian; use implicit-cg")
+    }
+    let inner = problem.solveInner(x: x, y0: task.y0, tolerance: 1e-10, maxIterations: 300)
+    let y = inner.solution
+    let start = DispatchTime.now().uptimeNanoseconds
+    let estimate = estimate(method, problem: problem, x: x, y: y, y0: task.y0, steps: steps, innerStep: task.innerStep, seed: seed)
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+
+    let (reference, referenceName) = self.reference(task: task, x: x, y: y)
+    var table = TextTable(title: "\(taskName): hypergradient by \(method) at the starting point", headers: ["quantity", "value"])
+    table.append(["‖estimate‖", TextTable.format(estimate.gradient.norm().scalar, significantDigits: 6)])
+    if let reference {
+      let error = (estimate.gradient - reference).norm().scalar / max(reference.norm().scalar, 1e-300)
+      table.append(["relative error vs \(referenceName)", TextTable.format(error, significantDigits: 3)])
+    }
+    table.append(["inner solve", "‖∇_y g‖ = \(TextTable.format(inner.gradientNorm, significantDigits: 3)) after \(inner.iterations) Newton-CG steps"])
+    table.append(["converged", estimate.converged ? "yes" : "no"])
+    table.append(["time (ms)", TextTable.format(seconds * 1000, significantDigits: 4)])
+    table.append(["oracle calls", "\(estimate.counts.total) (\(estimate.counts))"])
+    if estimate.innerSolves > 0 { table.append(["inner solves", "\(estimate.innerSolves)"]) }
+    if !estimate.diagnostics.isEmpty { table.append(["diagnostics", estimate.diagnostics]) }
+    console.output(table.rendered() + "\n")
+    let head = estimate.gradient.scalars.prefix(6).map { TextTable.format($0, significantDigits: 5) }.joined(separator: ", ")
+    console.output("estimate[0..<\(min(6, estimate.gradient.scalarCount))] = [\(head)\(estimate.gradient.scalarCount > 6 ? ", …" : "")]\n")
+  }
+
+  static func estimate(
+    _ method: String, problem: BilevelProblem, x: Tensor, y: Tensor, y0: Tensor, steps: Int, innerStep: Double, seed: UInt64
+  ) -> HypergradientResult {
+    switch method {
+    case "implicit-dense": return problem.implicitHypergradient(x: x, y: y, solver: .dense)
+    case "implicit-gmres": return problem.implicitHypergradient(x: x, y: y, solver: .gmres())
+    case "neumann": return problem.implicitHypergradient(x: x, y: y, solver: .neumann(terms: steps, stepSize: innerStep))
+    case "implicit-identity": return problem.implicitHypergradient(x: x, y: y, solver: .identity(scale: 1))
+    case "unrolled-reverse": return problem.unrolledHypergradient(x: x, y0: y0, steps: steps, innerLearningRate: innerStep)
+    case "unrolled-forward":
+      return problem.unrolledHypergradient(x: x, y0: y0, steps: steps, innerLearningRate: innerStep, mode: .forward)
+    case "truncated":
+      return problem.unrolledHypergradient(
+        x: x, y0: y0, steps: steps, innerLearningRate: innerStep, mode: .truncated(lastSteps: max(1, steps / 4)))
+    case "checkpointed":
+      let every = max(1, Int(Double(steps).squareRoot()))
+      return problem.unrolledHypergradient(x: x, y0: y0, steps: steps, innerLearningRate: innerStep, mode: .checkpointed(every: every))
+    case "finite-difference": return problem.finiteDifferenceHypergradient(x: x, y: y)
+    case "penalty": return problem.penaltyHypergradient(x: x, y0: y, multiplier: 1e4)
+    case "zero-order": return problem.zeroOrderHypergradient(x: x, y0: y, samples: 20, smoothing: 1e-4, seed: seed)
+    default:
+      return problem.implicitHypergradient(
+        x: x, y: y, solver: .conjugateGradient(maxIterations: max(200, 2 * y.scalarCount), tolerance: 1e-10))
+    }
+  }
+
+  /// The exact hypergradient where the task has one, else a tight implicit solve.
+  static func reference(task: TaskInstance, x: Tensor, y: Tensor) -> (Tensor?, String) {
+    if let exact = task.exactHypergradient { return (exact(x), "the closed form") }
+    let n = y.scalarCount
+    let result = n <= 400
+      ? task.problem.implicitHypergradient(x: x, y: y, solver: .dense)
+      : task.problem.implicitHypergradient(x: x, y: y, solver: .conjugateGradient(maxIterations: 4 * n, tolerance: 1e-12))
+    return result.converged
+      ? (result.gradient, n <= 400 ? "implicit dense (Cholesky)" : "implicit CG to 1e-12")
+      : (nil, "none (the reference solve did not converge: \(result.diagnostics))")
+  }
+}

@@ -1,0 +1,101 @@
+import Autodiff
+import BilevelAD
+
+/// The knobs every algorithm takes from the command line.
+struct AlgorithmOptions: Sendable {
+  /// The inner step (ρ, β or λ in the papers).
+  var innerStep: Double
+  /// The outer step (α, γ or ξ).
+  var outerStep: Double
+  /// T, the inner steps per outer iteration, when the algorithm has an inner loop.
+  var innerSteps: Int?
+  /// Mini-batch size (nil: full batch).
+  var batchSize: Int?
+  /// The seed of the samplers.
+  var seed: UInt64
+  /// dim y, for algorithms that refuse large inner variables.
+  var innerDimension: Int
+
+  var settings: StochasticSettings { StochasticSettings(batchSize: batchSize, seed: seed) }
+  /// ρ / γ, the benchmark's outer ratio.
+  var outerRatio: Double { innerStep / outerStep }
+}
+
+/// An algorithm the command line can run.
+struct AlgorithmEntry: Sendable {
+  let name: String
+  let summary: String
+  let parameters: String
+  let stochastic: Bool
+  let make: @Sendable (AlgorithmOptions) throws(CLIError) -> any BilevelAlgorithm
+}
+
+enum AlgorithmRegistry {
+  static let entries: [AlgorithmEntry] = [
+    AlgorithmEntry(
+      name: "aid-bio", summary: "Approximate implicit differentiation, warm-started CG (Ji, Yang, Liang ICML 2021).",
+      parameters: "outer step α, inner step β, inner steps T = 10, CG iterations 10", stochastic: false
+    ) { o in AIDBIO(outerStepSize: o.outerStep, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10) },
+    AlgorithmEntry(
+      name: "itd-bio", summary: "Iterative differentiation through T inner steps (Ji, Yang, Liang ICML 2021).",
+      parameters: "outer step α, inner step β, inner steps T = 10", stochastic: false
+    ) { o in ITDBIO(outerStepSize: o.outerStep, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10) },
+    AlgorithmEntry(
+      name: "k-rmd", summary: "Truncated back-propagation through the last K of T steps (Shaban et al. AISTATS 2019).",
+      parameters: "outer step α, inner step β, inner steps T = 20, truncation K = 5", stochastic: false
+    ) { o in KRMD(outerStepSize: o.outerStep, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 20, truncatedSteps: 5) },
+    AlgorithmEntry(
+      name: "bome", summary: "Value-function constraint with a dynamic barrier (Liu, Ye et al. NeurIPS 2022).",
+      parameters: "joint step ξ = inner step (x: outer step), inner steps T = 10, η = 0.5", stochastic: false
+    ) { o in BOME(stepSize: o.innerStep, outerRatio: o.outerRatio, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10) },
+    AlgorithmEntry(
+      name: "v-pbgd", summary: "Gradient descent on the value-function penalty f + γ(g − g*) (Shen, Chen ICML 2023).",
+      parameters: "step α = inner step / γ, γ = 10, inner step β, inner steps T = 10", stochastic: false
+    ) { o in VPBGD(stepSize: o.innerStep / 10, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10) },
+    AlgorithmEntry(
+      name: "f2sa", summary: "Fully first-order Lagrangian method with growing multiplier (Kwon et al. ICML 2023).",
+      parameters: "y and z steps = inner step, x step = outer step, λ₀ = 1, λ += 1 per iteration, T = 10", stochastic: true
+    ) { o in
+      F2SA(
+        yStep: .constant(o.innerStep), zStep: .constant(o.innerStep), outerStep: .constant(o.outerStep),
+        multiplierIncrement: .constant(1), innerSteps: o.innerSteps ?? 10, settings: o.settings)
+    },
+    AlgorithmEntry(
+      name: "f2sa-adam", summary: "F2SA with Adam on x, y and z (moments reset for y, z each iteration).",
+      parameters: "Adam rates: inner 0.02, outer 0.005 unless --inner-step/--outer-step; λ += 0.01; T = 30", stochastic: true
+    ) { o in
+      F2SAAdam(
+        innerLearningRate: o.innerStep, outerLearningRate: o.outerStep, multiplierIncrement: 0.01,
+        innerSteps: o.innerSteps ?? 30, settings: o.settings)
+    },
+    AlgorithmEntry(
+      name: "hjfbio", summary: "Hessian/Jacobian-free single loop with finite differences (Huang ICML 2024).",
+      parameters: "y and v steps = inner step, x step = outer step, δ = 1e-5, r_v = 1e3", stochastic: false
+    ) { o in HJFBiO(innerStepSize: o.innerStep, linearStepSize: o.innerStep, outerStepSize: o.outerStep) },
+    AlgorithmEntry(
+      name: "mgbio", summary: "Momentum method with the Hessian's spectrum clipped to [μ, L] (Huang 2023).",
+      parameters: "inner step λ, outer step γ, momentum β = 0.5, [μ, L] = [0.1, 1/λ]; dim y ≤ 500", stochastic: false
+    ) { o throws(CLIError) in
+      guard o.innerDimension <= 500 else {
+        throw CLIError.runFailed("mgbio forms and decomposes the dense inner Hessian; it supports at most 500 inner variables, this task has \(o.innerDimension)")
+      }
+      return MGBiO(innerStepSize: o.innerStep, outerStepSize: o.outerStep, spectrum: 0.1...max(1, 1 / o.innerStep))
+    },
+    AlgorithmEntry(
+      name: "soba", summary: "Joint stochastic steps on y, v and x (Dagréou et al. NeurIPS 2022).",
+      parameters: "ρ_t = inner step / √(t+1), γ_t = ρ_t · outer step / inner step, batch 64", stochastic: true
+    ) { o in SOBA(innerStep: .decreasing(o.innerStep, exponent: 0.5), outerRatio: o.outerRatio, settings: o.settings) },
+    AlgorithmEntry(
+      name: "saba", summary: "SOBA with SAGA variance reduction, constant steps (Dagréou et al. NeurIPS 2022).",
+      parameters: "constant ρ = inner step, γ = outer step, batch 64 (memory per block)", stochastic: true
+    ) { o in SABA(innerStep: .constant(o.innerStep), outerRatio: o.outerRatio, settings: o.settings) },
+    AlgorithmEntry(
+      name: "srba", summary: "SARAH-type recursive directions with full-batch restarts (Dagréou et al. AISTATS 2024).",
+      parameters: "constant ρ = inner step, γ = outer step, period half an epoch, batch 64", stochastic: true
+    ) { o in SRBA(innerStep: .constant(o.innerStep), outerRatio: o.outerRatio, settings: o.settings) },
+  ]
+
+  static var names: [String] { entries.map(\.name) }
+
+  static func entry(_ name: String) -> AlgorithmEntry? { entries.first { $0.name == name } }
+}

@@ -1,0 +1,134 @@
+import Autodiff
+import BilevelAD
+
+/// Options that shape a task instance.
+struct TaskOptions: Sendable {
+  var seed: UInt64 = 0
+  /// A user CSV file replacing the bundled data (hyperparam, hypercleaning).
+  var dataPath: String?
+  /// The fraction of corrupted training labels (hypercleaning).
+  var corruption: Double = 0.5
+  /// Whether evaluations compute ‖∇F‖ (costly on the learning tasks).
+  var evaluateHypergradient = true
+}
+
+/// A ready-to-run task: problem, starting point, evaluation and sensible step sizes.
+struct TaskInstance {
+  var problem: BilevelProblem
+  var x0: Tensor
+  var y0: Tensor
+  var evaluator: (Tensor, Tensor) -> Evaluation
+  /// Default inner and outer steps for this task's scale.
+  var innerStep: Double
+  var outerStep: Double
+  /// Default mini-batch size for stochastic algorithms (nil: full batch).
+  var batchSize: Int?
+  /// The number of inner and outer samples, when the task is a finite sum.
+  var sampleCounts: (inner: Int, outer: Int)?
+  /// The exact ∇F, when the task has a closed form.
+  var exactHypergradient: ((Tensor) -> Tensor)?
+  /// Reference rows for the results table, e.g. ("clean-label model", "test accuracy 0.949").
+  var baselines: [(label: String, value: String)] = []
+  /// Task metrics worth a column in the table.
+  var metrics: [String] = []
+}
+
+/// A task the command line can run.
+struct TaskEntry: Sendable {
+  let name: String
+  let summary: String
+  let make: @Sendable (TaskOptions) throws(CLIError) -> TaskInstance
+}
+
+enum TaskRegistry {
+  static let entries: [TaskEntry] = [
+    TaskEntry(name: "quadratic", summary: "Quadratic bilevel problem with a closed-form hypergradient (d = 20, condition 10).") { options in
+      let task = QuadraticBilevel(innerDimension: 20, conditionNumber: 10, seed: options.seed)
+      return TaskInstance(
+        problem: task.problem, x0: Tensor(randomNormal: [20], seed: options.seed &+ 100), y0: Tensor.zeros([20]),
+        evaluator: { x, _ in Evaluation(outerValue: task.outerValue(at: x), hypergradientNorm: task.hypergradient(at: x).norm().scalar) },
+        innerStep: 0.1, outerStep: 0.3, batchSize: nil, exactHypergradient: task.hypergradient(at:))
+    },
+    TaskEntry(name: "quadratic-sum", summary: "The benchopt benchmark's finite-sum quadratic (n = m = 1024, d = 100), exact hypergradient.") { options in
+      let task = QuadraticFiniteSum(innerSamples: 1024, outerSamples: 1024, innerDimension: 100, outerDimension: 100, seed: options.seed &+ 2442)
+      return TaskInstance(
+        problem: task.problem, x0: Tensor(shape: [100], repeating: -2), y0: Tensor.zeros([100]),
+        evaluator: task.evaluator(), innerStep: 0.2, outerStep: 0.02, batchSize: 64, sampleCounts: (1024, 1024),
+        exactHypergradient: task.hypergradient(at:))
+    },
+    TaskEntry(name: "hypercleaning", summary: "Data hyper-cleaning on the bundled UCI digits (or --data), 50 % of training labels corrupted.") { (options: TaskOptions) throws(CLIError) in
+      let data = try loadDataset(options.dataPath, bundled: .digits)
+      guard data.sampleCount >= 8 else {
+        throw CLIError.invalidData(path: options.dataPath ?? "digits.csv", reason: "needs at least 8 samples, got \(data.sampleCount)")
+      }
+      let task = HyperCleaning(data: data, corruption: options.corruption, regularization: 1e-3, seed: options.seed)
+      let clean = task.fitClassifier(cleanLabels: true)
+      let corrupted = task.fitClassifier()
+      return TaskInstance(
+        problem: task.problem, x0: Tensor.zeros(task.outerShape), y0: corrupted.theta,
+        evaluator: task.evaluator(exactHypergradient: options.evaluateHypergradient),
+        innerStep: 0.5, outerStep: 1000, batchSize: 64, sampleCounts: (task.train.sampleCount, task.validation.sampleCount),
+        baselines: [
+          ("trained on clean labels", format(task.testAccuracy(clean.theta))),
+          ("trained on corrupted labels", format(task.testAccuracy(corrupted.theta))),
+        ],
+        metrics: ["test accuracy"])
+    },
+    TaskEntry(name: "hyperparam", summary: "One L2 weight per feature for logistic regression on the bundled breast-cancer data (or --data).") { (options: TaskOptions) throws(CLIError) in
+      let data = try loadDataset(options.dataPath, bundled: .breastCancer)
+      guard data.classCount == 2 else {
+        throw CLIError.invalidData(path: options.dataPath ?? "breast_cancer.csv", reason: "hyperparam needs binary labels 0 and 1, found \(data.classCount) classes")
+      }
+      guard data.sampleCount >= 8 else {
+        throw CLIError.invalidData(path: options.dataPath ?? "breast_cancer.csv", reason: "needs at least 8 samples, got \(data.sampleCount)")
+      }
+      let task = HyperparameterSelection(data: data, seed: options.seed)
+      let grid = task.gridSearch()
+      let (gridLoss, gridAccuracy) = task.lossAndAccuracy(grid.theta, on: task.test)
+      return TaskInstance(
+        problem: task.problem, x0: Tensor(shape: task.outerShape, repeating: -2), y0: Tensor.zeros(task.innerShape),
+        evaluator: task.evaluator(), innerStep: 0.5, outerStep: 10, batchSize: 64,
+        sampleCounts: (task.train.sampleCount, task.validation.sampleCount),
+        baselines: [
+          ("grid search, one shared λ (\(grid.innerSolves) inner solves)",
+           "validation loss \(format(grid.validationLoss)), test loss \(format(gridLoss)), test accuracy \(format(gridAccuracy))")
+        ],
+        metrics: ["test loss", "test accuracy"])
+    },
+    TaskEntry(name: "pl-game", summary: "Bilevel Polyak-Łojasiewicz game (d = 50, rank 48), exact hypergradient.") { options in
+      let game = PLGame(seed: options.seed)
+      return TaskInstance(
+        problem: game.problem, x0: Tensor(randomNormal: [50], seed: options.seed &+ 1), y0: Tensor.zeros([50]),
+        evaluator: game.evaluator(), innerStep: 1, outerStep: 0.3, batchSize: nil, exactHypergradient: game.hypergradient(at:))
+    },
+    TaskEntry(name: "matrix-sensing", summary: "Hyper-representation learning in matrix sensing (d = 10, rank 3).") { options in
+      let task = MatrixSensing(seed: options.seed)
+      return TaskInstance(
+        problem: task.problem, x0: Tensor(randomNormal: task.outerShape, seed: options.seed &+ 1) * 0.5,
+        y0: Tensor(randomNormal: task.innerShape, seed: options.seed &+ 2) * 0.5, evaluator: task.evaluator(),
+        innerStep: 0.05, outerStep: 0.05, batchSize: nil, metrics: ["recovery error"])
+    },
+    TaskEntry(name: "coreset", summary: "BOME's coreset toy: the closest point of a convex hull, softmax weights.") { options in
+      let toy = CoresetToy()
+      return TaskInstance(
+        problem: toy.problem, x0: Tensor.zeros([4]), y0: [0, 3], evaluator: toy.evaluator(), innerStep: 0.05,
+        outerStep: 0.05, batchSize: nil, metrics: ["hull point distance"])
+    },
+  ]
+
+  static var names: [String] { entries.map(\.name) }
+
+  static func entry(_ name: String) -> TaskEntry? { entries.first { $0.name == name } }
+
+  static func loadDataset(_ path: String?, bundled: BundledDataset) throws(CLIError) -> Dataset {
+    do {
+      if let path { return try Dataset.load(csv: path) }
+      return try Dataset.bundled(bundled)
+    } catch {
+      if case let .cannotOpen(file, reason) = error { throw CLIError.cannotOpen(path: file, reason: reason) }
+      throw CLIError.invalidData(path: path ?? "\(bundled.rawValue) (bundled)", reason: error.description)
+    }
+  }
+
+  static func format(_ value: Double) -> String { TextTable.format(value, significantDigits: 4) }
+}
