@@ -29,6 +29,14 @@ extension Dataset {
     guard let url = Bundle.module.url(forResource: dataset.fileName, withExtension: "csv", subdirectory: "Resources")
       ?? Bundle.module.url(forResource: dataset.fileName, withExtension: "csv")
     else { throw CSVError.cannotOpen(path: "\(dataset.fileName).csv (bundled resource)", reason: "not found in the package's resources") }
+    if dataset == .breastCancer {
+      // scikit-learn's file starts with a summary line "569,30,malignant,benign" that is
+      // not a header of the 31 columns: skip it.
+      guard let text = try? String(contentsOf: url, encoding: .utf8), let newline = text.firstIndex(of: "\n") else {
+        throw CSVError.cannotOpen(path: url.path, reason: "unreadable bundled resource")
+      }
+      return try Dataset.dataset(from: CSVReader.parse(String(text[text.index(after: newline)...])), classes: dataset.classCount)
+    }
     return try load(csv: url.path, classes: dataset.classCount)
   }
 
@@ -41,7 +49,11 @@ extension Dataset {
   /// - Throws: `CSVError` with the line and column of the first problem, including a
   ///   label that is not an integer in 0..<classes, or fewer than two classes present.
   public static func load(csv path: String, classes: Int? = nil) throws(CSVError) -> Dataset {
-    let table = try CSVReader.read(contentsOf: path)
+    try dataset(from: CSVReader.read(contentsOf: path), classes: classes)
+  }
+
+  /// A data set from a parsed table whose last column holds integer class labels.
+  static func dataset(from table: NumericTable, classes: Int?) throws(CSVError) -> Dataset {
     let classCount: Int
     if let classes {
       classCount = classes

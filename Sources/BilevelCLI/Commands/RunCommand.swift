@@ -44,6 +44,9 @@ enum RunCommand {
     progress.finish()
 
     console.output(table(task: task, taskName: taskName, results: results).rendered() + "\n")
+    for baseline in task.baselines {
+      console.output("Reference, \(baseline.label): \(baseline.value)\n")
+    }
     if let path = arguments.contains("csv") ? try arguments.path("csv") : nil {
       try OutputFile.write(csv(results.map(\.result.trace)), to: path)
     }
@@ -89,13 +92,6 @@ enum RunCommand {
     headers += task.metrics
     headers.append("stopped by")
     var table = TextTable(title: "\(taskName): \(results.count) algorithm\(results.count == 1 ? "" : "s")", headers: headers)
-    for baseline in task.baselines {
-      var row = [baseline.label, "", "", "", "", ""]
-      row += task.metrics.map { _ in "" }
-      row.append("")
-      if task.metrics.count == 1 { row[6] = baseline.value } else { row[0] = "\(baseline.label): \(baseline.value)" }
-      table.append(row)
-    }
     for (name, result) in results {
       let last = result.trace.records.last!
       var row = [

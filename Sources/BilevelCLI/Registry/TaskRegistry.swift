@@ -69,8 +69,8 @@ enum TaskRegistry {
         evaluator: task.evaluator(exactHypergradient: options.evaluateHypergradient),
         innerStep: 0.5, outerStep: 1000, batchSize: 64, sampleCounts: (task.train.sampleCount, task.validation.sampleCount),
         baselines: [
-          ("trained on clean labels", format(task.testAccuracy(clean.theta))),
-          ("trained on corrupted labels", format(task.testAccuracy(corrupted.theta))),
+          ("trained on clean labels", "test accuracy \(format(task.testAccuracy(clean.theta)))"),
+          ("trained on corrupted labels", "test accuracy \(format(task.testAccuracy(corrupted.theta)))"),
         ],
         metrics: ["test accuracy"])
     },

@@ -1,0 +1,193 @@
+import Foundation
+#if canImport(FoundationXML)
+  import FoundationXML
+#endif
+import Synchronization
+import Testing
+
+@testable import BilevelCLI
+
+/// A console that records what the tool writes.
+final class RecordingConsole: Sendable {
+  private let buffers = Mutex<(output: String, error: String)>(("", ""))
+  var output: String { buffers.withLock { $0.output } }
+  var error: String { buffers.withLock { $0.error } }
+  var console: Console {
+    Console(
+      output: { text in self.buffers.withLock { $0.output += text } },
+      error: { text in self.buffers.withLock { $0.error += text } },
+      errorIsTerminal: false)
+  }
+}
+
+/// Runs the tool and returns (status, standard output, standard error).
+func runTool(_ arguments: [String]) -> (status: Int32, output: String, error: String) {
+  let recorder = RecordingConsole()
+  let status = BilevelCommandLine.run(arguments, console: recorder.console)
+  return (status, recorder.output, recorder.error)
+}
+
+@Suite("bilevel-cli commands")
+struct CommandLineTests {
+  @Test("help, --help and -h print the same text to standard output")
+  func help() {
+    let a = runTool(["help", "run"])
+    let b = runTool(["run", "--help"])
+    let c = runTool(["run", "-h"])
+    #expect(a.status == 0 && b.status == 0 && c.status == 0)
+    #expect(a.output == b.output && b.output == c.output)
+    #expect(a.output.hasPrefix("OVERVIEW: Run algorithms on a task and compare them in one table."))
+    #expect(a.output.contains("USAGE: bilevel-cli run [<options>] <task>"))
+    #expect(a.error.isEmpty)
+    #expect(runTool(["--version"]).output == BilevelCommandLine.version + "\n")
+  }
+
+  @Test("an unknown option gets a suggestion, a usage line and exit status 64")
+  func unknownOption() {
+    let result = runTool(["run", "quadratic", "--itrations", "5"])
+    #expect(result.status == 64)
+    #expect(result.output.isEmpty)
+    #expect(result.error == """
+      Error: Unknown option '--itrations'. Did you mean '--iterations'?
+      Usage: bilevel-cli run [<options>] <task>
+        See 'bilevel-cli run --help' for more information.
+
+      """)
+  }
+
+  @Test("an unknown command, a bad value, a missing value and a missing argument exit with 64")
+  func usageErrors() {
+    let command = runTool(["rn"])
+    #expect(command.status == 64)
+    #expect(command.error.hasPrefix("Error: Unknown command 'rn'. Did you mean 'run'?"))
+    let value = runTool(["run", "quadratic", "--iterations", "-3"])
+    #expect(value.status == 64)
+    #expect(value.error.hasPrefix("Error: The value '-3' is invalid for '--iterations <n>'"))
+    let missing = runTool(["run", "quadratic", "--data"])
+    #expect(missing.status == 64)
+    #expect(missing.error.hasPrefix("Error: Missing value for '--data <path>'"))
+    let task = runTool(["run"])
+    #expect(task.status == 64)
+    #expect(task.error.hasPrefix("Error: Missing expected argument '<task>'"))
+    let unknownTask = runTool(["run", "quadratc"])
+    #expect(unknownTask.status == 64)
+    #expect(unknownTask.error.contains("quadratc"))
+    let algorithm = runTool(["run", "quadratic", "--algorithm", "sobaa"])
+    #expect(algorithm.status == 64)
+    #expect(algorithm.error.contains("sobaa"))
+  }
+
+  @Test("a batch larger than the data is refused with what is expected")
+  func batchTooLarge() {
+    let result = runTool(["run", "quadratic-sum", "--algorithm", "soba", "--batch-size", "5000", "--iterations", "1"])
+    #expect(result.status == 64)
+    #expect(result.error.hasPrefix("Error: The value '5000' is invalid for '--batch-size <n>'"))
+    #expect(result.error.contains("at most 1024"))
+  }
+
+  @Test("a data file that cannot be opened exits 66 and names the path; one that does not parse exits 65 with line and column")
+  func dataErrors() throws {
+    let missing = runTool(["run", "hyperparam", "--data", "/nonexistent/file.csv", "--iterations", "1"])
+    #expect(missing.status == 66)
+    #expect(missing.error.contains("/nonexistent/file.csv"))
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("bilevel-cli-bad-\(UUID()).csv")
+    try "1,2,0\n3,x,1\n".write(to: url, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: url) }
+    let bad = runTool(["run", "hyperparam", "--data", url.path, "--iterations", "1"])
+    #expect(bad.status == 65)
+    #expect(bad.error.contains("line 2, column 2"))
+  }
+
+  @Test("a diverging run exits 1 with the reason")
+  func divergence() {
+    let result = runTool(["run", "quadratic", "--algorithm", "aid-bio", "--outer-step", "1000", "--inner-step", "1", "--iterations", "200"])
+    #expect(result.status == 1)
+    #expect(result.error.contains("diverged"))
+  }
+
+  @Test("every task runs with every deterministic algorithm it supports, on a tiny budget", arguments: ["quadratic", "pl-game", "coreset", "matrix-sensing"])
+  func smoke(task: String) {
+    let algorithms = AlgorithmRegistry.names.joined(separator: ",")
+    let result = runTool(["run", task, "--algorithm", algorithms, "--iterations", "2", "--evaluate-every", "2"])
+    #expect(result.status == 0 || result.error.contains("diverged"), "\(result.error)")
+    for name in AlgorithmRegistry.names { #expect(result.output.contains(name)) }
+  }
+
+  @Test("the learning tasks run end to end on a tiny budget", arguments: ["hypercleaning", "hyperparam", "quadratic-sum"])
+  func learningSmoke(task: String) {
+    let result = runTool(["run", task, "--algorithm", "soba,saba,aid-bio", "--iterations", "2", "--evaluate-every", "2"])
+    #expect(result.status == 0, "\(result.error)")
+    #expect(result.output.contains("saba"))
+  }
+
+  @Test("CSV and JSON traces read back to the same numbers; the SVG is well-formed with one path per algorithm")
+  func outputs() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bilevel-cli-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let csv = directory.appendingPathComponent("t.csv").path
+    let json = directory.appendingPathComponent("t.json").path
+    let svg = directory.appendingPathComponent("t.svg").path
+    let result = runTool([
+      "run", "quadratic", "--algorithm", "aid-bio,hjfbio", "--iterations", "6", "--evaluate-every", "2",
+      "--csv", csv, "--json", json, "--plot", svg, "--plot-x", "oracle-calls",
+    ])
+    #expect(result.status == 0, "\(result.error)")
+    let decoder = JSONDecoder()
+    decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    struct Record: Decodable { var iteration: Int; var hypergradientNorm: Double? }
+    struct TraceFile: Decodable { var algorithm: String; var records: [Record] }
+    let traces = try decoder.decode([TraceFile].self, from: Data(contentsOf: URL(fileURLWithPath: json)))
+    #expect(traces.map(\.algorithm) == ["aid-bio", "hjfbio"])
+    let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+    let header = lines[0].split(separator: ",").map(String.init)
+    let normColumn = header.firstIndex(of: "hypergradient_norm")!
+    let csvNorms = lines.dropFirst().map { Double($0.split(separator: ",", omittingEmptySubsequences: false)[normColumn])! }
+    #expect(csvNorms == traces.flatMap { $0.records.map { $0.hypergradientNorm! } })
+    let parser = XMLParser(data: try Data(contentsOf: URL(fileURLWithPath: svg)))
+    final class Counter: NSObject, XMLParserDelegate {
+      var paths = 0
+      func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        if name == "path" { paths += 1 }
+      }
+    }
+    let counter = Counter()
+    parser.delegate = counter
+    #expect(parser.parse())
+    #expect(counter.paths == 2)
+  }
+
+  @Test("hypergradient prints the estimate and its error against the closed form")
+  func hypergradient() {
+    let result = runTool(["hypergradient", "quadratic", "--method", "implicit-cg"])
+    #expect(result.status == 0, "\(result.error)")
+    #expect(result.output.contains("relative error vs the closed form"))
+    let forward = runTool(["hypergradient", "hypercleaning", "--method", "unrolled-forward"])
+    #expect(forward.status == 64)
+    #expect(forward.error.contains("use unrolled-reverse"))
+  }
+
+  @Test("hvp checks the modes against the dense Hessian")
+  func hvp() {
+    let result = runTool(["hvp", "--function", "rosenbrock", "--size", "12", "--repeats", "2"])
+    #expect(result.status == 0, "\(result.error)")
+    #expect(result.output.contains("All modes agree"))
+  }
+
+  @Test("bench in a debug build says that timings need a release build")
+  func bench() {
+    #if DEBUG
+      let result = runTool(["bench"])
+      #expect(result.status == 0)
+      #expect(result.error.contains("release"))
+    #endif
+  }
+
+  @Test("list names every task, algorithm and method")
+  func list() {
+    let result = runTool(["list"])
+    for name in TaskRegistry.names + AlgorithmRegistry.names + HypergradientCommand.methods {
+      #expect(result.output.contains(name))
+    }
+  }
+}
