@@ -25,10 +25,9 @@ enum RunCommand {
     if !quiet { progress.update("preparing \(taskName)…") }
     let task = try TaskRegistry.entry(taskName)!.make(
       TaskOptions(seed: seed, dataPath: dataPath, corruption: corruption, evaluateHypergradient: true))
-    let options = try algorithmOptions(arguments, task: task, seed: seed)
-
     var results: [(name: String, result: SolveResult)] = []
     for name in names {
+      let options = try algorithmOptions(arguments, task: task, seed: seed, algorithm: name)
       let algorithm = try AlgorithmRegistry.entry(name)!.make(options)
       let result = solve(
         task.problem, x0: task.x0, y0: task.y0, solver: algorithm,
@@ -66,11 +65,14 @@ enum RunCommand {
 
   /// The algorithm options from the command line, with the task's defaults and checks
   /// against the task's sizes.
-  static func algorithmOptions(_ arguments: ParsedArguments, task: TaskInstance, seed: UInt64) throws(CLIError) -> AlgorithmOptions {
-    let innerStep = arguments.contains("inner-step") ? try arguments.double("inner-step", positive: true) : task.innerStep
-    let outerStep = arguments.contains("outer-step") ? try arguments.double("outer-step", positive: true) : task.outerStep
+  static func algorithmOptions(
+    _ arguments: ParsedArguments, task: TaskInstance, seed: UInt64, algorithm: String
+  ) throws(CLIError) -> AlgorithmOptions {
+    let tuned = task.tunedSteps[algorithm]
+    let innerStep = arguments.contains("inner-step") ? try arguments.double("inner-step", positive: true) : (tuned?.inner ?? task.innerStep)
+    let outerStep = arguments.contains("outer-step") ? try arguments.double("outer-step", positive: true) : (tuned?.outer ?? task.outerStep)
     let innerSteps = arguments.contains("inner-steps") ? try arguments.int("inner-steps", range: 0...) : nil
-    var batchSize = task.batchSize
+    var batchSize = task.batchSize.map { _ in tuned?.batchSize ?? task.batchSize! }
     if arguments.contains("batch-size") {
       let size = try arguments.int("batch-size", range: 1...)
       if let counts = task.sampleCounts {

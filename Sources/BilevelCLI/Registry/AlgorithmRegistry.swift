@@ -54,11 +54,13 @@ enum AlgorithmRegistry {
     ) { o in VPBGD(stepSize: o.innerStep / 10, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10) },
     AlgorithmEntry(
       name: "f2sa", summary: "Fully first-order Lagrangian method with growing multiplier (Kwon et al. ICML 2023).",
-      parameters: "y and z steps = inner step, x step = outer step, λ₀ = 1, λ += 1 per iteration, T = 10", stochastic: true
+      parameters: "y and z steps = inner step, x step = outer step, λ₀ = 1; λ += 1 per iteration on full-batch tasks, 0.1/(k+1)^{1/7} (the benchmark's) on finite sums; T = 10",
+      stochastic: true
     ) { o in
       F2SA(
         yStep: .constant(o.innerStep), zStep: .constant(o.innerStep), outerStep: .constant(o.outerStep),
-        multiplierIncrement: .constant(1), innerSteps: o.innerSteps ?? 10, settings: o.settings)
+        multiplierIncrement: o.batchSize == nil ? .constant(1) : .decreasing(0.1, exponent: 1.0 / 7),
+        innerSteps: o.innerSteps ?? 10, settings: o.settings)
     },
     AlgorithmEntry(
       name: "f2sa-adam", summary: "F2SA with Adam on x, y and z (moments reset for y, z each iteration).",

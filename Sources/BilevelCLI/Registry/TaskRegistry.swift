@@ -31,6 +31,28 @@ struct TaskInstance {
   var baselines: [(label: String, value: String)] = []
   /// Task metrics worth a column in the table.
   var metrics: [String] = []
+  /// Inner and outer steps tuned for this task, by algorithm (measured with
+  /// `bilevel-cli run TASK --algorithm A --inner-step s --outer-step t` sweeps; see
+  /// Docs/Algorithms.md); other algorithms use `innerStep` and `outerStep`.
+  var tunedSteps: [String: Tuning] = [:]
+}
+
+/// Step sizes (and a batch size) tuned for one algorithm on one task.
+struct Tuning: ExpressibleByArrayLiteral {
+  var inner: Double
+  var outer: Double
+  var batchSize: Int?
+
+  init(inner: Double, outer: Double, batchSize: Int? = nil) {
+    self.inner = inner
+    self.outer = outer
+    self.batchSize = batchSize
+  }
+
+  /// `[inner, outer]` or `[inner, outer, batch size]`.
+  init(arrayLiteral values: Double...) {
+    self.init(inner: values[0], outer: values[1], batchSize: values.count > 2 ? Int(values[2]) : nil)
+  }
 }
 
 /// A task the command line can run.
@@ -47,7 +69,8 @@ enum TaskRegistry {
       return TaskInstance(
         problem: task.problem, x0: Tensor(randomNormal: [20], seed: options.seed &+ 100), y0: Tensor.zeros([20]),
         evaluator: { x, _ in Evaluation(outerValue: task.outerValue(at: x), hypergradientNorm: task.hypergradient(at: x).norm().scalar) },
-        innerStep: 0.1, outerStep: 0.3, batchSize: nil, exactHypergradient: task.hypergradient(at:))
+        innerStep: 0.1, outerStep: 0.3, batchSize: nil, exactHypergradient: task.hypergradient(at:),
+        tunedSteps: ["bome": [0.05, 0.05], "v-pbgd": [0.05, 0.05], "f2sa-adam": [0.02, 0.02], "saba": [0.1, 0.1], "srba": [0.1, 0.1], "k-rmd": [0.1, 0.1]])
     },
     TaskEntry(name: "quadratic-sum", summary: "The benchopt benchmark's finite-sum quadratic (n = m = 1024, d = 100), exact hypergradient.") { options in
       let task = QuadraticFiniteSum(innerSamples: 1024, outerSamples: 1024, innerDimension: 100, outerDimension: 100, seed: options.seed &+ 2442)
@@ -72,7 +95,11 @@ enum TaskRegistry {
           ("trained on clean labels", "test accuracy \(format(task.testAccuracy(clean.theta)))"),
           ("trained on corrupted labels", "test accuracy \(format(task.testAccuracy(corrupted.theta)))"),
         ],
-        metrics: ["test accuracy"])
+        metrics: ["test accuracy"],
+        tunedSteps: [
+          "bome": [0.5, 10000], "soba": [0.5, 10000], "saba": [0.5, 100], "srba": [0.5, 100], "f2sa": [0.5, 300, 400],
+          "f2sa-adam": [0.02, 0.02],
+        ])
     },
     TaskEntry(name: "hyperparam", summary: "One L2 weight per feature for logistic regression on the bundled breast-cancer data (or --data).") { (options: TaskOptions) throws(CLIError) in
       let data = try loadDataset(options.dataPath, bundled: .breastCancer)
