@@ -95,6 +95,73 @@ enum AlgorithmRegistry {
       name: "srba", summary: "SARAH-type recursive directions with full-batch restarts (Dagréou et al. AISTATS 2024).",
       parameters: "constant ρ = inner step, γ = outer step, period half an epoch, batch 64", stochastic: true
     ) { o in SRBA(innerStep: .constant(o.innerStep), outerRatio: o.outerRatio, settings: o.settings) },
+    AlgorithmEntry(
+      name: "stocbio", summary: "Warm-started inner SGD and a mini-batch Neumann series (Ji, Yang, Liang ICML 2021).",
+      parameters: "inner and Neumann step = inner step, 10 inner steps, 10 Neumann terms, batch 64", stochastic: true
+    ) { o in
+      StocBiO(
+        innerStep: .constant(o.innerStep), neumannStep: .constant(o.innerStep), outerRatio: o.outerRatio,
+        innerSteps: o.innerSteps ?? 10, settings: o.settings)
+    },
+    AlgorithmEntry(
+      name: "amigo", summary: "Amortized implicit gradient: warm-started y and v by SGD (Arbel, Mairal ICLR 2022).",
+      parameters: "inner and linear-system step = inner step, 10 steps each, batch 64", stochastic: true
+    ) { o in
+      AmIGO(
+        innerStep: .constant(o.innerStep), linearSystemStep: .constant(o.innerStep), outerRatio: o.outerRatio,
+        innerSteps: o.innerSteps ?? 10, settings: o.settings)
+    },
+    AlgorithmEntry(
+      name: "bsa", summary: "Bilevel stochastic approximation with a randomized Neumann estimator (Ghadimi, Wang 2018).",
+      parameters: "inner step / √(t+1), 10 inner steps, Neumann depth uniform in 0..<10, batch 64", stochastic: true
+    ) { o in
+      BSA(
+        innerStep: .decreasing(o.innerStep, exponent: 0.5), neumannStep: .constant(o.innerStep), outerRatio: o.outerRatio,
+        innerSteps: o.innerSteps ?? 10, settings: o.settings)
+    },
+    AlgorithmEntry(
+      name: "ttsa", summary: "Two-timescale stochastic approximation (Hong, Wai, Wang, Yang 2020).",
+      parameters: "inner step / (t+1)^0.4, outer step / (t+1)^0.6, randomized Neumann, batch 64", stochastic: true
+    ) { o in
+      TTSA(
+        innerStep: .decreasing(o.innerStep, exponent: 0.4), outerStep: .decreasing(o.innerStep, exponent: 0.6),
+        outerRatio: o.outerRatio, neumannStep: .constant(o.innerStep), settings: o.settings)
+    },
+    AlgorithmEntry(
+      name: "mrbo", summary: "Momentum-recursive (STORM) estimators on both levels (Yang, Ji, Liang NeurIPS 2021).",
+      parameters: "inner step / (t+1)^{1/3}, momentum 0.5 / (t+1)^{2/3}, 10 Neumann terms, batch 64", stochastic: true
+    ) { o in
+      MRBO(
+        innerStep: .decreasing(o.innerStep, exponent: 1.0 / 3), outerRatio: o.outerRatio, neumannStep: .constant(o.innerStep),
+        settings: o.settings)
+    },
+    AlgorithmEntry(
+      name: "vrbo", summary: "SPIDER/SARAH double loop with periodic large batches (Yang, Ji, Liang NeurIPS 2021).",
+      parameters: "constant inner step, 10 inner steps, 10 Neumann terms, period half an epoch, batch 64", stochastic: true
+    ) { o in
+      VRBO(
+        innerStep: .constant(o.innerStep), outerRatio: o.outerRatio, neumannStep: .constant(o.innerStep),
+        innerSteps: o.innerSteps ?? 10, settings: o.settings)
+    },
+    AlgorithmEntry(
+      name: "sustain", summary: "Double-momentum single loop with a randomized Neumann estimator (Khanduri et al. NeurIPS 2021).",
+      parameters: "inner step / (t+1)^{1/3}, momentum 0.5 / (t+1)^{2/3}, Neumann depth < 10, batch 64", stochastic: true
+    ) { o in
+      SUSTAIN(
+        innerStep: .decreasing(o.innerStep, exponent: 1.0 / 3), outerRatio: o.outerRatio, neumannStep: .constant(o.innerStep),
+        settings: o.settings)
+    },
+    AlgorithmEntry(
+      name: "fsla", summary: "Fully single-loop: one step on y, on v and a momentum step on x (Li, Gu, Huang AAAI 2022).",
+      parameters: "inner step / √(t+1), momentum 0.1 / √(t+1), batch 64", stochastic: true
+    ) { o in FSLA(innerStep: .decreasing(o.innerStep, exponent: 0.5), outerRatio: o.outerRatio, settings: o.settings) },
+    AlgorithmEntry(
+      name: "pzobo", summary: "Zeroth-order Jacobian of the inner loop by Gaussian smoothing (Sow, Ji, Liang NeurIPS 2022).",
+      parameters: "constant inner step, 10 inner steps, 10 directions, μ = 0.1, full batch", stochastic: false
+    ) { o in
+      PZOBO(innerStep: .constant(o.innerStep), outerRatio: o.outerRatio, innerSteps: o.innerSteps ?? 10,
+            settings: StochasticSettings(batchSize: nil, seed: o.seed))
+    },
   ]
 
   static var names: [String] { entries.map(\.name) }

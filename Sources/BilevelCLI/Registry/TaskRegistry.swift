@@ -98,7 +98,7 @@ enum TaskRegistry {
         metrics: ["test accuracy"],
         tunedSteps: [
           "bome": [0.5, 10000], "soba": [0.5, 10000], "saba": [0.5, 100], "srba": [0.5, 100], "f2sa": [0.5, 300, 400],
-          "f2sa-adam": [0.02, 0.02],
+          "f2sa-adam": [0.02, 0.02], "stocbio": [0.5, 100], "amigo": [0.5, 100], "pzobo": [0.5, 100],
         ])
     },
     TaskEntry(name: "hyperparam", summary: "One L2 weight per feature for logistic regression on the bundled breast-cancer data (or --data).") { (options: TaskOptions) throws(CLIError) in
