@@ -25,10 +25,15 @@ enum RunCommand {
     if !quiet { progress.update("preparing \(taskName)…") }
     let task = try TaskRegistry.entry(taskName)!.make(
       TaskOptions(seed: seed, dataPath: dataPath, corruption: corruption, evaluateHypergradient: true))
-    var results: [(name: String, result: SolveResult)] = []
+    // Configure every algorithm first, so that one that cannot run on this task is
+    // reported before any time is spent.
+    var algorithms: [(name: String, algorithm: any BilevelAlgorithm)] = []
     for name in names {
       let options = try algorithmOptions(arguments, task: task, seed: seed, algorithm: name)
-      let algorithm = try AlgorithmRegistry.entry(name)!.make(options)
+      algorithms.append((name, try AlgorithmRegistry.entry(name)!.make(options)))
+    }
+    var results: [(name: String, result: SolveResult)] = []
+    for (name, algorithm) in algorithms {
       let result = solve(
         task.problem, x0: task.x0, y0: task.y0, solver: algorithm,
         stopping: StoppingRule(maxIterations: iterations, timeLimit: timeLimit, oracleBudget: budget, hypergradientTolerance: tolerance),

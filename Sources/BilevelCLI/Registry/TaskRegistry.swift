@@ -126,7 +126,8 @@ enum TaskRegistry {
       let game = PLGame(seed: options.seed)
       return TaskInstance(
         problem: game.problem, x0: Tensor(randomNormal: [50], seed: options.seed &+ 1), y0: Tensor.zeros([50]),
-        evaluator: game.evaluator(), innerStep: 1, outerStep: 0.3, batchSize: nil, exactHypergradient: game.hypergradient(at:))
+        evaluator: game.evaluator(), innerStep: 0.5, outerStep: 0.3, batchSize: nil, exactHypergradient: game.hypergradient(at:),
+        tunedSteps: ["hjfbio": [1, 0.3], "mgbio": [1, 0.3], "f2sa": [1, 0.05]])
     },
     TaskEntry(name: "matrix-sensing", summary: "Hyper-representation learning in matrix sensing (d = 10, rank 3).") { options in
       let task = MatrixSensing(seed: options.seed)
