@@ -30,6 +30,8 @@ struct DeterministicAlgorithmTests {
     AlgorithmCase(algorithm: BOME(stepSize: 0.05, innerStepSize: 0.1, innerSteps: 10), iterations: 500, level: 0.1),
     // V-PBGD with γ = 10: a penalty neighbourhood reached slowly with the small step γ needs.
     AlgorithmCase(algorithm: VPBGD(stepSize: 0.005, innerStepSize: 0.1, innerSteps: 10, penalty: (10, 10, 0)), iterations: 1000, level: 0.5),
+    // The smoothed value-function penalty (γ up to 10): a penalty neighbourhood.
+    AlgorithmCase(algorithm: ValueFunctionPenalty(stepSize: 0.005, innerStepSize: 0.1), iterations: 1000, level: 0.5),
     // Adam with a constant rate: a slow approach to a neighbourhood (8.2 to 1.4 measured).
     AlgorithmCase(algorithm: F2SAAdam(innerLearningRate: 0.02, outerLearningRate: 0.003, multiplierIncrement: 0.01, innerSteps: 30, settings: full), iterations: 600, level: 1.5),
   ]
@@ -56,6 +58,7 @@ struct DeterministicAlgorithmTests {
     AlgorithmCase(algorithm: BOME(stepSize: 0.3, innerStepSize: 1, innerSteps: 10), iterations: 400, level: 1.9e-2),
     AlgorithmCase(algorithm: VPBGD(stepSize: 0.05, innerStepSize: 1, innerSteps: 10, penalty: (10, 10, 0)), iterations: 1200, level: 1.9e-2),
     AlgorithmCase(algorithm: F2SA(yStep: .constant(1), zStep: .constant(1), outerStep: .constant(0.05), multiplierIncrement: .constant(1), settings: full), iterations: 600, level: 1.9e-2),
+    AlgorithmCase(algorithm: ValueFunctionPenalty(stepSize: 0.015, innerStepSize: 0.3), iterations: 1500, level: 1.9e-2),
   ]
 
   @Test("on the PL game (rank-deficient inner Hessian), the hypergradient norm falls by 3 orders", arguments: plCases)

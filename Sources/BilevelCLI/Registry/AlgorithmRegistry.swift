@@ -84,6 +84,10 @@ enum AlgorithmRegistry {
       return MGBiO(innerStepSize: o.innerStep, outerStepSize: o.outerStep, spectrum: 0.1...max(1, 1 / o.innerStep))
     },
     AlgorithmEntry(
+      name: "value-function", summary: "Penalty method on g − v_μ ≤ 0 with a Moreau-smoothed value function.",
+      parameters: "step α = inner step / 20, θ step = inner step, T = 10, μ = 1, γ from 1 by 0.1 to 10", stochastic: false
+    ) { o in ValueFunctionPenalty(stepSize: o.innerStep / 20, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10) },
+    AlgorithmEntry(
       name: "soba", summary: "Joint stochastic steps on y, v and x (Dagréou et al. NeurIPS 2022).",
       parameters: "ρ_t = inner step / √(t+1), γ_t = ρ_t · outer step / inner step, batch 64", stochastic: true
     ) { o in SOBA(innerStep: .decreasing(o.innerStep, exponent: 0.5), outerRatio: o.outerRatio, settings: o.settings) },
