@@ -45,13 +45,10 @@ public struct MRBO: BilevelAlgorithm {
   public var settings: StochasticSettings
 
   /// The current outer iterate.
-  public private(set) var x = Tensor(0)
+  public var x: Tensor { state?.x ?? Tensor(0) }
   /// The current inner iterate.
-  public private(set) var y = Tensor(0)
-  private var previous: (x: Tensor, y: Tensor)?
-  private var directions: (y: Tensor, x: Tensor)?
-  private var t = 0
-  private var streams: BatchStreams?
+  public var y: Tensor { state?.y ?? Tensor(0) }
+  private var state: DoubleMomentumState?
 
   /// MRBO with the benchmark's defaults: ρ_t = 0.1/(t+1)^{1/3}, α_t = 0.5/(t+1)^{2/3},
   /// constant η = 0.1, outer ratio 1, Q = 10, batches of 64.
@@ -81,46 +78,13 @@ public struct MRBO: BilevelAlgorithm {
   /// Sets (x, y) to the starting point, forgets the previous iterate and the directions,
   /// and restarts the samplers and the schedules.
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
-    previous = nil
-    directions = nil
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
+    state = DoubleMomentumState(x: x, y: y, problem: oracles.problem, settings: settings)
   }
 
   /// Updates both recursive directions on shared batches, then steps y and x.
   public mutating func step(oracles: Oracles) -> Tensor {
-    var streams = self.streams!
-    defer { self.streams = streams }
-    let innerBatch = streams.nextInner()?.indices
-    let outerBatch = streams.nextOuter()?.indices
-    let eta = neumannStep.value(at: t)
-    let gradientY = oracles.innerGradientY(x: x, y: y, batch: innerBatch)
-    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: outerBatch)
-    if let old = previous, let d = directions {
-      let oldGradientY = oracles.innerGradientY(x: old.x, y: old.y, batch: innerBatch)
-      let (oldOuterX, oldOuterY) = oracles.outerGradients(x: old.x, y: old.y, batch: outerBatch)
-      let (w, oldW) = jointStochasticNeumannSeries(
-        oracles: oracles, x: x, y: y, rightHandSide: outerY, previousX: old.x, previousY: old.y,
-        previousRightHandSide: oldOuterY, step: eta, terms: neumannSteps
-      ) { streams.nextInner()?.indices }
-      let h = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: innerBatch)
-      let oldH = oldOuterX - oracles.crossProduct(x: old.x, y: old.y, v: oldW, batch: innerBatch)
-      let keep = 1 - momentum.value(at: t)
-      directions = (gradientY + keep * (d.y - oldGradientY), h + keep * (d.x - oldH))
-    } else {
-      let w = stochasticNeumannSeries(
-        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps
-      ) { streams.nextInner()?.indices }
-      directions = (gradientY, outerX - oracles.crossProduct(x: x, y: y, v: w, batch: innerBatch))
-    }
-    previous = (x, y)
-    let d = directions!
-    let rho = innerStep.value(at: t)
-    y = y - rho * d.y
-    x = x - (rho / outerRatio) * d.x
-    t += 1
-    return d.x
+    state!.step(
+      oracles: oracles, innerStep: innerStep, outerRatio: outerRatio, momentum: momentum, neumannStep: neumannStep,
+      neumannSteps: neumannSteps, estimate: .series)
   }
 }
