@@ -19,6 +19,8 @@ enum CommandTree {
     .option("json", valueName: "path", help: "Write the traces as JSON ('-' for standard output)."),
     .option("plot", valueName: "path", help: "Write convergence curves as SVG."),
     .option("plot-x", valueName: "axis", help: "The plot's x axis.", default: "iteration", values: ["iteration", "time", "oracle-calls"]),
+    .option("plot-metric", valueName: "name", help: "The plotted quantity: hypergradient-norm, outer-value or a task metric such as 'test accuracy' (default: the hypergradient norm)."),
+    .option("seeds", valueName: "n", help: "Runs per algorithm with seeds seed, seed+1, ...; tables show medians, plots medians and 20–80 % bands.", default: "1"),
     .flag("quiet", help: "Print only the results table."),
   ]
 

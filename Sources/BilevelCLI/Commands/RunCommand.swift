@@ -27,23 +27,34 @@ enum RunCommand {
       TaskOptions(seed: seed, dataPath: dataPath, corruption: corruption, evaluateHypergradient: true))
     // Configure every algorithm first, so that one that cannot run on this task is
     // reported before any time is spent.
-    var algorithms: [(name: String, algorithm: any BilevelAlgorithm)] = []
+    let seedCount = try arguments.int("seeds", range: 1...1000)
+    var algorithms: [(name: String, runs: [any BilevelAlgorithm])] = []
     for name in names {
-      let options = try algorithmOptions(arguments, task: task, seed: seed, algorithm: name)
-      algorithms.append((name, try AlgorithmRegistry.entry(name)!.make(options)))
-    }
-    var results: [(name: String, result: SolveResult)] = []
-    for (name, algorithm) in algorithms {
-      let result = solve(
-        task.problem, x0: task.x0, y0: task.y0, solver: algorithm,
-        stopping: StoppingRule(maxIterations: iterations, timeLimit: timeLimit, oracleBudget: budget, hypergradientTolerance: tolerance),
-        evaluateEvery: evaluateEvery, evaluator: task.evaluator
-      ) { record in
-        let norm = record.hypergradientNorm.map { ", ‖∇F‖ \(TextTable.format($0, significantDigits: 3))" } ?? ""
-        progress.update("\(name): iteration \(record.iteration)/\(iterations)\(norm)")
-        return true
+      var runs: [any BilevelAlgorithm] = []
+      for k in 0..<seedCount {
+        let options = try algorithmOptions(arguments, task: task, seed: seed &+ UInt64(k), algorithm: name)
+        runs.append(try AlgorithmRegistry.entry(name)!.make(options))
       }
-      results.append((name, result))
+      algorithms.append((name, runs))
+    }
+    var results: [RunResult] = []
+    for (name, runs) in algorithms {
+      var solved: [SolveResult] = []
+      for (k, algorithm) in runs.enumerated() {
+        let label = seedCount > 1 ? "\(name) (seed \(seed &+ UInt64(k)))" : name
+        var result = solve(
+          task.problem, x0: task.x0, y0: task.y0, solver: algorithm,
+          stopping: StoppingRule(maxIterations: iterations, timeLimit: timeLimit, oracleBudget: budget, hypergradientTolerance: tolerance),
+          evaluateEvery: evaluateEvery, evaluator: task.evaluator
+        ) { record in
+          let norm = record.hypergradientNorm.map { ", ‖∇F‖ \(TextTable.format($0, significantDigits: 3))" } ?? ""
+          progress.update("\(label): iteration \(record.iteration)/\(iterations)\(norm)")
+          return true
+        }
+        result.trace.algorithm = label
+        solved.append(result)
+      }
+      results.append(RunResult(name: name, runs: solved))
     }
     progress.finish()
 
@@ -51,21 +62,30 @@ enum RunCommand {
     for baseline in task.baselines {
       console.output("Reference, \(baseline.label): \(baseline.value)\n")
     }
+    let traces = results.flatMap { $0.runs.map(\.trace) }
     if let path = arguments.contains("csv") ? try arguments.path("csv") : nil {
-      try OutputFile.write(csv(results.map(\.result.trace)), to: path)
+      try OutputFile.write(csv(traces), to: path)
     }
     if let path = arguments.contains("json") ? try arguments.path("json") : nil {
-      try OutputFile.write(json(results.map(\.result.trace)), to: path)
+      try OutputFile.write(json(traces), to: path)
     }
     if let path = arguments.contains("plot") ? try arguments.path("plot") : nil {
       let axis = try arguments.choice("plot-x", from: ["iteration", "time", "oracle-calls"])
-      try OutputFile.write(plot(results.map(\.result.trace), task: taskName, metric: task.metrics.first, xAxis: axis), to: path)
+      let metric = try arguments.contains("plot-metric") ? arguments.string("plot-metric") : nil
+      try OutputFile.write(plot(results, task: taskName, metric: metric, xAxis: axis, taskMetrics: task.metrics), to: path)
     }
-    if let failed = results.first(where: { $0.result.stopReason == .diverged }) {
-      let at = failed.result.trace.records.last?.iteration ?? 0
+    if let failed = results.first(where: { $0.runs.contains { $0.stopReason == .diverged } }) {
+      let run = failed.runs.first { $0.stopReason == .diverged }!
+      let at = run.trace.records.last?.iteration ?? 0
       throw CLIError.runFailed(
-        "\(failed.name) diverged on \(taskName) (a non-finite iterate at iteration \(at)); try a smaller --outer-step or --inner-step")
+        "\(run.trace.algorithm) diverged on \(taskName) (a non-finite iterate at iteration \(at)); try a smaller --outer-step or --inner-step")
     }
+  }
+
+  /// The runs of one algorithm, one per seed.
+  struct RunResult {
+    var name: String
+    var runs: [SolveResult]
   }
 
   /// The algorithm options from the command line, with the task's defaults and checks
@@ -94,22 +114,44 @@ enum RunCommand {
       innerDimension: task.y0.scalarCount)
   }
 
-  static func table(task: TaskInstance, taskName: String, results: [(name: String, result: SolveResult)]) -> TextTable {
+  /// One row per algorithm: the last record's values, the median over seeds when several.
+  static func table(task: TaskInstance, taskName: String, results: [RunResult]) -> TextTable {
     var headers = ["algorithm", "iterations", "time (s)", "oracle calls", "F(x)", "‖∇F(x)‖"]
     headers += task.metrics
     headers.append("stopped by")
-    var table = TextTable(title: "\(taskName): \(results.count) algorithm\(results.count == 1 ? "" : "s")", headers: headers)
-    for (name, result) in results {
-      let last = result.trace.records.last!
+    let seeds = results.first?.runs.count ?? 1
+    let title = "\(taskName): \(results.count) algorithm\(results.count == 1 ? "" : "s")"
+      + (seeds > 1 ? ", median over \(seeds) seeds" : "")
+    var table = TextTable(title: title, headers: headers)
+    for result in results {
+      let lasts = result.runs.map { $0.trace.records.last! }
+      func median(_ values: [Double?]) -> Double? {
+        let present = values.compactMap { $0 }.sorted()
+        return present.isEmpty ? nil : quantile(present, 0.5)
+      }
       var row = [
-        name, "\(last.iteration)", TextTable.format(last.time, significantDigits: 3), "\(last.counts.total)",
-        last.outerValue.map { TextTable.format($0) } ?? "–", last.hypergradientNorm.map { TextTable.format($0, significantDigits: 3) } ?? "–",
+        result.name, "\(Int(median(lasts.map { Double($0.iteration) })!))",
+        TextTable.format(median(lasts.map(\.time))!, significantDigits: 3),
+        "\(Int(median(lasts.map { Double($0.counts.total) })!))",
+        median(lasts.map(\.outerValue)).map { TextTable.format($0) } ?? "–",
+        median(lasts.map(\.hypergradientNorm)).map { TextTable.format($0, significantDigits: 3) } ?? "–",
       ]
-      row += task.metrics.map { metric in last.metrics[metric].map { TextTable.format($0) } ?? "–" }
-      row.append(result.stopReason.rawValue)
+      row += task.metrics.map { metric in median(lasts.map { $0.metrics[metric] }).map { TextTable.format($0) } ?? "–" }
+      let reasons = Set(result.runs.map(\.stopReason.rawValue)).sorted()
+      row.append(reasons.joined(separator: ", "))
       table.append(row)
     }
     return table
+  }
+
+  /// The q-quantile of sorted values, linearly interpolated (NumPy's default).
+  static func quantile(_ sorted: [Double], _ q: Double) -> Double {
+    guard sorted.count > 1 else { return sorted.first ?? .nan }
+    let position = q * Double(sorted.count - 1)
+    let lower = Int(position.rounded(.down))
+    let upper = min(lower + 1, sorted.count - 1)
+    let weight = position - Double(lower)
+    return sorted[lower] * (1 - weight) + sorted[upper] * weight
   }
 
   static func csv(_ traces: [Trace]) -> String {
@@ -133,27 +175,69 @@ enum RunCommand {
     }
   }
 
-  /// Curves of the hypergradient norm (or the task's first metric when the norm is not
-  /// recorded) against iterations, time or oracle calls; log scale for norms.
-  static func plot(_ traces: [Trace], task: String, metric: String?, xAxis: String) -> String {
+  /// Convergence curves, one per algorithm: the hypergradient norm (or `metric`: a task
+  /// metric, "outer-value" or "hypergradient-norm") against iterations, time or oracle
+  /// calls. With several seeds, each seed's curve is interpolated on a common grid and
+  /// the plot shows the median with a band between the 20 % and 80 % quantiles, as the
+  /// benchopt bilevel benchmark draws them. Norms use a log scale.
+  static func plot(_ results: [RunResult], task: String, metric: String?, xAxis: String, taskMetrics: [String]) -> String {
+    let traces = results.flatMap { $0.runs.map(\.trace) }
     let hasNorm = traces.contains { $0.records.contains { $0.hypergradientNorm != nil } }
-    let label = hasNorm ? "‖∇F(x)‖" : (metric ?? "F(x)")
-    var chart = SVGPlot(
-      title: "\(task): \(label)", xLabel: xAxis == "oracle-calls" ? "oracle calls" : (xAxis == "time" ? "time (s)" : "iteration"),
-      yLabel: label, yScale: hasNorm ? .logarithmic : .linear)
-    for trace in traces {
-      let points = trace.records.compactMap { record -> (Double, Double)? in
-        let y = hasNorm ? record.hypergradientNorm : (metric.flatMap { record.metrics[$0] } ?? record.outerValue)
-        guard let y else { return nil }
-        let x: Double
-        switch xAxis {
-        case "time": x = record.time
-        case "oracle-calls": x = Double(record.counts.total)
-        default: x = Double(record.iteration)
-        }
-        return (x, y)
+    let quantity = metric ?? (hasNorm ? "hypergradient-norm" : (taskMetrics.first ?? "outer-value"))
+    let label: String
+    switch quantity {
+    case "hypergradient-norm": label = "‖∇F(x)‖"
+    case "outer-value": label = "F(x)"
+    default: label = quantity
+    }
+    func value(_ record: TraceRecord) -> Double? {
+      switch quantity {
+      case "hypergradient-norm": return record.hypergradientNorm
+      case "outer-value": return record.outerValue
+      default: return record.metrics[quantity]
       }
-      chart.series.append(SVGPlot.Series(name: trace.algorithm, x: points.map(\.0), y: points.map(\.1)))
+    }
+    func position(_ record: TraceRecord) -> Double {
+      switch xAxis {
+      case "time": return record.time
+      case "oracle-calls": return Double(record.counts.total)
+      default: return Double(record.iteration)
+      }
+    }
+    let logarithmic = quantity == "hypergradient-norm"
+    var chart = SVGPlot(
+      title: "\(task): \(label)" + ((results.first?.runs.count ?? 1) > 1 ? " (median, 20–80 % band)" : ""),
+      xLabel: xAxis == "oracle-calls" ? "oracle calls" : (xAxis == "time" ? "time (s)" : "iteration"),
+      yLabel: label, yScale: logarithmic ? .logarithmic : .linear)
+    for result in results {
+      let curves = result.runs.map { run in
+        run.trace.records.compactMap { record in value(record).map { (position(record), $0) } }
+      }.filter { !$0.isEmpty }
+      guard !curves.isEmpty else { continue }
+      if curves.count == 1 {
+        chart.series.append(SVGPlot.Series(name: result.name, x: curves[0].map(\.0), y: curves[0].map(\.1)))
+        continue
+      }
+      // A common grid up to the shortest curve's end.
+      let end = curves.map { $0.last!.0 }.min()!
+      let start = curves.map { $0.first!.0 }.max()!
+      let grid = (0..<100).map { start + (end - start) * Double($0) / 99 }
+      func interpolate(_ curve: [(Double, Double)], at x: Double) -> Double {
+        guard let upper = curve.firstIndex(where: { $0.0 >= x }) else { return curve.last!.1 }
+        if upper == 0 { return curve[0].1 }
+        let (x0, y0) = curve[upper - 1], (x1, y1) = curve[upper]
+        let t = x1 > x0 ? (x - x0) / (x1 - x0) : 0
+        if logarithmic && y0 > 0 && y1 > 0 { return Foundation.exp(Foundation.log(y0) * (1 - t) + Foundation.log(y1) * t) }
+        return y0 * (1 - t) + y1 * t
+      }
+      var median: [Double] = [], lower: [Double] = [], upper: [Double] = []
+      for x in grid {
+        let values = curves.map { interpolate($0, at: x) }.sorted()
+        median.append(quantile(values, 0.5))
+        lower.append(quantile(values, 0.2))
+        upper.append(quantile(values, 0.8))
+      }
+      chart.series.append(SVGPlot.Series(name: result.name, x: grid, y: median, lower: lower, upper: upper))
     }
     return chart.rendered()
   }
