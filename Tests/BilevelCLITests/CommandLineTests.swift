@@ -157,6 +157,21 @@ struct CommandLineTests {
     #expect(counter.paths == 2)
   }
 
+  @Test("several seeds give a median table and one band per algorithm in the plot")
+  func seeds() throws {
+    let svg = FileManager.default.temporaryDirectory.appendingPathComponent("bilevel-cli-seeds-\(UUID()).svg").path
+    defer { try? FileManager.default.removeItem(atPath: svg) }
+    let result = runTool([
+      "run", "quadratic-sum", "--algorithm", "soba,saba", "--iterations", "20", "--evaluate-every", "5", "--seeds", "3",
+      "--plot", svg, "--plot-x", "time",
+    ])
+    #expect(result.status == 0, "\(result.error)")
+    #expect(result.output.contains("median over 3 seeds"))
+    let text = try String(contentsOfFile: svg, encoding: .utf8)
+    #expect(text.components(separatedBy: "<polygon").count - 1 == 2)
+    #expect(text.components(separatedBy: "<path").count - 1 == 2)
+  }
+
   @Test("hypergradient prints the estimate and its error against the closed form")
   func hypergradient() {
     let result = runTool(["hypergradient", "quadratic", "--method", "implicit-cg"])
