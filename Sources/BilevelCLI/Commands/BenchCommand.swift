@@ -59,9 +59,16 @@ enum BenchCommand {
       progress.update("bench: matmul \(n)")
       let a = Tensor(randomNormal: [n, n], seed: 1)
       let b = Tensor(randomNormal: [n, n], seed: 2)
-      let t = measure(repeats: max(3, repeats / 3), warmup: 1) { _ = matmul(a, b) }
       let flops = 2 * Double(n * n * n)
-      add("matmul", "\(n) x \(n)", "GFLOP/s", (flops / t.median / 1000, flops / t.max / 1000, flops / t.min / 1000), unit: "GFLOP/s")
+      let saved = Parallelism.maximumThreads
+      for threads in [1, saved] {
+        Parallelism.maximumThreads = threads
+        let t = measure(repeats: max(3, repeats / 3), warmup: 1) { _ = matmul(a, b) }
+        add(
+          "matmul", "\(n) x \(n)", "GFLOP/s, \(threads) thread\(threads == 1 ? "" : "s")",
+          (flops / t.median / 1000, flops / t.max / 1000, flops / t.min / 1000), unit: "GFLOP/s")
+      }
+      Parallelism.maximumThreads = saved
     }
 
     // Per-operation overhead: a chain of 100 elementwise products.

@@ -1,0 +1,52 @@
+import Autodiff
+import Testing
+import TestSupport
+
+/// The blocked, packed, threaded matrix multiply against a naive triple loop, on shapes
+/// at every block edge and every transpose combination.
+@Suite("Matrix multiply kernel")
+struct MatrixMultiplyTests {
+  static let shapes: [(Int, Int, Int)] = [
+    (0, 3, 4), (3, 0, 4), (3, 4, 0), (1, 1, 1), (1, 17, 3), (17, 1, 3), (3, 17, 1), (17, 3, 255), (255, 17, 3),
+    (33, 257, 9), (130, 70, 260), (129, 129, 129), (300, 10, 64), (10, 300, 64),
+  ]
+
+  static func naive(_ a: [Double], _ b: [Double], m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool) -> [Double] {
+    var c = [Double](repeating: 0, count: m * n)
+    for i in 0..<m { for j in 0..<n {
+      var s = 0.0
+      for p in 0..<k {
+        let x = transposeA ? a[p * m + i] : a[i * k + p]
+        let y = transposeB ? b[j * k + p] : b[p * n + j]
+        s += x * y
+      }
+      c[i * n + j] = s
+    } }
+    return c
+  }
+
+  @Test("every shape and transpose combination matches the naive product", arguments: [(false, false), (true, false), (false, true), (true, true)])
+  func shapes(transposes: (Bool, Bool)) {
+    let (ta, tb) = transposes
+    for (index, (m, n, k)) in Self.shapes.enumerated() {
+      let a = Tensor(randomNormal: ta ? [k, m] : [m, k], seed: UInt64(index))
+      let b = Tensor(randomNormal: tb ? [n, k] : [k, n], seed: UInt64(index) &+ 100)
+      let product = matmul(a, transposed: ta, b, transposed: tb)
+      #expect(product.shape == [m, n])
+      let expected = Self.naive(a.scalars, b.scalars, m: m, n: n, k: k, transposeA: ta, transposeB: tb)
+      #expect(maxRelativeError(product.scalars, expected) < 1e-12, "m \(m) n \(n) k \(k) transposes \(ta) \(tb)")
+    }
+  }
+
+  @Test("one thread and all threads give the same product")
+  func threads() {
+    let a = Tensor(randomNormal: [200, 150], seed: 1)
+    let b = Tensor(randomNormal: [150, 180], seed: 2)
+    let all = matmul(a, b)
+    let saved = Parallelism.maximumThreads
+    Parallelism.maximumThreads = 1
+    let one = matmul(a, b)
+    Parallelism.maximumThreads = saved
+    #expect(maxRelativeError(one.scalars, all.scalars) < 1e-13)
+  }
+}
