@@ -111,3 +111,23 @@ func sliceKernel(_ x: Tensor, axis: Int, range: Range<Int>) -> Tensor {
   }
   return Tensor(shape: shape, storage: result)
 }
+
+/// `x` with `before` zeros in front of and `after` zeros behind its extent along `axis`.
+@inlinable
+func padKernel(_ x: Tensor, axis: Int, before: Int, after: Int) -> Tensor {
+  var shape = x.shape
+  shape[axis] += before + after
+  let outer = x.shape[..<axis].reduce(1, *)
+  let inner = x.shape[(axis + 1)...].reduce(1, *)
+  let piece = x.shape[axis] * inner
+  let chunk = shape[axis] * inner
+  let result = TensorStorage(repeating: 0, count: outer * chunk)
+  x.withUnsafeScalars { px in
+    if piece == 0 { return }
+    let base = px.baseAddress.unsafelyUnwrapped
+    for i in 0..<outer {
+      (result.base + i * chunk + before * inner).update(from: base + i * piece, count: piece)
+    }
+  }
+  return Tensor(shape: shape, storage: result)
+}

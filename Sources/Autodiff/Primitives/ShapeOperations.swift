@@ -77,14 +77,25 @@ struct Slice: UnaryPrimitive {
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(self, tangent) }
   /// Pads the cotangent with zeros back to x's extent along `axis`.
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
-    var padded = cotangent
-    var before = x.shape
-    before[axis] = range.lowerBound
-    var after = x.shape
-    after[axis] = x.shape[axis] - range.upperBound
-    if range.lowerBound > 0 { padded = apply(Concatenate(axis: axis), Tensor.zeros(before), padded) }
-    if after[axis] > 0 { padded = apply(Concatenate(axis: axis), padded, Tensor.zeros(after)) }
-    return padded
+    apply(Pad(axis: axis, before: range.lowerBound, after: x.shape[axis] - range.upperBound), cotangent)
+  }
+}
+
+/// Zeros around a tensor along one axis: the VJP of a slice, and a slice its VJP.
+@usableFromInline
+struct Pad: UnaryPrimitive {
+  @usableFromInline let axis: Int
+  @usableFromInline let before: Int
+  @usableFromInline let after: Int
+  @inlinable init(axis: Int, before: Int, after: Int) {
+    self.axis = axis
+    self.before = before
+    self.after = after
+  }
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { padKernel(x, axis: axis, before: before, after: after) }
+  @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(self, tangent) }
+  @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
+    apply(Slice(axis: axis, range: before..<(before + x.shape[axis])), cotangent)
   }
 }
 

@@ -1,6 +1,9 @@
 import Autodiff
 import BilevelAD
 import Foundation
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 /// `bilevel-cli bench`: the performance table of `Docs/Benchmarks.md`.
 ///
@@ -158,8 +161,17 @@ enum BenchCommand {
 
 /// The process's peak resident set (Linux: VmHWM, reset through /proc/self/clear_refs).
 enum PeakMemory {
-  /// Resets the peak to the current resident set and returns it, in bytes.
+  /// Returns freed heap memory to the system (so that reuse of memory freed by earlier
+  /// cases does not hide growth), resets the peak to the current resident set and
+  /// returns it, in bytes.
   static func reset() -> Int {
+    #if canImport(Glibc)
+      // malloc_trim is not in Swift's Glibc module; look it up (RTLD_DEFAULT is null).
+      if let symbol = dlsym(nil, "malloc_trim") {
+        typealias Trim = @convention(c) (Int) -> Int32
+        _ = unsafeBitCast(symbol, to: Trim.self)(0)
+      }
+    #endif
     if let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") {
       handle.write(Data("5".utf8))
       try? handle.close()
