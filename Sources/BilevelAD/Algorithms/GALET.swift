@@ -1,0 +1,106 @@
+import Autodiff
+
+/// GALET: alternating gradient steps on y, on the shadow implicit gradient w, and on x,
+/// for inner problems that satisfy the Polyak-Łojasiewicz condition.
+///
+/// One outer iteration:
+/// ```
+/// y ← y − β ∇_y g(x, y)                                  N times (y warm-started)
+/// b = ∇_y f(x, y),   H = ∇²_yy g(x, y)
+/// w ← w − ρ H (H w − b)                                  K times (w warm-started)
+///                         gradient steps on ½ ‖H w − b‖², two products each
+/// d_x = ∇_x f(x, y) − ∇²_xy g(x, y) w                    the shadow implicit gradient
+/// x ← x − α d_x
+/// ```
+/// The least-squares problem replaces the linear system H w = b of the implicit function
+/// theorem, so it stays well posed when H is singular (a PL inner problem that is not
+/// strongly convex): gradient descent from w = 0 stays in range(H) and tends to the
+/// minimum-norm least-squares solution H⁺ b. The price is a squared condition number,
+/// so ρ < 2 / λ_max(H)² and the contraction per step is 1 − ρ λ_min⁺(H)². When H is
+/// singular and b has a component outside range(H), the residual ‖H w − b‖ cannot reach
+/// zero: `shadowResidual` reports it after every iteration (one more product).
+///
+/// Oracle calls per iteration: N ∇_y g; one ∇f (both partials); 2K + 1 Hessian-vector
+/// products (two per w step, one for the reported residual); one cross product.
+///
+/// Parameters (defaults of this implementation, not the paper's tuned values): α =
+/// `outerStepSize` = 0.1, β = `innerStepSize` = 0.1, N = `innerSteps` = 10, ρ =
+/// `shadowStepSize` = 0.01, K = `shadowSteps` = 10.
+///
+/// References: Q. Xiao, S. Lu and T. Chen, "A Generalized Alternating Method for Bilevel
+/// Learning under the Polyak-Łojasiewicz Condition", NeurIPS 2023 (arXiv:2306.02422).
+/// Only the paper's abstract could be read here, not its Algorithm 1; the loop above
+/// follows the issue's description of it (N gradient steps on y, K gradient steps on the
+/// shadow least-squares problem with warm-started w, then the x step). The paper may
+/// write w with the opposite sign (w' = −w, the residual ‖H w' + b‖ and the step
+/// x ← x − α (∇_x f + ∇²_xy g w')), which is the same iteration.
+public struct GALET: BilevelAlgorithm {
+  public let name = "galet"
+  /// α, the x step.
+  public var outerStepSize: Double
+  /// β, the y step.
+  public var innerStepSize: Double
+  /// N, the y steps per iteration.
+  public var innerSteps: Int
+  /// ρ, the w step.
+  public var shadowStepSize: Double
+  /// K, the w steps per iteration.
+  public var shadowSteps: Int
+  /// How Hessian-vector and cross products compose forward and reverse mode.
+  public var hvpMode: HVPMode
+
+  public private(set) var x = Tensor(0)
+  public private(set) var y = Tensor(0)
+  /// w ≈ H⁺ ∇_y f, the shadow implicit-gradient variable.
+  public private(set) var w = Tensor(0)
+  /// ‖∇²_yy g w − ∇_y f‖ after the last iteration's K steps: does not tend to zero when
+  /// the inner Hessian is singular and ∇_y f leaves its range.
+  public private(set) var shadowResidual = Double.nan
+  /// `shadowResidual` / ‖∇_y f‖ (the residual itself when ∇_y f = 0).
+  public private(set) var shadowRelativeResidual = Double.nan
+
+  /// GALET with the given steps.
+  ///
+  /// - Precondition: the steps are positive and finite, the step counts non-negative.
+  public init(
+    outerStepSize: Double = 0.1, innerStepSize: Double = 0.1, innerSteps: Int = 10, shadowStepSize: Double = 0.01,
+    shadowSteps: Int = 10, hvpMode: HVPMode = .forwardOverReverse
+  ) {
+    precondition(
+      outerStepSize > 0 && innerStepSize > 0 && shadowStepSize > 0
+        && outerStepSize.isFinite && innerStepSize.isFinite && shadowStepSize.isFinite,
+      "GALET: step sizes must be positive, got α = \(outerStepSize), β = \(innerStepSize), ρ = \(shadowStepSize)")
+    precondition(innerSteps >= 0 && shadowSteps >= 0, "GALET: step counts must be non-negative, got N = \(innerSteps), K = \(shadowSteps)")
+    self.outerStepSize = outerStepSize
+    self.innerStepSize = innerStepSize
+    self.innerSteps = innerSteps
+    self.shadowStepSize = shadowStepSize
+    self.shadowSteps = shadowSteps
+    self.hvpMode = hvpMode
+  }
+
+  public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
+    self.x = x
+    self.y = y
+    self.w = Tensor.zeros(y.shape)
+    shadowResidual = .nan
+    shadowRelativeResidual = .nan
+  }
+
+  public mutating func step(oracles: Oracles) -> Tensor {
+    for _ in 0..<innerSteps {
+      y = y - innerStepSize * oracles.innerGradientY(x: x, y: y)
+    }
+    let (fx, fy) = oracles.outerGradients(x: x, y: y)
+    for _ in 0..<shadowSteps {
+      let residual = oracles.hessianVectorProduct(x: x, y: y, v: w, mode: hvpMode) - fy
+      w = w - shadowStepSize * oracles.hessianVectorProduct(x: x, y: y, v: residual, mode: hvpMode)
+    }
+    shadowResidual = euclideanNorm(oracles.hessianVectorProduct(x: x, y: y, v: w, mode: hvpMode) - fy)
+    let fyNorm = euclideanNorm(fy)
+    shadowRelativeResidual = fyNorm > 0 ? shadowResidual / fyNorm : shadowResidual
+    let direction = fx - oracles.crossProduct(x: x, y: y, v: w, mode: hvpMode)
+    x = x - outerStepSize * direction
+    return direction
+  }
+}
