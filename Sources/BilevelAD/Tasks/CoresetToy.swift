@@ -38,6 +38,46 @@ public struct CoresetToy {
       })
   }
 
+  /// The same toy with the weights themselves as the outer variable, constrained to the
+  /// probability simplex (for projected and Frank-Wolfe methods):
+  ///
+  /// ```
+  /// g(p, θ) = ‖Σᵢ pᵢ cᵢ − θ‖²,   f(p, θ) = 0.1 ‖θ − y₀‖²,   p ∈ Δ₄
+  /// ```
+  /// Its solution p* = (0, 0.8, 0, 0.2) is attainable, with θ* = (1.8, 0.4).
+  public var simplexProblem: BilevelProblem {
+    let points = self.points
+    let target = self.target
+    return BilevelProblem(
+      outer: { _, theta in 0.1 * (theta - target).squared().sum() },
+      inner: { p, theta in (matmul(p, points) - theta).squared().sum() })
+  }
+
+  /// The optimal weights on the simplex.
+  public let optimalWeights: Tensor = [0, 0.8, 0, 0.2]
+
+  /// An evaluator for `simplexProblem`: F(p), the norm of the projected-gradient
+  /// stationarity ‖p − Proj_Δ(p − ∇F(p))‖ (zero exactly at the constrained optimum), and
+  /// distances of θ*(p) and of p to the solution.
+  public func simplexEvaluator() -> (Tensor, Tensor) -> Evaluation {
+    let points = self.points
+    let target = self.target
+    let solution = self.solution
+    let optimalWeights = self.optimalWeights
+    let objective: (Tensor) -> Tensor = { p in 0.1 * (matmul(p, points) - target).squared().sum() }
+    return { p, theta in
+      let (value, g) = valueWithGradient(at: p, of: objective)
+      let stationarity = (p - ConstraintSet.simplex.project(p - g)).norm().scalar
+      return Evaluation(
+        outerValue: value.scalar, hypergradientNorm: stationarity,
+        metrics: [
+          "hull point distance": (matmul(p, points) - solution).norm().scalar,
+          "weight distance": (p - optimalWeights).norm().scalar,
+          "distance to solution": (theta - solution).norm().scalar,
+        ])
+    }
+  }
+
   /// The weighted point Σᵢ softmax(w)ᵢ cᵢ.
   public func hullPoint(logits w: Tensor) -> Tensor { matmul(w.softmax(alongAxis: 0), points) }
 
