@@ -62,6 +62,11 @@ enum RunCommand {
     for baseline in task.baselines {
       console.output("Reference, \(baseline.label): \(baseline.value)\n")
     }
+    if task.constraint != .unconstrained {
+      for result in results where result.runs.contains(where: { !task.constraint.contains($0.x, tolerance: 1e-9) }) {
+        console.output("Note: \(result.name) does not keep x in the task's constraint set; its final x is infeasible.\n")
+      }
+    }
     let traces = results.flatMap { $0.runs.map(\.trace) }
     if let path = arguments.contains("csv") ? try arguments.path("csv") : nil {
       try OutputFile.write(csv(traces), to: path)
@@ -111,7 +116,7 @@ enum RunCommand {
     }
     return AlgorithmOptions(
       innerStep: innerStep, outerStep: outerStep, innerSteps: innerSteps, batchSize: batchSize, seed: seed,
-      innerDimension: task.y0.scalarCount)
+      innerDimension: task.y0.scalarCount, constraint: task.constraint)
   }
 
   /// One row per algorithm: the last record's values, the median over seeds when several.

@@ -15,6 +15,8 @@ struct AlgorithmOptions: Sendable {
   var seed: UInt64
   /// dim y, for algorithms that refuse large inner variables.
   var innerDimension: Int
+  /// The task's constraint set on x (projected and Frank-Wolfe methods use it).
+  var constraint: ConstraintSet = .unconstrained
 
   var settings: StochasticSettings { StochasticSettings(batchSize: batchSize, seed: seed) }
   /// ρ / γ, the benchmark's outer ratio.
@@ -87,6 +89,27 @@ enum AlgorithmRegistry {
       name: "value-function", summary: "Penalty method on g − v_μ ≤ 0 with a Moreau-smoothed value function.",
       parameters: "step α = inner step / 20, θ step = inner step, T = 10, μ = 1, γ from 1 by 0.1 to 10", stochastic: false
     ) { o in ValueFunctionPenalty(stepSize: o.innerStep / 20, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10) },
+    AlgorithmEntry(
+      name: "galet", summary: "Generalized alternating method for PL inner problems (Xiao, Lu, Chen NeurIPS 2023).",
+      parameters: "outer step α, inner step β, N = 10 inner steps, K = 10 steps on the shadow problem min ½‖H w − ∇_y f‖² (step 0.1 β)",
+      stochastic: false
+    ) { o in
+      GALET(outerStepSize: o.outerStep, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10, shadowStepSize: 0.1 * o.innerStep)
+    },
+    AlgorithmEntry(
+      name: "f2ba", summary: "Fully first-order bilevel approximation with a fixed multiplier (Chen, Ma, Zhang 2023).",
+      parameters: "λ = 1000, inner step β, K = 10 inner steps, outer step α", stochastic: false
+    ) { o in F2BA(multiplier: 1000, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10, outerStepSize: o.outerStep) },
+    AlgorithmEntry(
+      name: "prox-f2ba", summary: "F2BA with a projected (proximal) x step onto the task's constraint set (Kwon et al. 2023).",
+      parameters: "as f2ba; x stays in the task's set (coreset-simplex: the simplex)", stochastic: false
+    ) { o in
+      ProxF2BA(constraint: o.constraint, multiplier: 1000, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10, outerStepSize: o.outerStep)
+    },
+    AlgorithmEntry(
+      name: "slm", summary: "Smoothed first-order Lagrangian method on g − g* ≤ 0 (Lu NeurIPS 2023).",
+      parameters: "primal step = inner step / 2, dual step 0.1, proximal weight 1, T = 10 inner steps", stochastic: false
+    ) { o in SLM(stepSize: o.innerStep / 2, innerSteps: o.innerSteps ?? 10, innerStepSize: o.innerStep) },
     AlgorithmEntry(
       name: "soba", summary: "Joint stochastic steps on y, v and x (Dagréou et al. NeurIPS 2022).",
       parameters: "ρ_t = inner step / √(t+1), γ_t = ρ_t · outer step / inner step, batch 64", stochastic: true

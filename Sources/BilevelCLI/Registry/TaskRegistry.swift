@@ -35,6 +35,8 @@ struct TaskInstance {
   /// `bilevel-cli run TASK --algorithm A --inner-step s --outer-step t` sweeps; see
   /// Docs/Algorithms.md); other algorithms use `innerStep` and `outerStep`.
   var tunedSteps: [String: Tuning] = [:]
+  /// The set x must stay in (projected and Frank-Wolfe methods).
+  var constraint: ConstraintSet = .unconstrained
 }
 
 /// Step sizes (and a batch size) tuned for one algorithm on one task.
@@ -141,6 +143,12 @@ enum TaskRegistry {
       return TaskInstance(
         problem: toy.problem, x0: Tensor.zeros([4]), y0: [0, 3], evaluator: toy.evaluator(), innerStep: 0.05,
         outerStep: 0.05, batchSize: nil, metrics: ["hull point distance"])
+    },
+    TaskEntry(name: "coreset-simplex", summary: "The coreset toy with the weights on the simplex: constrained x, attainable solution.") { _ in
+      let toy = CoresetToy()
+      return TaskInstance(
+        problem: toy.simplexProblem, x0: Tensor(shape: [4], repeating: 0.25), y0: [0, 3], evaluator: toy.simplexEvaluator(),
+        innerStep: 0.2, outerStep: 0.05, batchSize: nil, metrics: ["hull point distance"], constraint: .simplex)
     },
   ]
 
