@@ -112,3 +112,20 @@ struct WoodburyTests {
     }
   }
 }
+
+@Suite("Woodbury on the bundled breast-cancer task")
+struct HyperparameterWoodburyTests {
+  @Test("the diagonal-plus-low-rank structure of the hyperparam task gives the dense hypergradient")
+  func breastCancer() throws {
+    let task = HyperparameterSelection(data: try Dataset.bundled(.breastCancer), seed: 0)
+    let lambda = Tensor(shape: task.outerShape, repeating: -2)
+    let inner = task.problem.solveInner(x: lambda, y0: Tensor.zeros(task.innerShape), tolerance: 1e-12)
+    let woodbury = task.problem.woodburyHypergradient(x: lambda, y: inner.solution) { x, y in
+      task.woodburyStructure(lambda: x, theta: y)
+    }
+    let dense = task.problem.implicitHypergradient(x: lambda, y: inner.solution, solver: .dense)
+    #expect(woodbury.converged, "\(woodbury.diagnostics)")
+    #expect((woodbury.gradient - dense.gradient).norm().scalar <= 1e-9 * dense.gradient.norm().scalar)
+    #expect(woodbury.counts.hessianVectorProducts == 1)
+  }
+}

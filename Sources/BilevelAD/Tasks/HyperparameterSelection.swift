@@ -77,6 +77,29 @@ public struct HyperparameterSelection {
     return (loss, data.accuracy(scores: scores))
   }
 
+  /// The inner Hessian at (λ, θ) as a diagonal plus a low-rank term, for
+  /// `woodburyHypergradient`:
+  ///
+  /// ```
+  /// ∇²_θθ g = Ãᵀ D Ã / n + diag(e^λ, 0),   Ã = [A 1],  D = diag(σ(s)(1 − σ(s))),  s = Ã θ
+  ///         = diag(e^λ, 1) + U V,   U = [Ãᵀ D / n, −e_b],  V = [Ã; e_bᵀ]
+  /// ```
+  /// (the unpenalized intercept's zero is written as 1 − 1 so that the diagonal is
+  /// invertible). Rank n + 1.
+  public func woodburyStructure(lambda: Tensor, theta: Tensor) -> WoodburyStructure {
+    let n = train.sampleCount
+    let d = train.featureCount
+    let augmented = train.features.concatenated(with: Tensor.ones([n, 1]), alongAxis: 1)  // n × (d + 1)
+    let scores = matmul(augmented, withoutDerivative(at: theta))
+    let p = sigmoid(scores)
+    let curvature = (p * (1 - p)).scalars
+    let interceptColumn = Tensor(shape: [d + 1, 1], scalars: Array(repeating: 0, count: d) + [-1])
+    let u = (augmented.transposed() * Tensor(curvature).reshaped(to: [1, n]) / Double(n))
+      .concatenated(with: interceptColumn, alongAxis: 1)
+    let v = augmented.concatenated(with: interceptColumn.transposed() * -1, alongAxis: 0)
+    return WoodburyStructure(diagonal: exp(withoutDerivative(at: lambda)).concatenated(with: Tensor([1])), u: u, v: v)
+  }
+
   /// The best single shared regularization weight on a log grid, judged by validation loss.
   ///
   /// - Parameters:

@@ -11,6 +11,7 @@ enum HypergradientCommand {
     ("implicit-gmres", "implicit function theorem, restarted GMRES (indefinite systems)"),
     ("neumann", "truncated Neumann series with --steps terms, step 1 / (2 × the task's inner step)⁻¹"),
     ("implicit-identity", "Hessian-free approximation H ≈ I"),
+    ("implicit-woodbury", "Sherman-Morrison-Woodbury solve of a diagonal + low-rank inner Hessian (hyperparam), checked by one HVP"),
     ("unrolled-reverse", "reverse mode through --steps inner gradient steps"),
     ("unrolled-forward", "forward mode through --steps inner steps (one pass per outer variable)"),
     ("truncated", "reverse mode through the last --steps / 4 of --steps inner steps (K-RMD)"),
@@ -38,10 +39,17 @@ enum HypergradientCommand {
     if method == "implicit-dense" && task.y0.scalarCount > 1000 {
       throw arguments.validationError("implicit-dense forms the \(task.y0.scalarCount)² inner Hessian; use implicit-cg")
     }
+    if method == "implicit-woodbury" && task.woodbury == nil {
+      let available = ["hyperparam"].joined(separator: ", ")
+      throw arguments.validationError(
+        "implicit-woodbury needs an inner Hessian of the form diagonal + low rank, which \(taskName) does not declare; available for: \(available)")
+    }
     let inner = problem.solveInner(x: x, y0: task.y0, tolerance: 1e-10, maxIterations: 300)
     let y = inner.solution
     let start = DispatchTime.now().uptimeNanoseconds
-    let estimate = estimate(method, problem: problem, x: x, y: y, y0: task.y0, steps: steps, innerStep: task.innerStep, seed: seed)
+    let estimate = method == "implicit-woodbury"
+      ? problem.woodburyHypergradient(x: x, y: y, structure: task.woodbury!)
+      : estimate(method, problem: problem, x: x, y: y, y0: task.y0, steps: steps, innerStep: task.innerStep, seed: seed)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
 
     let (reference, referenceName) = self.reference(task: task, x: x, y: y)

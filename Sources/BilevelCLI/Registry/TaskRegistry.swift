@@ -37,6 +37,8 @@ struct TaskInstance {
   var tunedSteps: [String: Tuning] = [:]
   /// The set x must stay in (projected and Frank-Wolfe methods).
   var constraint: ConstraintSet = .unconstrained
+  /// The inner Hessian as a diagonal plus a low-rank term, where the task has that form.
+  var woodbury: ((Tensor, Tensor) -> WoodburyStructure)? = nil
 }
 
 /// Step sizes (and a batch size) tuned for one algorithm on one task.
@@ -122,7 +124,8 @@ enum TaskRegistry {
           ("grid search, one shared λ (\(grid.innerSolves) inner solves)",
            "validation loss \(format(grid.validationLoss)), test loss \(format(gridLoss)), test accuracy \(format(gridAccuracy))")
         ],
-        metrics: ["test loss", "test accuracy"])
+        metrics: ["test loss", "test accuracy"],
+        woodbury: { lambda, theta in task.woodburyStructure(lambda: lambda, theta: theta) })
     },
     TaskEntry(name: "pl-game", summary: "Bilevel Polyak-Łojasiewicz game (d = 50, rank 48), exact hypergradient.") { options in
       let game = PLGame(seed: options.seed)

@@ -1,0 +1,152 @@
+import Autodiff
+
+/// SBFW: stochastic bilevel Frank-Wolfe, projection-free steps on x over a bounded convex
+/// set with a momentum (STORM-type) estimate of the hypergradient.
+///
+/// Each iteration t, on inner batch B (the y step), outer batch J, p inner batches B_q
+/// (the Neumann products) and inner batch B' (the cross products), the last three shared
+/// by the current point (x_t, y_t) and the previous point (x_{t−1}, y_{t−1}):
+/// ```
+/// p ~ Uniform{0, …, N − 1}
+/// w  = N η Π_{q≤p} (I − η ∇²_yy g_{B_q}(x_t, y_t)) ∇_y f_J(x_t, y_t)      (w⁻ likewise)
+/// h  = ∇_x f_J(x_t, y_t) − ∇²_xy g_{B'}(x_t, y_t) w                       E h ≈ ∇F(x_t)
+/// d_t = h + (1 − ρ_t)(d_{t−1} − h⁻)          (h⁻ at (x_{t−1}, y_{t−1});  d_0 = h)
+/// s_t = argmin_{s ∈ C} ⟨d_t, s⟩              (the linear minimization oracle)
+/// x_{t+1} = x_t + η_t (s_t − x_t),   η_t ≤ 1
+/// y_{t+1} = y_t − β_t ∇_y g_B(x_t, y_t)
+/// ```
+/// Every iterate is a convex combination of points of C, so it stays feasible without a
+/// projection (x₀ is projected onto C once, by `start`). The momentum d_t averages the
+/// noise of the stochastic hypergradient, which a Frank-Wolfe step, unlike a gradient
+/// step, does not damp by a small step size. Defaults: η_t = 1/(t+1)^{3/4},
+/// ρ_t = 1/√(t+1), β_t = 0.1/√(t+1); η_t is clamped to 1.
+///
+/// Oracle calls per iteration after the first: one ∇_y g on B, 2p Hessian-vector products
+/// on p batches, two cross products on B', two ∇f (∇_x f and ∇_y f) on J, and one linear
+/// minimization; the first iteration makes one ∇_y g, p products, one cross product and
+/// one ∇f.
+///
+/// - Precondition: the constraint set is bounded (not `.unconstrained`).
+///
+/// References: Z. Akhtar, A. S. Bedi, S. T. Thomdapu and K. Rajawat, "Projection-free
+/// stochastic bi-level optimization", IEEE Trans. Signal Process. 70, 2022
+/// (arXiv:2110.11721). Only the abstract could be read here; the recursion above follows it
+/// (Frank-Wolfe on x, a momentum-tracked hypergradient, constant samples per iteration,
+/// streaming) with the Ghadimi-Wang hypergradient estimator. The paper's exact estimator,
+/// the order of the y and x updates and its step-size exponents could not be checked.
+public struct SBFW: BilevelAlgorithm {
+  /// "sbfw".
+  public let name = "sbfw"
+  /// β_t, the step of y.
+  public var innerStep: StepSchedule
+  /// η_t, the Frank-Wolfe step of x (clamped to 1).
+  public var frankWolfeStep: StepSchedule
+  /// ρ_t, the momentum weight of the hypergradient estimate (1 − ρ_t keeps the past).
+  public var momentum: StepSchedule
+  /// η, the step of the Neumann estimate.
+  public var neumannStep: StepSchedule
+  /// N, the truncation bound of the Neumann estimate.
+  public var neumannSteps: Int
+  /// C, the bounded set x lives in.
+  public var constraint: ConstraintSet
+  /// Mini-batches and seed (which also seeds the truncation depths).
+  public var settings: StochasticSettings
+
+  /// The current outer iterate, always in `constraint`.
+  public private(set) var x = Tensor(0)
+  /// The current inner iterate.
+  public private(set) var y = Tensor(0)
+  private var previous: (x: Tensor, y: Tensor)?
+  private var direction: Tensor?
+  private var t = 0
+  private var streams: BatchStreams?
+  private var generator = SeededRandomNumberGenerator(seed: 0)
+
+  /// SBFW over `constraint` with the defaults η_t = 1/(t+1)^{3/4}, ρ_t = 1/√(t+1),
+  /// β_t = 0.1/√(t+1), constant Neumann step 0.1, N = 10, batches of 64.
+  ///
+  /// - Parameters:
+  ///   - constraint: C, bounded.
+  ///   - innerStep: β_t.
+  ///   - frankWolfeStep: η_t.
+  ///   - momentum: ρ_t, in (0, 1].
+  ///   - neumannStep: η.
+  ///   - neumannSteps: N.
+  ///   - settings: batch size, sampling scheme, seed.
+  /// - Precondition: C is bounded and N ≥ 1.
+  public init(
+    constraint: ConstraintSet, innerStep: StepSchedule = .decreasing(0.1, exponent: 0.5),
+    frankWolfeStep: StepSchedule = .decreasing(1, exponent: 0.75), momentum: StepSchedule = .decreasing(1, exponent: 0.5),
+    neumannStep: StepSchedule = .constant(0.1), neumannSteps: Int = 10,
+    settings: StochasticSettings = StochasticSettings()
+  ) {
+    precondition(constraint != .unconstrained, "SBFW: Frank-Wolfe needs a bounded constraint set, got .unconstrained")
+    precondition(neumannSteps >= 1, "SBFW: neumannSteps must be positive, got \(neumannSteps)")
+    self.constraint = constraint
+    self.innerStep = innerStep
+    self.frankWolfeStep = frankWolfeStep
+    self.momentum = momentum
+    self.neumannStep = neumannStep
+    self.neumannSteps = neumannSteps
+    self.settings = settings
+  }
+
+  /// Sets x to the projection of x0 onto C and y to y0, forgets the previous point and the
+  /// direction, and restarts the samplers, the truncation draws and the schedules.
+  public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
+    self.x = constraint.project(x)
+    self.y = y
+    previous = nil
+    direction = nil
+    t = 0
+    streams = BatchStreams(problem: oracles.problem, settings: settings)
+    generator = SeededRandomNumberGenerator(seed: settings.algorithmSeed)
+  }
+
+  /// The momentum hypergradient on shared samples, one Frank-Wolfe step on x and one SGD
+  /// step on y.
+  public mutating func step(oracles: Oracles) -> Tensor {
+    var streams = self.streams!
+    defer { self.streams = streams }
+    let gradientY = oracles.innerGradientY(x: x, y: y, batch: streams.nextInner()?.indices)
+    let outerBatch = streams.nextOuter()?.indices
+    let eta = neumannStep.value(at: t)
+    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: outerBatch)
+    if let old = previous, let d = direction {
+      let (oldOuterX, oldOuterY) = oracles.outerGradients(x: old.x, y: old.y, batch: outerBatch)
+      let (w, oldW) = jointRandomizedNeumannSeries(
+        oracles: oracles, x: x, y: y, rightHandSide: outerY, previousX: old.x, previousY: old.y,
+        previousRightHandSide: oldOuterY, step: eta, terms: neumannSteps, using: &generator
+      ) { streams.nextInner()?.indices }
+      let crossBatch = streams.nextInner()?.indices
+      let h = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: crossBatch)
+      let oldH = oldOuterX - oracles.crossProduct(x: old.x, y: old.y, v: oldW, batch: crossBatch)
+      direction = h + (1 - momentum.value(at: t)) * (d - oldH)
+    } else {
+      let w = randomizedNeumannSeries(
+        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps, using: &generator
+      ) { streams.nextInner()?.indices }
+      direction = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: streams.nextInner()?.indices)
+    }
+    let d = direction!
+    let vertex = constraint.linearMinimizer(d)
+    let gamma = Swift.min(Swift.max(frankWolfeStep.value(at: t), 0), 1)
+    previous = (x, y)
+    x = x + gamma * (vertex - x)
+    y = y - innerStep.value(at: t) * gradientY
+    t += 1
+    return d
+  }
+
+  /// The Frank-Wolfe gap max_{s ∈ C} ⟨g, x − s⟩ of a gradient g at a feasible x: zero
+  /// exactly at the stationary points of the constrained problem, an upper bound on
+  /// F(x) − min_C F when F is convex.
+  ///
+  /// - Parameters:
+  ///   - gradient: g, usually the exact ∇F(x).
+  ///   - x: a point of C.
+  /// - Returns: ⟨g, x − argmin_{s ∈ C} ⟨g, s⟩⟩ ≥ 0.
+  public func frankWolfeGap(gradient: Tensor, at x: Tensor) -> Double {
+    dot(gradient, x - constraint.linearMinimizer(gradient)).scalar
+  }
+}

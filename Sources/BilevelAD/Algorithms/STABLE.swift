@@ -1,0 +1,208 @@
+import Autodiff
+
+/// STABLE: a single-timescale single loop with recursive (momentum) estimates of the inner
+/// Hessian and of the cross Jacobian, and a y step corrected by the change in x.
+///
+/// Each iteration k, on one inner batch B and one outer batch J, with (x⁻, y⁻) the previous
+/// iterate:
+/// ```
+/// H_yy ← P_μ[ ∇²_yy g_B(x, y) + (1 − τ_k)(H_yy − ∇²_yy g_B(x⁻, y⁻)) ]       H_yy ≈ ∇²_yy g
+/// H_xy ← P_C[ ∇²_xy g_B(x, y) + (1 − τ_k)(H_xy − ∇²_xy g_B(x⁻, y⁻)) ]       H_xy ≈ ∇²_xy g
+/// h = ∇_x f_J(x, y) − H_xy H_yy⁻¹ ∇_y f_J(x, y)                            h ≈ ∇F(x)
+/// x⁺ = x − α_k h
+/// y⁺ = y − β_k ∇_y g_B(x, y) − H_yy⁻¹ H_xyᵀ (x⁺ − x)                      ∇y*(x) = −H_yy⁻¹ H_yx
+/// ```
+/// The first iteration takes the batch matrices themselves. P_μ projects a symmetric
+/// matrix onto {H : H ⪰ μ I} (eigenvalues clipped from below at μ, so the inverse exists
+/// even when a batch Hessian is singular); P_C scales H_xy back to Frobenius norm C (no
+/// projection by default). The correction term moves y along the implicit function's
+/// derivative as x moves, so y keeps tracking y*(x) with steps on the same timescale as
+/// x: α_k = β_k / outerRatio with β_k = c/√(k+1), and τ_k = a/√(k+1).
+///
+/// STABLE keeps dense matrices: dim y × dim y for H_yy and dim x × dim y for H_xy, and
+/// forms each batch matrix with dim y products. `start` refuses problems larger than
+/// `maxInnerDimension` or `maxOuterDimension`.
+///
+/// Oracle calls per iteration after the first: one ∇_y g, 2 dim y Hessian-vector products
+/// (two dense Hessians) and 2 dim y cross products (two cross Jacobians, one column per
+/// product) on B, one ∇f (∇_x f and ∇_y f) on J; the first iteration forms one Hessian and
+/// one cross Jacobian.
+///
+/// - Complexity: O(dim y³) arithmetic per iteration (a symmetric eigendecomposition) and
+///   O(dim y (dim x + dim y)) memory.
+///
+/// References: T. Chen, Y. Sun, Q. Xiao and W. Yin, "A single-timescale method for
+/// stochastic bilevel optimization", AISTATS 2022 (arXiv:2102.04671). Only the paper's
+/// abstract and opening could be read here; the recursion above follows the abstract (single
+/// loop, single timescale, fixed batch size) and a public re-implementation (recursive
+/// H_xy and H_yy on shared samples at the current and previous iterates, the y correction
+/// −H_yy⁻¹ H_yx (x⁺ − x)). The projections' exact sets and the paper's constants could not
+/// be checked.
+public struct STABLE: BilevelAlgorithm {
+  /// "stable".
+  public let name = "stable"
+  /// β_k, the step of y.
+  public var innerStep: StepSchedule
+  /// α_k = β_k / outerRatio, the step of x.
+  public var outerRatio: Double
+  /// τ_k, the momentum weight of the matrix estimates (1 − τ_k keeps the past).
+  public var momentum: StepSchedule
+  /// μ, the least eigenvalue kept in H_yy.
+  public var hessianLowerBound: Double
+  /// C, the largest Frobenius norm kept in H_xy (infinity: no projection).
+  public var crossJacobianBound: Double
+  /// The largest dim y accepted.
+  public var maxInnerDimension: Int
+  /// The largest dim x accepted.
+  public var maxOuterDimension: Int
+  /// Mini-batches and seed.
+  public var settings: StochasticSettings
+
+  /// The current outer iterate.
+  public private(set) var x = Tensor(0)
+  /// The current inner iterate.
+  public private(set) var y = Tensor(0)
+  /// H_yy, the recursive estimate of ∇²_yy g, of shape [dim y, dim y] (empty before the
+  /// first step).
+  public private(set) var hessianEstimate = Tensor(0)
+  /// H_xy, the recursive estimate of ∇²_xy g, of shape [dim x, dim y] (empty before the
+  /// first step).
+  public private(set) var crossJacobianEstimate = Tensor(0)
+  private var previous: (x: Tensor, y: Tensor)?
+  private var t = 0
+  private var streams: BatchStreams?
+
+  /// STABLE with single-timescale defaults: β_k = 0.1/√(k+1), α_k = β_k,
+  /// τ_k = 0.5/√(k+1), μ = 0.1, no bound on H_xy, problems up to 200 × 200, batches of 64.
+  ///
+  /// - Parameters:
+  ///   - innerStep: β_k.
+  ///   - outerRatio: β_k / α_k.
+  ///   - momentum: τ_k, in (0, 1].
+  ///   - hessianLowerBound: μ, positive.
+  ///   - crossJacobianBound: C, positive.
+  ///   - maxInnerDimension: the largest dim y `start` accepts.
+  ///   - maxOuterDimension: the largest dim x `start` accepts.
+  ///   - settings: batch size, sampling scheme, seed.
+  /// - Precondition: outerRatio, μ and C are positive.
+  public init(
+    innerStep: StepSchedule = .decreasing(0.1, exponent: 0.5), outerRatio: Double = 1,
+    momentum: StepSchedule = .decreasing(0.5, exponent: 0.5), hessianLowerBound: Double = 0.1,
+    crossJacobianBound: Double = .infinity, maxInnerDimension: Int = 200, maxOuterDimension: Int = 200,
+    settings: StochasticSettings = StochasticSettings()
+  ) {
+    precondition(outerRatio > 0, "STABLE: outerRatio must be positive, got \(outerRatio)")
+    precondition(hessianLowerBound > 0, "STABLE: hessianLowerBound must be positive, got \(hessianLowerBound)")
+    precondition(crossJacobianBound > 0, "STABLE: crossJacobianBound must be positive, got \(crossJacobianBound)")
+    self.innerStep = innerStep
+    self.outerRatio = outerRatio
+    self.momentum = momentum
+    self.hessianLowerBound = hessianLowerBound
+    self.crossJacobianBound = crossJacobianBound
+    self.maxInnerDimension = maxInnerDimension
+    self.maxOuterDimension = maxOuterDimension
+    self.settings = settings
+  }
+
+  /// Sets (x, y) to the starting point, forgets the matrix estimates and the previous
+  /// iterate, and restarts the samplers and the schedules.
+  ///
+  /// - Precondition: dim y ≤ `maxInnerDimension` and dim x ≤ `maxOuterDimension`.
+  public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
+    precondition(
+      y.scalarCount <= maxInnerDimension,
+      "STABLE: the inner variable has \(y.scalarCount) entries, above maxInnerDimension \(maxInnerDimension) "
+        + "(STABLE keeps a dense dim y × dim y Hessian estimate); raise maxInnerDimension or use a Hessian-free method")
+    precondition(
+      x.scalarCount <= maxOuterDimension,
+      "STABLE: the outer variable has \(x.scalarCount) entries, above maxOuterDimension \(maxOuterDimension) "
+        + "(STABLE keeps a dense dim x × dim y cross-Jacobian estimate); raise maxOuterDimension or use a Hessian-free method")
+    self.x = x
+    self.y = y
+    hessianEstimate = Tensor(0)
+    crossJacobianEstimate = Tensor(0)
+    previous = nil
+    t = 0
+    streams = BatchStreams(problem: oracles.problem, settings: settings)
+  }
+
+  /// Updates both matrix estimates on the shared batch, steps x, then steps y with the
+  /// correction for the change in x.
+  public mutating func step(oracles: Oracles) -> Tensor {
+    var streams = self.streams!
+    defer { self.streams = streams }
+    let innerBatch = streams.nextInner()?.indices
+    let outerBatch = streams.nextOuter()?.indices
+    let gradientY = oracles.innerGradientY(x: x, y: y, batch: innerBatch)
+    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: outerBatch)
+    var hessian = oracles.innerHessian(x: x, y: y, batch: innerBatch)
+    var cross = crossJacobian(oracles: oracles, x: x, y: y, batch: innerBatch)
+    if let old = previous {
+      let keep = 1 - momentum.value(at: t)
+      hessian = hessian + keep * (hessianEstimate - oracles.innerHessian(x: old.x, y: old.y, batch: innerBatch))
+      cross = cross + keep * (crossJacobianEstimate - crossJacobian(oracles: oracles, x: old.x, y: old.y, batch: innerBatch))
+    }
+    let crossNorm = cross.norm().scalar
+    if crossNorm > crossJacobianBound { cross = cross * (crossJacobianBound / crossNorm) }
+    let inverse = ClippedSymmetricInverse(hessian, lowerBound: hessianLowerBound)
+    hessianEstimate = inverse.projected
+    crossJacobianEstimate = cross
+    let directionX = outerX - matmul(cross, inverse.solve(outerY.reshaped(to: [y.scalarCount]))).reshaped(to: x.shape)
+    let beta = innerStep.value(at: t)
+    let newX = x - (beta / outerRatio) * directionX
+    let correction = inverse.solve(matmul(cross, transposed: true, (newX - x).reshaped(to: [x.scalarCount]))).reshaped(to: y.shape)
+    previous = (x, y)
+    y = y - beta * gradientY - correction
+    x = newX
+    t += 1
+    return directionX
+  }
+
+  /// The dense ∇²_xy g(x, y) of shape [dim x, dim y], one cross product per column.
+  private func crossJacobian(oracles: Oracles, x: Tensor, y: Tensor, batch: [Int]?) -> Tensor {
+    let n = y.scalarCount
+    let m = x.scalarCount
+    var columns = [Double](repeating: 0, count: m * n)
+    for j in 0..<n {
+      var basis = [Double](repeating: 0, count: n)
+      basis[j] = 1
+      let column = oracles.crossProduct(x: x, y: y, v: Tensor(shape: y.shape, scalars: basis), batch: batch).scalars
+      for i in 0..<m { columns[i * n + j] = column[i] }
+    }
+    return Tensor(shape: [m, n], scalars: columns)
+  }
+}
+
+/// The projection of a symmetric matrix onto {H : H ⪰ μ I} and the inverse of the result,
+/// from one symmetric eigendecomposition H = Q diag(λ) Qᵀ:
+/// ```
+/// P_μ(H) = Q diag(max(λ, μ)) Qᵀ,   P_μ(H)⁻¹ b = Q diag(1 / max(λ, μ)) Qᵀ b
+/// ```
+/// The eigendecomposition symmetrizes the input first.
+///
+/// - Complexity: O(n³) to build, O(n²) per solve.
+struct ClippedSymmetricInverse {
+  let q: Tensor
+  let clipped: Tensor
+
+  /// - Precondition: `matrix` is square and μ > 0.
+  init(_ matrix: Tensor, lowerBound: Double) {
+    precondition(
+      matrix.rank == 2 && matrix.shape[0] == matrix.shape[1],
+      "ClippedSymmetricInverse: the matrix must be square, got shape \(matrix.shape)")
+    precondition(lowerBound > 0, "ClippedSymmetricInverse: the lower bound must be positive, got \(lowerBound)")
+    let n = matrix.shape[0]
+    let (values, vectors) = DenseFactorizations.symmetricEigen(matrix.scalars, n: n)
+    q = Tensor(shape: [n, n], scalars: vectors)
+    clipped = Tensor(values.map { Swift.max($0, lowerBound) })
+  }
+
+  /// P_μ(H).
+  var projected: Tensor {
+    let n = clipped.scalarCount
+    return matmul(q * clipped.reshaped(to: [1, n]), transposed: false, q, transposed: true)
+  }
+
+  /// P_μ(H)⁻¹ b for a vector b.
+  func solve(_ b: Tensor) -> Tensor { matmul(q, matmul(q, transposed: true, b) / clipped) }
+}
