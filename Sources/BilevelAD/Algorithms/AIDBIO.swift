@@ -64,7 +64,7 @@ public struct AIDBIO: BilevelAlgorithm {
       y = y - innerStepSize * oracles.innerGradientY(x: x, y: y)
     }
     let estimate = oracles.problem.implicitHypergradient(
-      x: x, y: y, solver: linearSolver, hvpMode: .forwardOverReverse, innerTolerance: .infinity,
+      x: x, y: y, solver: linearSolver, hvpMode: .reverseOverReverse, innerTolerance: .infinity,
       initialGuess: warmStartLinearSolve ? v : nil, oracles: oracles)
     v = estimate.linearSolution
     x = x - outerStepSize * estimate.gradient

@@ -16,6 +16,8 @@ extension BilevelProblem {
   ///   - y: the inner solution at x (for example from `solveInner(x:y0:)`).
   ///   - solver: how to solve the linear system.
   ///   - hvpMode: how Hessian-vector and cross products compose forward and reverse mode.
+  ///     With `.reverseOverReverse` (the default) the computation of ∇_y g is recorded once
+  ///     and each Hessian-vector product is a single backward sweep over that record.
   ///   - innerTolerance: the largest ‖∇_y g(x, y)‖ accepted as an inner solution.
   ///   - initialGuess: a starting v for iterative solvers (for example the previous
   ///     result's `linearSolution`).
@@ -27,7 +29,7 @@ extension BilevelProblem {
   /// gradient", ICML 2016; S. Ghadimi and M. Wang, "Approximation methods for bilevel
   /// programming", 2018.
   public func implicitHypergradient(
-    x: Tensor, y: Tensor, solver: LinearSolver = .conjugateGradient(), hvpMode: HVPMode = .forwardOverReverse,
+    x: Tensor, y: Tensor, solver: LinearSolver = .conjugateGradient(), hvpMode: HVPMode = .reverseOverReverse,
     innerTolerance: Double = 1e-6, initialGuess: Tensor? = nil
   ) -> HypergradientResult {
     implicitHypergradient(
@@ -41,13 +43,22 @@ extension BilevelProblem {
     x: Tensor, y: Tensor, solver: LinearSolver, hvpMode: HVPMode, innerTolerance: Double, initialGuess: Tensor?,
     oracles: Oracles
   ) -> HypergradientResult {
+    let before = oracles.counts
+    var innerGradient: Tensor? = nil
+    let apply: (Tensor) -> Tensor
+    if hvpMode == .reverseOverReverse && solver != .dense {
+      // Record ∇_y g once; every product is one backward sweep over the record.
+      let recorded = oracles.recordedHessian(x: x, y: y)
+      innerGradient = recorded.gradient
+      apply = recorded.apply
+    } else {
+      apply = { v in oracles.hessianVectorProduct(x: x, y: y, v: v, mode: hvpMode) }
+    }
     let linearMap = LinearOperator(
-      dimension: y.scalarCount,
-      apply: { v in oracles.hessianVectorProduct(x: x, y: y, v: v, mode: hvpMode) },
-      materialize: { oracles.innerHessian(x: x, y: y) })
+      dimension: y.scalarCount, apply: apply, materialize: { oracles.innerHessian(x: x, y: y) })
     return implicitHypergradient(
       x: x, y: y, oracles: oracles, linearMap: linearMap, solver: solver, innerTolerance: innerTolerance,
-      initialGuess: initialGuess
+      initialGuess: initialGuess, innerGradient: innerGradient, countsBefore: before
     ) { v in oracles.crossProduct(x: x, y: y, v: v, mode: hvpMode) }
   }
 
@@ -104,11 +115,12 @@ extension BilevelProblem {
   /// The shared body of the implicit estimators.
   func implicitHypergradient(
     x: Tensor, y: Tensor, oracles: Oracles, linearMap: LinearOperator, solver: LinearSolver,
-    innerTolerance: Double, initialGuess: Tensor?, crossProduct: (Tensor) -> Tensor
+    innerTolerance: Double, initialGuess: Tensor?, innerGradient: Tensor? = nil, countsBefore: OracleCounts? = nil,
+    crossProduct: (Tensor) -> Tensor
   ) -> HypergradientResult {
     precondition(solver.validate() == nil, "implicitHypergradient: \(solver.validate() ?? "")")
-    let before = oracles.counts
-    let innerGradientNorm = euclideanNorm(oracles.innerGradientY(x: x, y: y))
+    let before = countsBefore ?? oracles.counts
+    let innerGradientNorm = euclideanNorm(innerGradient ?? oracles.innerGradientY(x: x, y: y))
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y)
     let solve = solver.solve(linearMap, rightHandSide: outerY, initialGuess: initialGuess)
     let hypergradient = outerX - crossProduct(solve.solution)

@@ -148,6 +148,23 @@ public final class Oracles {
     }
   }
 
+  /// ∇_y g(x, y) and the linear map v ↦ ∇²_yy g(x, y) v, with the computation of ∇_y g
+  /// recorded once on a tape: each product is then one backward sweep over that record
+  /// (reverse-over-reverse without repeating the forward passes), the cheapest way to
+  /// apply the same Hessian many times, as a linear solver does.
+  ///
+  /// Counted as one ∇_y g, and one Hessian-vector product per application.
+  /// - Returns: the gradient and the map; the map keeps the record alive.
+  public func recordedHessian(x: Tensor, y: Tensor, batch: [Int]? = nil) -> (gradient: Tensor, apply: (Tensor) -> Tensor) {
+    let g = innerFunction(batch)
+    counts.innerGradientY += 1
+    let (gradientY, pullback) = valueWithPullback(at: y) { y in gradient(at: y) { y in g(x, y) } }
+    return (gradientY, { [unowned self] v in
+      self.counts.hessianVectorProducts += 1
+      return pullback(v)
+    })
+  }
+
   /// ∇_y g, ∇²_yy g v and ∇²_xy g v on one mini-batch, from one forward and one backward
   /// pass over ∇_y g (reverse-over-reverse): the SOBA-family joint oracle. Counted as one
   /// ∇_y g, one Hessian-vector product and one cross product.
