@@ -34,8 +34,9 @@ import Autodiff
 /// Oracle calls per iteration: one ∇_y g on B; dim y Hessian-vector products (the dense
 /// Hessian) and one cross product on B'; one ∇f (∇_x f and ∇_y f) on J.
 ///
-/// - Complexity: O(dim y³) arithmetic per iteration (a symmetric eigendecomposition);
-///   `start` refuses inner variables above `maxInnerDimension`.
+/// - Complexity: O(dim y³) arithmetic per iteration (a symmetric eigendecomposition, reused
+///   while the Hessian is bitwise unchanged, as on a quadratic lower level with full
+///   batches); `start` refuses inner variables above `maxInnerDimension`.
 ///
 /// References: F. Huang, "Adaptive mirror descent bilevel optimization", arXiv:2311.04520,
 /// 2023. Only the abstract could be read here. The recursion above has the structure it
@@ -76,6 +77,8 @@ public struct AdaPAG: BilevelAlgorithm {
   public private(set) var y = Tensor(0)
   private var outerMoment = Tensor(0)
   private var innerMoment = 0.0
+  /// The last Hessian and its projected inverse, reused while the Hessian is unchanged.
+  private var cachedInverse: (hessian: [Double], inverse: ClippedSymmetricInverse)?
   private var t = 0
   private var streams: BatchStreams?
 
@@ -131,6 +134,7 @@ public struct AdaPAG: BilevelAlgorithm {
     self.y = y
     outerMoment = Tensor.zeros(x.shape)
     innerMoment = 0
+    cachedInverse = nil
     t = 0
     streams = BatchStreams(problem: oracles.problem, settings: settings)
   }
@@ -148,7 +152,13 @@ public struct AdaPAG: BilevelAlgorithm {
     let secondOrderBatch = streams.nextInner()?.indices
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: streams.nextOuter()?.indices)
     let hessian = oracles.innerHessian(x: x, y: y, batch: secondOrderBatch)
-    let inverse = ClippedSymmetricInverse(hessian, lowerBound: hessianLowerBound)
+    let inverse: ClippedSymmetricInverse
+    if let cached = cachedInverse, cached.hessian == hessian.scalars {
+      inverse = cached.inverse
+    } else {
+      inverse = ClippedSymmetricInverse(hessian, lowerBound: hessianLowerBound)
+      cachedInverse = (hessian.scalars, inverse)
+    }
     let v = inverse.solve(outerY.reshaped(to: [y.scalarCount])).reshaped(to: y.shape)
     let direction = outerX - oracles.crossProduct(x: x, y: y, v: v, batch: secondOrderBatch)
     outerMoment = decay * outerMoment + (1 - decay) * direction.squared()

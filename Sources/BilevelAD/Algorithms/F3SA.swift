@@ -5,9 +5,9 @@ import Autodiff
 ///
 /// As in F2SA, z tracks y*(x) = argmin g, y tracks y*_λ(x) = argmin f/λ + g, and
 /// ∇_x f(x, y) + λ (∇_x g(x, y) − ∇_x g(x, z)) → ∇F(x) as λ grows (the error is O(1/λ)).
-/// Each gradient G of {∇_y g(x, z), ∇_x g(x, z)} on inner batch B_z, {∇_y g(x, y),
-/// ∇_x g(x, y)} on inner batch B_y and {∇_y f(x, y), ∇_x f(x, y)} on outer batch J is
-/// tracked by a recursive estimate on the same batch at the current and previous points:
+/// Each gradient G of {∇_y g(x, z), ∇_x g(x, z), ∇_y g(x, y), ∇_x g(x, y)} on one inner
+/// batch B and {∇_y f(x, y), ∇_x f(x, y)} on one outer batch J is tracked by a recursive
+/// estimate on the same batch at the current and previous points:
 /// ```
 /// D_G ← G(x_k, ·_k) + (1 − η_k)(D_G − G(x_{k−1}, ·_{k−1}))        (D_G = G at k = 0)
 /// z ← z − β_k D_{∇_y g(x,z)}
@@ -16,27 +16,32 @@ import Autodiff
 /// λ_{k+1} = λ_k + δ_k
 /// ```
 /// One step per variable per iteration (the single loop); all updates use the k-th point
-/// (Jacobi). The multiplier multiplies the estimates after the recursion, so the
+/// (Jacobi). The gradients of g at y and at z share their batch: the parts of ∇_x g that
+/// do not depend on the inner variable then cancel exactly in ∇_x g(x, y) − ∇_x g(x, z),
+/// whose noise the x direction multiplies by λ (on independent batches that noise grows
+/// with λ). The multiplier multiplies the estimates after the recursion, so the
 /// estimates stay valid as λ changes. As in this package's F2SA, the y step is taken on
 /// f/λ + g, which has the same minimizer as f + λ g and a step that stays stable as λ
 /// grows; in the f + λ g parametrization that is the y step α_k = β_k / λ_k, and the x
-/// step ξ_k = α_k / r is tied to it. The tie keeps λ_k ξ_k ≤ β_k / r: y's tracking error,
-/// which the x direction multiplies by λ_k, then stays bounded as λ grows (with an
-/// independent x schedule the single loop diverges once λ_k ξ_k outgrows β_k μ_g).
+/// step ξ_k = α_k / r is tied to it. The tie keeps λ_k ξ_k = β_k / r, so that x moves
+/// slower than y tracks y*_λ(x) however large λ grows: y's tracking error enters the x
+/// direction multiplied by λ_k.
 ///
 /// Oracle calls per iteration after the first: two (∇_x f, ∇_y f) pairs on J and four
-/// (∇_x g, ∇_y g) pairs (two on B_y, two on B_z), each pair from one reverse pass; the
-/// first iteration makes half of them.
+/// (∇_x g, ∇_y g) pairs on B (at (x, y), (x, z) and the previous two points), each pair
+/// from one reverse pass; the first iteration makes half of them.
 ///
 /// References: J. Kwon, D. Kwon, S. Wright and R. Nowak, "On penalty methods for nonconvex
 /// bilevel optimization and first-order stochastic approximation", ICLR 2024
 /// (arXiv:2309.01753), whose single-loop, momentum-assisted first-order method uses O(1)
 /// samples per iteration; and the same authors' "A fully first-order method for
 /// stochastic bilevel optimization", ICML 2023, whose momentum-assisted variant of F2SA
-/// defines the recursive directions above (read in its appendix). The ICLR paper's
-/// algorithm box and step-size schedule could not be read here; the tie ξ_k = α_k / r and
-/// the defaults are choices of this package: β_k = 0.1 constant, r = 1,
-/// η_k = 1/√(k+1), λ₀ = 1, δ_k = 0.1/√(k+1) (λ_k ≈ 1 + 0.2 √k).
+/// defines recursive directions of this form (its appendix's definitions of the z and y
+/// directions were read in a public TeX source, with separate samples for y and z; the x
+/// directions are built the same way here). The ICLR paper's algorithm box and step-size
+/// schedule could not be read here; the shared inner batch, the tie ξ_k = α_k / r and the
+/// defaults are choices of this package: β_k = 0.1 constant, r = 1, η_k = 1/√(k+1),
+/// λ₀ = 1, δ_k = 1/√(k+1) (λ_k ≈ 2 √k).
 public struct F3SA: BilevelAlgorithm {
   /// "f3sa".
   public let name = "f3sa"
@@ -72,7 +77,7 @@ public struct F3SA: BilevelAlgorithm {
   }
 
   /// F3SA with single-loop defaults: β_k = 0.1, r = 1, η_k = 1/√(k+1), λ₀ = 1,
-  /// δ_k = 0.1/√(k+1), batches of 64.
+  /// δ_k = 1/√(k+1), batches of 64.
   ///
   /// - Parameters:
   ///   - innerStep: β_k.
@@ -85,7 +90,7 @@ public struct F3SA: BilevelAlgorithm {
   public init(
     innerStep: StepSchedule = .constant(0.1), outerRatio: Double = 1,
     momentum: StepSchedule = .decreasing(1, exponent: 0.5), initialMultiplier: Double = 1,
-    multiplierIncrement: StepSchedule = .decreasing(0.1, exponent: 0.5),
+    multiplierIncrement: StepSchedule = .decreasing(1, exponent: 0.5),
     settings: StochasticSettings = StochasticSettings()
   ) {
     precondition(outerRatio > 0, "F3SA: outerRatio must be positive, got \(outerRatio)")
@@ -117,19 +122,18 @@ public struct F3SA: BilevelAlgorithm {
     var streams = self.streams!
     defer { self.streams = streams }
     let outerBatch = streams.nextOuter()?.indices
-    let batchY = streams.nextInner()?.indices
-    let batchZ = streams.nextInner()?.indices
+    let innerBatch = streams.nextInner()?.indices
     let outer = oracles.outerGradients(x: x, y: y, batch: outerBatch)
-    let innerAtY = oracles.innerGradients(x: x, y: y, batch: batchY)
-    let innerAtZ = oracles.innerGradients(x: x, y: z, batch: batchZ)
+    let innerAtY = oracles.innerGradients(x: x, y: y, batch: innerBatch)
+    let innerAtZ = oracles.innerGradients(x: x, y: z, batch: innerBatch)
     var current = Estimates(
       outerX: outer.x, outerY: outer.y, innerXAtY: innerAtY.x, innerYAtY: innerAtY.y, innerXAtZ: innerAtZ.x,
       innerYAtZ: innerAtZ.y)
     if let old = previous, let past = estimates {
       let keep = 1 - momentum.value(at: k)
       let oldOuter = oracles.outerGradients(x: old.x, y: old.y, batch: outerBatch)
-      let oldInnerAtY = oracles.innerGradients(x: old.x, y: old.y, batch: batchY)
-      let oldInnerAtZ = oracles.innerGradients(x: old.x, y: old.z, batch: batchZ)
+      let oldInnerAtY = oracles.innerGradients(x: old.x, y: old.y, batch: innerBatch)
+      let oldInnerAtZ = oracles.innerGradients(x: old.x, y: old.z, batch: innerBatch)
       current.outerX = current.outerX + keep * (past.outerX - oldOuter.x)
       current.outerY = current.outerY + keep * (past.outerY - oldOuter.y)
       current.innerXAtY = current.innerXAtY + keep * (past.innerXAtY - oldInnerAtY.x)

@@ -26,8 +26,7 @@ import Autodiff
 ///
 /// Oracle calls per iteration after the first: one ∇_y g on B, 2p Hessian-vector products
 /// on p batches, two cross products on B', two ∇f (∇_x f and ∇_y f) on J; the first
-/// iteration makes one ∇_y g, p products, one cross product and one ∇f. With N = 10 the
-/// nominal count is 22 inner and 2 outer calls.
+/// iteration makes one ∇_y g, p products, one cross product and one ∇f.
 ///
 /// References: P. Khanduri, S. Zeng, M. Hong, H.-T. Wai, Z. Wang and Z. Yang, "A
 /// momentum-assisted single-timescale stochastic approximation algorithm for bilevel
