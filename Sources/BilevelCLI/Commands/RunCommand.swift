@@ -116,7 +116,7 @@ enum RunCommand {
     }
     return AlgorithmOptions(
       innerStep: innerStep, outerStep: outerStep, innerSteps: innerSteps, batchSize: batchSize, seed: seed,
-      innerDimension: task.y0.scalarCount, constraint: task.constraint)
+      innerDimension: task.y0.scalarCount, outerDimension: task.x0.scalarCount, constraint: task.constraint)
   }
 
   /// One row per algorithm: the last record's values, the median over seeds when several.

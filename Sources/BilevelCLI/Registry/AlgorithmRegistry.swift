@@ -15,6 +15,8 @@ struct AlgorithmOptions: Sendable {
   var seed: UInt64
   /// dim y, for algorithms that refuse large inner variables.
   var innerDimension: Int
+  /// dim x, likewise.
+  var outerDimension: Int = 0
   /// The task's constraint set on x (projected and Frank-Wolfe methods use it).
   var constraint: ConstraintSet = .unconstrained
 
@@ -188,6 +190,54 @@ enum AlgorithmRegistry {
     ) { o in
       PZOBO(innerStep: .constant(o.innerStep), outerRatio: o.outerRatio, innerSteps: o.innerSteps ?? 10,
             settings: StochasticSettings(batchSize: nil, seed: o.seed))
+    },
+    AlgorithmEntry(
+      name: "mstsa", summary: "Momentum-assisted single-timescale stochastic approximation (Khanduri et al. 2021).",
+      parameters: "inner step / √(t+1), momentum 0.5/(t+1) on the hypergradient, randomized Neumann (depth < 10), batch 64",
+      stochastic: true
+    ) { o in
+      MSTSA(innerStep: .decreasing(o.innerStep, exponent: 0.5), outerRatio: o.outerRatio, neumannStep: .constant(o.innerStep), settings: o.settings)
+    },
+    AlgorithmEntry(
+      name: "alset", summary: "Alternating stochastic gradient with a Neumann hypergradient (Chen, Sun, Yin NeurIPS 2021).",
+      parameters: "inner step / √(t+1), one inner step, Neumann depth < 10, batch 64", stochastic: true
+    ) { o in
+      ALSET(innerStep: .decreasing(o.innerStep, exponent: 0.5), outerRatio: o.outerRatio, innerSteps: o.innerSteps ?? 1,
+            neumannStep: .constant(o.innerStep), settings: o.settings)
+    },
+    AlgorithmEntry(
+      name: "stable", summary: "Single-timescale method with running Hessian and Jacobian estimates (Chen, Sun, Xiao, Yin AISTATS 2022).",
+      parameters: "inner step / √(t+1), momentum 0.5/√(t+1), Hessian clipped below at 0.1; dim x, dim y ≤ 200", stochastic: true
+    ) { o throws(CLIError) in
+      guard o.innerDimension <= 200 && o.outerDimension <= 200 else {
+        throw CLIError.runFailed(
+          "stable keeps dense Hessian and Jacobian estimates; it supports at most 200 inner and 200 outer variables, this task has \(o.innerDimension) and \(o.outerDimension)")
+      }
+      return STABLE(innerStep: .decreasing(o.innerStep, exponent: 0.5), outerRatio: o.outerRatio, settings: o.settings)
+    },
+    AlgorithmEntry(
+      name: "sbfw", summary: "Projection-free stochastic bilevel Frank-Wolfe (Akhtar et al. IEEE TSP 2022).",
+      parameters: "Frank-Wolfe step 1/(t+1)^{3/4} over the task's bounded set (coreset-simplex), momentum 1/√(t+1), batch 64",
+      stochastic: true
+    ) { o throws(CLIError) in
+      if case .unconstrained = o.constraint {
+        throw CLIError.runFailed("sbfw needs a bounded constraint set on x; run it on coreset-simplex")
+      }
+      return SBFW(constraint: o.constraint, innerStep: .decreasing(o.innerStep, exponent: 0.5), neumannStep: .constant(o.innerStep), settings: o.settings)
+    },
+    AlgorithmEntry(
+      name: "f3sa", summary: "Momentum-assisted fully first-order stochastic penalty method (Kwon et al. ICLR 2024).",
+      parameters: "constant inner step, momentum 1/√(t+1), λ₀ = 1, λ += 1/√(t+1), batch 64", stochastic: true
+    ) { o in F3SA(innerStep: .constant(o.innerStep), outerRatio: o.outerRatio, settings: o.settings) },
+    AlgorithmEntry(
+      name: "adapag", summary: "Adaptive projection-aid gradient with mirror steps for PL inner problems (Huang 2023).",
+      parameters: "constant inner step, Adam-like diagonal on x, Hessian clipped below at 0.1, optional ℓ1; dim y ≤ 200",
+      stochastic: true
+    ) { o throws(CLIError) in
+      guard o.innerDimension <= 200 else {
+        throw CLIError.runFailed("adapag forms the dense inner Hessian; it supports at most 200 inner variables, this task has \(o.innerDimension)")
+      }
+      return AdaPAG(innerStep: .constant(o.innerStep), outerRatio: o.outerRatio, constraint: o.constraint, settings: o.settings)
     },
   ]
 
