@@ -105,12 +105,24 @@ struct CommandLineTests {
     #expect(result.error.contains("diverged"))
   }
 
-  @Test("every task runs with every deterministic algorithm it supports, on a tiny budget", arguments: ["quadratic", "pl-game", "coreset", "matrix-sensing"])
+  @Test("every task runs with every algorithm it supports, on a tiny budget", arguments: ["quadratic", "pl-game", "coreset", "matrix-sensing", "coreset-simplex"])
   func smoke(task: String) {
-    let algorithms = AlgorithmRegistry.names.joined(separator: ",")
-    let result = runTool(["run", task, "--algorithm", algorithms, "--iterations", "2", "--evaluate-every", "2"])
+    // sbfw needs a bounded set on x: only coreset-simplex has one.
+    let names = AlgorithmRegistry.names.filter { $0 != "sbfw" || task == "coreset-simplex" }
+    let result = runTool(["run", task, "--algorithm", names.joined(separator: ","), "--iterations", "2", "--evaluate-every", "2"])
     #expect(result.status == 0 || result.error.contains("diverged"), "\(result.error)")
-    for name in AlgorithmRegistry.names { #expect(result.output.contains(name)) }
+    for name in names { #expect(result.output.contains(name)) }
+  }
+
+  @Test("an algorithm that cannot run on a task is refused before anything runs")
+  func refusals() {
+    let sbfw = runTool(["run", "quadratic", "--algorithm", "aid-bio,sbfw", "--iterations", "1"])
+    #expect(sbfw.status == 1)
+    #expect(sbfw.output.isEmpty)
+    #expect(sbfw.error == "Error: sbfw needs a bounded constraint set on x; run it on coreset-simplex\n")
+    let mgbio = runTool(["run", "hypercleaning", "--algorithm", "mgbio", "--iterations", "1"])
+    #expect(mgbio.status == 1)
+    #expect(mgbio.error.contains("at most 500 inner variables, this task has 650"))
   }
 
   @Test("the learning tasks run end to end on a tiny budget", arguments: ["hypercleaning", "hyperparam", "quadratic-sum"])
