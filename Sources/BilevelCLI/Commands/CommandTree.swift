@@ -20,6 +20,7 @@ enum CommandTree {
     .option("plot", valueName: "path", help: "Write convergence curves as SVG."),
     .option("plot-x", valueName: "axis", help: "The plot's x axis.", default: "iteration", values: ["iteration", "time", "oracle-calls"]),
     .option("plot-metric", valueName: "name", help: "The plotted quantity: hypergradient-norm, outer-value or a task metric such as 'test accuracy' (default: the hypergradient norm)."),
+    .option("plot-dir", valueName: "path", help: "Write every curve (hypergradient norm, F(x), task metrics against iterations, time and oracle calls) as SVG files in this directory."),
     .option("seeds", valueName: "n", help: "Runs per algorithm with seeds seed, seed+1, ...; tables show medians, plots medians and 20–80 % bands.", default: "1"),
     .flag("quiet", help: "Print only the results table."),
   ]

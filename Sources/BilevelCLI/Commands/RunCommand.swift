@@ -79,6 +79,21 @@ enum RunCommand {
       let metric = try arguments.contains("plot-metric") ? arguments.string("plot-metric") : nil
       try OutputFile.write(plot(results, task: taskName, metric: metric, xAxis: axis, taskMetrics: task.metrics), to: path)
     }
+    if let directory = arguments.contains("plot-dir") ? try arguments.path("plot-dir") : nil {
+      do {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+      } catch {
+        throw CLIError.cannotOpen(path: directory, reason: "cannot create the directory: \(error.localizedDescription)")
+      }
+      for quantity in ["hypergradient-norm", "outer-value"] + task.metrics {
+        for axis in ["iteration", "time", "oracle-calls"] {
+          let file = "\(taskName)-\(quantity.replacingOccurrences(of: " ", with: "-"))-\(axis).svg"
+          try OutputFile.write(
+            plot(results, task: taskName, metric: quantity, xAxis: axis, taskMetrics: task.metrics),
+            to: (directory as NSString).appendingPathComponent(file))
+        }
+      }
+    }
     if let failed = results.first(where: { $0.runs.contains { $0.stopReason == .diverged } }) {
       let run = failed.runs.first { $0.stopReason == .diverged }!
       let at = run.trace.records.last?.iteration ?? 0
@@ -213,7 +228,7 @@ enum RunCommand {
     var chart = SVGPlot(
       title: "\(task): \(label)" + ((results.first?.runs.count ?? 1) > 1 ? " (median, 20–80 % band)" : ""),
       xLabel: xAxis == "oracle-calls" ? "oracle calls" : (xAxis == "time" ? "time (s)" : "iteration"),
-      yLabel: label, yScale: logarithmic ? .logarithmic : .linear)
+      yLabel: label, xScale: xAxis == "iteration" ? .linear : .logarithmic, yScale: logarithmic ? .logarithmic : .linear)
     for result in results {
       let curves = result.runs.map { run in
         run.trace.records.compactMap { record in value(record).map { (position(record), $0) } }

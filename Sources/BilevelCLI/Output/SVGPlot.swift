@@ -98,10 +98,13 @@ public struct SVGPlot: Sendable, Equatable {
     self.height = max(150, height)
   }
 
-  /// Matplotlib's "tab10" palette; series beyond ten reuse it.
+  /// Matplotlib's "tab10" palette followed by ten darker companions; series beyond
+  /// twenty reuse it.
   static let palette = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#0b3d66", "#a64d00", "#145a14", "#7a1414", "#4b2d6b",
+    "#4d2f27", "#8f2f74", "#333333", "#6b6b0d", "#0d6b75",
   ]
 
   /// The SVG document.

@@ -147,6 +147,31 @@ enum TaskRegistry {
         problem: toy.problem, x0: Tensor.zeros([4]), y0: [0, 3], evaluator: toy.evaluator(), innerStep: 0.05,
         outerStep: 0.05, batchSize: nil, metrics: ["hull point distance"])
     },
+    TaskEntry(name: "ijcnn1-synthetic", summary: "Scaling: hyperparam's per-feature L2 task on synthetic data of ijcnn1's shape (49990 x 22).") { options in
+      let data = Dataset.synthetic(samples: 49_990, features: 22, classes: 2, seed: options.seed &+ 7)
+      let task = HyperparameterSelection(data: data, trainSize: 24_995, validationSize: 12_497, seed: options.seed)
+      return TaskInstance(
+        problem: task.problem, x0: Tensor(shape: task.outerShape, repeating: -2), y0: Tensor.zeros(task.innerShape),
+        evaluator: task.evaluator(), innerStep: 0.5, outerStep: 10, batchSize: 64,
+        sampleCounts: (task.train.sampleCount, task.validation.sampleCount), metrics: ["test loss", "test accuracy"])
+    },
+    TaskEntry(name: "covtype-synthetic", summary: "Scaling: per-feature L2 selection on synthetic data of covtype's width (100000 x 54, subsampled).") { options in
+      let data = Dataset.synthetic(samples: 100_000, features: 54, classes: 2, seed: options.seed &+ 8)
+      let task = HyperparameterSelection(data: data, trainSize: 60_000, validationSize: 20_000, seed: options.seed)
+      return TaskInstance(
+        problem: task.problem, x0: Tensor(shape: task.outerShape, repeating: -2), y0: Tensor.zeros(task.innerShape),
+        evaluator: task.evaluator(), innerStep: 0.5, outerStep: 10, batchSize: 64,
+        sampleCounts: (task.train.sampleCount, task.validation.sampleCount), metrics: ["test loss", "test accuracy"])
+    },
+    TaskEntry(name: "mnist-synthetic", summary: "Scaling: hyper-cleaning on synthetic data of MNIST's shape (60000 x 784, 10 classes; 20000 train, 5000 validation).") { options in
+      let data = Dataset.synthetic(samples: 60_000, features: 784, classes: 10, seed: options.seed &+ 9)
+      let task = HyperCleaning(
+        data: data, trainSize: 20_000, validationSize: 5_000, corruption: options.corruption, regularization: 1e-3, seed: options.seed)
+      return TaskInstance(
+        problem: task.problem, x0: Tensor.zeros(task.outerShape), y0: Tensor.zeros(task.innerShape),
+        evaluator: task.evaluator(exactHypergradient: false), innerStep: 0.1, outerStep: 1000, batchSize: 64,
+        sampleCounts: (task.train.sampleCount, task.validation.sampleCount), metrics: ["test accuracy"])
+    },
     TaskEntry(name: "coreset-simplex", summary: "The coreset toy with the weights on the simplex: constrained x, attainable solution.") { _ in
       let toy = CoresetToy()
       return TaskInstance(
