@@ -45,7 +45,8 @@ extension Dataset {
   ///
   /// - Parameters:
   ///   - path: the file.
-  ///   - classes: the number of classes; inferred as 1 + the largest label when nil.
+  ///   - classes: the number of classes; inferred as 1 + the largest label when nil (labels
+  ///     must then be integers below 1000).
   /// - Throws: `CSVError` with the line and column of the first problem, including a
   ///   label that is not an integer in 0..<classes, or fewer than two classes present.
   public static func load(csv path: String, classes: Int? = nil) throws(CSVError) -> Dataset {
@@ -62,8 +63,8 @@ extension Dataset {
       var largest = 0.0
       for row in 0..<table.rows {
         let label = table[row, table.columns - 1]
-        guard label >= 0, label == label.rounded(), label < 100_000 else {
-          throw CSVError.invalidLabel(line: table.line(ofRow: row), column: table.columns, value: label, classes: 100_000)
+        guard label >= 0, label == label.rounded(), label < 1000 else {
+          throw CSVError.invalidLabel(line: table.line(ofRow: row), column: table.columns, value: label, classes: 1000)
         }
         largest = Swift.max(largest, label)
       }
