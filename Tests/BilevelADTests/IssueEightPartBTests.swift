@@ -95,10 +95,7 @@ struct IssueEightPartBTests {
       let task = Self.task
       let algorithm = Self.algorithm(named: name, settings: StochasticSettings(batchSize: 8, seed: seed))
       #expect(algorithm.name == name)
-      return solve(
-        task.problem, x0: Self.x0, y0: Self.y0, solver: algorithm, stopping: StoppingRule(maxIterations: 4),
-        evaluator: task.evaluator()
-      ).trace.records.map(\.deterministicPart)
+      return deterministicTrace(algorithm, problem: task.problem, x0: Self.x0, y0: Self.y0, evaluator: task.evaluator())
     }
     let first = trace(seed: 5)
     #expect(first == trace(seed: 5))
@@ -109,31 +106,7 @@ struct IssueEightPartBTests {
 
   /// The calls each of the first `steps` steps of `algorithm` makes on the task.
   func stepCounts(_ algorithm: some BilevelAlgorithm, steps: Int = 1) -> [OracleCounts] {
-    var algorithm = algorithm
-    let oracles = Self.task.problem.makeOracles()
-    algorithm.start(x: Self.x0, y: Self.y0, oracles: oracles)
-    #expect(oracles.counts == OracleCounts())
-    return (0..<steps).map { _ in
-      let before = oracles.counts
-      _ = algorithm.step(oracles: oracles)
-      return oracles.counts - before
-    }
-  }
-
-  func counts(
-    outerX: Int = 0, outerY: Int = 0, innerY: Int = 0, innerX: Int = 0, hessian: Int = 0, cross: Int = 0,
-    innerSamples: Int = 0, outerSamples: Int = 0
-  ) -> OracleCounts {
-    var counts = OracleCounts()
-    counts.outerGradientX = outerX
-    counts.outerGradientY = outerY
-    counts.innerGradientY = innerY
-    counts.innerGradientX = innerX
-    counts.hessianVectorProducts = hessian
-    counts.crossProducts = cross
-    counts.innerSamples = innerSamples
-    counts.outerSamples = outerSamples
-    return counts
+    BilevelADTests.stepCounts(algorithm, problem: Self.task.problem, x0: Self.x0, y0: Self.y0, steps: steps)
   }
 
   @Test("MSTSA and SBFW: one ∇_y g, then every hypergradient oracle at both points on shared batches, p < N HVPs each")
@@ -144,7 +117,7 @@ struct IssueEightPartBTests {
       let first = steps[0].hessianVectorProducts
       #expect((0..<10).contains(first))
       #expect(
-        steps[0] == counts(outerX: 1, outerY: 1, innerY: 1, hessian: first, cross: 1, innerSamples: (2 + first) * 8, outerSamples: 8),
+        steps[0] == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: first, crossProducts: 1, outerSamples: 8, innerSamples: (2 + first) * 8),
         "\(algorithm.name)")
       var depths = [first]
       for step in steps.dropFirst() {
@@ -154,7 +127,7 @@ struct IssueEightPartBTests {
         // The y step's batch, p Neumann batches and one cross-product batch, each call
         // counting its batch's samples.
         #expect(
-          step == counts(outerX: 2, outerY: 2, innerY: 1, hessian: 2 * p, cross: 2, innerSamples: (3 + 2 * p) * 8, outerSamples: 16),
+          step == OracleCounts(outerGradientX: 2, outerGradientY: 2, innerGradientY: 1, hessianVectorProducts: 2 * p, crossProducts: 2, outerSamples: 16, innerSamples: (3 + 2 * p) * 8),
           "\(algorithm.name)")
       }
       #expect(Set(depths).count > 5, "\(algorithm.name) draws varied truncation depths")
@@ -166,7 +139,7 @@ struct IssueEightPartBTests {
     for step in stepCounts(ALSET(innerSteps: 3, settings: Self.batches), steps: 10) {
       let p = step.hessianVectorProducts
       #expect((0..<10).contains(p))
-      #expect(step == counts(outerX: 1, outerY: 1, innerY: 3, hessian: p, cross: 1, innerSamples: (4 + p) * 8, outerSamples: 8))
+      #expect(step == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 3, hessianVectorProducts: p, crossProducts: 1, outerSamples: 8, innerSamples: (4 + p) * 8))
     }
   }
 
@@ -175,8 +148,8 @@ struct IssueEightPartBTests {
     let steps = stepCounts(STABLE(settings: Self.batches), steps: 3)
     // Each dense Hessian is one batch evaluation counted as 10 products; each cross
     // Jacobian is 10 cross products of one batch each.
-    #expect(steps[0] == counts(outerX: 1, outerY: 1, innerY: 1, hessian: 10, cross: 10, innerSamples: 12 * 8, outerSamples: 8))
-    let paired = counts(outerX: 1, outerY: 1, innerY: 1, hessian: 20, cross: 20, innerSamples: 23 * 8, outerSamples: 8)
+    #expect(steps[0] == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 10, crossProducts: 10, outerSamples: 8, innerSamples: 12 * 8))
+    let paired = OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 20, crossProducts: 20, outerSamples: 8, innerSamples: 23 * 8)
     #expect(steps[1] == paired)
     #expect(steps[2] == paired)
   }
@@ -184,15 +157,15 @@ struct IssueEightPartBTests {
   @Test("F3SA: (∇_x f, ∇_y f) and (∇_x g, ∇_y g) at y and z, at both points after the first step (8 and 4 calls)")
   func firstOrderCounts() {
     let steps = stepCounts(F3SA(settings: Self.batches), steps: 3)
-    #expect(steps[0] == counts(outerX: 1, outerY: 1, innerY: 2, innerX: 2, innerSamples: 16, outerSamples: 8))
-    let paired = counts(outerX: 2, outerY: 2, innerY: 4, innerX: 4, innerSamples: 32, outerSamples: 16)
+    #expect(steps[0] == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 2, innerGradientX: 2, outerSamples: 8, innerSamples: 16))
+    let paired = OracleCounts(outerGradientX: 2, outerGradientY: 2, innerGradientY: 4, innerGradientX: 4, outerSamples: 16, innerSamples: 32)
     #expect(steps[1] == paired)
     #expect(steps[2] == paired)
   }
 
   @Test("AdaPAG: one ∇_y g, a dense Hessian (dim y HVPs), one cross product and one ∇f per step")
   func adaptiveCounts() {
-    let expected = counts(outerX: 1, outerY: 1, innerY: 1, hessian: 10, cross: 1, innerSamples: 3 * 8, outerSamples: 8)
+    let expected = OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 10, crossProducts: 1, outerSamples: 8, innerSamples: 3 * 8)
     #expect(stepCounts(AdaPAG(settings: Self.batches), steps: 2) == [expected, expected])
   }
 

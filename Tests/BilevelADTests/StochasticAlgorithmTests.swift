@@ -104,10 +104,7 @@ struct StochasticAlgorithmTests {
       let task = Self.task
       let algorithm = Self.algorithm(named: name, settings: StochasticSettings(batchSize: 8, seed: seed))
       #expect(algorithm.name == name)
-      return solve(
-        task.problem, x0: Self.x0, y0: Self.y0, solver: algorithm, stopping: StoppingRule(maxIterations: 4),
-        evaluator: task.evaluator()
-      ).trace.records.map(\.deterministicPart)
+      return deterministicTrace(algorithm, problem: task.problem, x0: Self.x0, y0: Self.y0, evaluator: task.evaluator())
     }
     let first = trace(seed: 5)
     #expect(first == trace(seed: 5))
@@ -118,35 +115,12 @@ struct StochasticAlgorithmTests {
 
   /// The calls each of the first `steps` steps of `algorithm` makes on the task.
   func stepCounts(_ algorithm: some BilevelAlgorithm, steps: Int = 1) -> [OracleCounts] {
-    var algorithm = algorithm
-    let oracles = Self.task.problem.makeOracles()
-    algorithm.start(x: Self.x0, y: Self.y0, oracles: oracles)
-    #expect(oracles.counts == OracleCounts())
-    return (0..<steps).map { _ in
-      let before = oracles.counts
-      _ = algorithm.step(oracles: oracles)
-      return oracles.counts - before
-    }
-  }
-
-  func counts(
-    outerX: Int = 0, outerY: Int = 0, innerY: Int = 0, hessian: Int = 0, cross: Int = 0, innerSamples: Int = 0,
-    outerSamples: Int = 0
-  ) -> OracleCounts {
-    var counts = OracleCounts()
-    counts.outerGradientX = outerX
-    counts.outerGradientY = outerY
-    counts.innerGradientY = innerY
-    counts.hessianVectorProducts = hessian
-    counts.crossProducts = cross
-    counts.innerSamples = innerSamples
-    counts.outerSamples = outerSamples
-    return counts
+    BilevelADTests.stepCounts(algorithm, problem: Self.task.problem, x0: Self.x0, y0: Self.y0, steps: steps)
   }
 
   @Test("stocBiO and AmIGO: T ∇_y g, Q HVPs, one cross product and one ∇f per step (21 and 2 calls)")
   func doubleLoopCounts() {
-    let expected = counts(outerX: 1, outerY: 1, innerY: 10, hessian: 10, cross: 1, innerSamples: 21 * 8, outerSamples: 8)
+    let expected = OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 10, hessianVectorProducts: 10, crossProducts: 1, outerSamples: 8, innerSamples: 21 * 8)
     #expect(stepCounts(StocBiO(settings: Self.batches)) == [expected])
     #expect(stepCounts(AmIGO(settings: Self.batches)) == [expected])
   }
@@ -157,13 +131,13 @@ struct StochasticAlgorithmTests {
     for step in bsa {
       let p = step.hessianVectorProducts
       #expect((0..<10).contains(p))
-      #expect(step == counts(outerX: 1, outerY: 1, innerY: 10, hessian: p, cross: 1, innerSamples: (11 + p) * 8, outerSamples: 8))
+      #expect(step == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 10, hessianVectorProducts: p, crossProducts: 1, outerSamples: 8, innerSamples: (11 + p) * 8))
     }
     let ttsa = stepCounts(TTSA(settings: Self.batches), steps: 200)
     for step in ttsa {
       let p = step.hessianVectorProducts
       // The cross product reuses the batch of the y step: 2 + p inner batches of 8.
-      #expect(step == counts(outerX: 1, outerY: 1, innerY: 1, hessian: p, cross: 1, innerSamples: (2 + p) * 8, outerSamples: 8))
+      #expect(step == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: p, crossProducts: 1, outerSamples: 8, innerSamples: (2 + p) * 8))
     }
     let depths = ttsa.map(\.hessianVectorProducts)
     #expect(Set(depths) == Set(0..<10))
@@ -174,22 +148,22 @@ struct StochasticAlgorithmTests {
   @Test("MRBO and SUSTAIN: every oracle at the current and previous points after the first step (24 and 4 calls)")
   func momentumCounts() {
     let mrbo = stepCounts(MRBO(settings: Self.batches), steps: 3)
-    #expect(mrbo[0] == counts(outerX: 1, outerY: 1, innerY: 1, hessian: 10, cross: 1, innerSamples: 12 * 8, outerSamples: 8))
-    let paired = counts(outerX: 2, outerY: 2, innerY: 2, hessian: 20, cross: 2, innerSamples: 24 * 8, outerSamples: 16)
+    #expect(mrbo[0] == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 10, crossProducts: 1, outerSamples: 8, innerSamples: 12 * 8))
+    let paired = OracleCounts(outerGradientX: 2, outerGradientY: 2, innerGradientY: 2, hessianVectorProducts: 20, crossProducts: 2, outerSamples: 16, innerSamples: 24 * 8)
     #expect(mrbo[1] == paired)
     #expect(mrbo[2] == paired)
     for step in stepCounts(SUSTAIN(settings: Self.batches), steps: 4).dropFirst() {
       let p = step.hessianVectorProducts / 2
       #expect(step.hessianVectorProducts == 2 * p && (0..<10).contains(p))
-      #expect(step == counts(outerX: 2, outerY: 2, innerY: 2, hessian: 2 * p, cross: 2, innerSamples: (4 + 2 * p) * 8, outerSamples: 16))
+      #expect(step == OracleCounts(outerGradientX: 2, outerGradientY: 2, innerGradientY: 2, hessianVectorProducts: 2 * p, crossProducts: 2, outerSamples: 16, innerSamples: (4 + 2 * p) * 8))
     }
   }
 
   @Test("VRBO: T paired stochastic steps per outer step (240 and 40 calls), plus a full-batch restart every q = 8")
   func varianceReducedCounts() {
     let steps = stepCounts(VRBO(settings: Self.batches), steps: 9)
-    let stochastic = counts(outerX: 20, outerY: 20, innerY: 20, hessian: 200, cross: 20, innerSamples: 240 * 8, outerSamples: 160)
-    let restart = counts(outerX: 1, outerY: 1, innerY: 1, hessian: 10, cross: 1)
+    let stochastic = OracleCounts(outerGradientX: 20, outerGradientY: 20, innerGradientY: 20, hessianVectorProducts: 200, crossProducts: 20, outerSamples: 160, innerSamples: 240 * 8)
+    let restart = OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 10, crossProducts: 1)
     #expect(steps[0] == stochastic + restart)
     #expect(steps[1..<8].allSatisfy { $0 == stochastic })
     #expect(steps[8] == stochastic + restart)
@@ -198,16 +172,16 @@ struct StochasticAlgorithmTests {
   @Test("FSLA: one ∇_y g, one HVP, two cross products, one ∇_y f and two ∇_x f per step (4 and 3 calls)")
   func singleLoopCounts() {
     let steps = stepCounts(FSLA(settings: Self.batches), steps: 2)
-    #expect(steps[0] == counts(outerX: 1, outerY: 1, innerY: 1, hessian: 1, cross: 1, innerSamples: 3 * 8, outerSamples: 16))
-    #expect(steps[1] == counts(outerX: 2, outerY: 1, innerY: 1, hessian: 1, cross: 2, innerSamples: 4 * 8, outerSamples: 24))
+    #expect(steps[0] == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 1, crossProducts: 1, outerSamples: 16, innerSamples: 3 * 8))
+    #expect(steps[1] == OracleCounts(outerGradientX: 2, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 1, crossProducts: 2, outerSamples: 24, innerSamples: 4 * 8))
   }
 
   @Test("PZOBO: (Q + 1) N inner gradients and one ∇f per step, full-batch or on shared mini-batches")
   func zerothOrderCounts() {
-    #expect(stepCounts(PZOBO()) == [counts(outerX: 1, outerY: 1, innerY: 110)])
+    #expect(stepCounts(PZOBO()) == [OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 110)])
     #expect(
       stepCounts(PZOBO(settings: Self.batches))
-        == [counts(outerX: 1, outerY: 1, innerY: 110, innerSamples: 110 * 8, outerSamples: 8)])
+        == [OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 110, outerSamples: 8, innerSamples: 110 * 8)])
   }
 
   // MARK: Full-batch limits

@@ -30,6 +30,25 @@ public struct OracleCounts: Equatable, Hashable, Sendable, Codable, CustomString
   /// All counts zero.
   public init() {}
 
+  /// Counts given field by field (zero where omitted), for example the calls an
+  /// algorithm's step is expected to make.
+  public init(
+    outerGradientX: Int = 0, outerGradientY: Int = 0, innerGradientY: Int = 0, innerGradientX: Int = 0,
+    hessianVectorProducts: Int = 0, crossProducts: Int = 0, innerValues: Int = 0, outerValues: Int = 0,
+    outerSamples: Int = 0, innerSamples: Int = 0
+  ) {
+    self.outerGradientX = outerGradientX
+    self.outerGradientY = outerGradientY
+    self.innerGradientY = innerGradientY
+    self.innerGradientX = innerGradientX
+    self.hessianVectorProducts = hessianVectorProducts
+    self.crossProducts = crossProducts
+    self.innerValues = innerValues
+    self.outerValues = outerValues
+    self.outerSamples = outerSamples
+    self.innerSamples = innerSamples
+  }
+
   /// Gradient evaluations of any kind: ∇_x f, ∇_y f, ∇_y g, ∇_x g.
   public var gradients: Int { outerGradientX + outerGradientY + innerGradientY + innerGradientX }
 
