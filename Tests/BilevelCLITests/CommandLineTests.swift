@@ -96,6 +96,18 @@ struct CommandLineTests {
     let bad = runTool(["run", "hyperparam", "--data", url.path, "--iterations", "1"])
     #expect(bad.status == 65)
     #expect(bad.error.contains("line 2, column 2"))
+    let single = FileManager.default.temporaryDirectory.appendingPathComponent("bilevel-cli-single-\(UUID()).csv")
+    try "a,b,label\n1,2,1\n3,4,1\n5,6,1\n".write(to: single, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: single) }
+    let oneClass = runTool(["run", "hypercleaning", "--data", single.path, "--iterations", "1"])
+    #expect(oneClass.status == 65)
+    #expect(oneClass.error.contains("column 3: every label is 1; a classification task needs at least two classes"))
+    let fractional = FileManager.default.temporaryDirectory.appendingPathComponent("bilevel-cli-label-\(UUID()).csv")
+    try "1,2,0\n3,4,0.5\n".write(to: fractional, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: fractional) }
+    let label = runTool(["run", "hypercleaning", "--data", fractional.path, "--iterations", "1"])
+    #expect(label.status == 65)
+    #expect(label.error.contains("line 2, column 3"))
   }
 
   @Test("a diverging run exits 1 with the reason")
