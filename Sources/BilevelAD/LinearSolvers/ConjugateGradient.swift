@@ -26,11 +26,11 @@ extension LinearSolver {
       precondition(
         initialGuess.shape == b.shape,
         "conjugateGradient: initial guess of shape \(initialGuess.shape) does not match \(b.shape)")
-      v = initialGuess
-      r = b - linearMap.apply(v)
+      v = withoutDerivative(at: initialGuess)
+      r = withoutDerivative(at: b - linearMap.apply(v))
     } else {
       v = Tensor.zeros(b.shape)
-      r = b
+      r = withoutDerivative(at: b)
     }
     var p = r
     var rr = innerProduct(r, r)
@@ -50,10 +50,10 @@ extension LinearSolver {
         break
       }
       let alpha = rr / curvature
-      v = v + alpha * p
-      r = r - alpha * ap
+      addScaled(&v, alpha, p)
+      addScaled(&r, -alpha, ap)
       let rrNext = innerProduct(r, r)
-      p = r + (rrNext / rr) * p
+      scaleAndAdd(&p, rrNext / rr, r)
       rr = rrNext
     }
     let residual = rr.squareRoot()

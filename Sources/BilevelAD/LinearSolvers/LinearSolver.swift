@@ -125,3 +125,25 @@ func innerProduct(_ a: Tensor, _ b: Tensor) -> Double {
     }
   }
 }
+
+/// y ← y + a x for constant tensors of the same shape, in place when y's storage is not
+/// shared (the Krylov solvers' vector updates allocate nothing).
+@inline(__always)
+func addScaled(_ y: inout Tensor, _ a: Double, _ x: Tensor) {
+  x.withUnsafeScalars { px in
+    y.withUnsafeMutableScalars { py in
+      for i in 0..<py.count { py[i] += a * px[i] }
+    }
+  }
+}
+
+/// p ← x + b p for constant tensors of the same shape, in place when p's storage is not
+/// shared.
+@inline(__always)
+func scaleAndAdd(_ p: inout Tensor, _ b: Double, _ x: Tensor) {
+  x.withUnsafeScalars { px in
+    p.withUnsafeMutableScalars { pp in
+      for i in 0..<pp.count { pp[i] = px[i] + b * pp[i] }
+    }
+  }
+}
