@@ -43,6 +43,82 @@ struct MatrixMultiply: BinaryPrimitive {
   }
 }
 
+/// y = op(A) v for a matrix A and a vector v: one node on a tape instead of the three
+/// (reshape, product, reshape) a matrix-matrix product would take. Bilevel problems are
+/// full of matrix-vector products, and a tape's cost is per node.
+@usableFromInline
+struct MatrixVectorProduct: BinaryPrimitive {
+  @usableFromInline let transposeA: Bool
+  @inlinable init(transposeA: Bool) { self.transposeA = transposeA }
+
+  @inlinable func evaluate(_ a: Tensor, _ v: Tensor) -> Tensor {
+    let column = Tensor(shape: [v.scalarCount, 1], storage: v.storage)
+    let product = matrixMultiplyKernel(a, transposeA: transposeA, column, transposeB: false)
+    return Tensor(shape: [product.scalarCount], storage: product.storage)
+  }
+
+  @inlinable func jvp(a: Tensor, b v: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
+    switch (tangentA, tangentB) {
+    case let (da?, dv?): return apply(self, da, v) + apply(self, a, dv)
+    case let (da?, nil): return apply(self, da, v)
+    case let (nil, dv?): return apply(self, a, dv)
+    case (nil, nil): return Tensor.zeros(value.shape)
+    }
+  }
+
+  /// For y = A v: dA = c vᵀ, dv = Aᵀ c (and the transposes for y = Aᵀ v).
+  @inlinable func vjp(a: Tensor, b v: Tensor, value: Tensor, cotangent c: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?) {
+    var dA: Tensor? = nil
+    if wrtA {
+      let (left, right) = transposeA ? (v, c) : (c, v)
+      dA = matmul(left.reshaped(to: [left.scalarCount, 1]), right.reshaped(to: [1, right.scalarCount]))
+    }
+    return (dA, wrtB ? apply(MatrixVectorProduct(transposeA: !transposeA), a, c) : nil)
+  }
+}
+
+/// The inner product of two vectors, as a rank-0 tensor: one node on a tape.
+@usableFromInline
+struct Dot: BinaryPrimitive {
+  @inlinable init() {}
+
+  @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
+    let sum = a.withUnsafeScalars { pa in
+      b.withUnsafeScalars { pb in
+        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        var i = 0
+        let n = pa.count
+        while i + 4 <= n {
+          s0 += pa[i] * pb[i]
+          s1 += pa[i + 1] * pb[i + 1]
+          s2 += pa[i + 2] * pb[i + 2]
+          s3 += pa[i + 3] * pb[i + 3]
+          i += 4
+        }
+        while i < n {
+          s0 += pa[i] * pb[i]
+          i += 1
+        }
+        return (s0 + s1) + (s2 + s3)
+      }
+    }
+    return Tensor(sum)
+  }
+
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
+    switch (tangentA, tangentB) {
+    case let (da?, db?): return apply(self, da, b) + apply(self, a, db)
+    case let (da?, nil): return apply(self, da, b)
+    case let (nil, db?): return apply(self, a, db)
+    case (nil, nil): return Tensor(0)
+    }
+  }
+
+  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent c: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?) {
+    (wrtA ? c * b : nil, wrtB ? c * a : nil)
+  }
+}
+
 /// The matrix product op(a) op(b), where op transposes when asked.
 ///
 /// ```
@@ -65,15 +141,24 @@ public func matmul(_ a: Tensor, transposed transposeA: Bool = false, _ b: Tensor
   precondition(
     (a.rank == 1 || a.rank == 2) && (b.rank == 1 || b.rank == 2),
     "matmul: shapes \(a.shape) and \(b.shape) are not matrices or vectors")
-  if b.rank == 1 {
-    let column = b.reshaped(to: [b.shape[0], 1])
-    let product = matmul(a, transposed: transposeA, column)
-    return product.reshaped(to: [product.shape[0]])
+  if a.rank == 2 && b.rank == 1 {
+    let inner = transposeA ? a.shape[0] : a.shape[1]
+    precondition(
+      inner == b.shape[0],
+      "matmul: shapes \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape) are incompatible (inner dimensions \(inner) and \(b.shape[0]))")
+    return apply(MatrixVectorProduct(transposeA: transposeA), a, b)
   }
-  if a.rank == 1 {
-    let row = a.reshaped(to: [1, a.shape[0]])
-    let product = matmul(row, transposed: false, b, transposed: transposeB)
-    return product.reshaped(to: [product.shape[1]])
+  if a.rank == 1 && b.rank == 2 {
+    // vᵀ op(B) = op(B)ᵀ v.
+    let inner = transposeB ? b.shape[1] : b.shape[0]
+    precondition(
+      inner == a.shape[0],
+      "matmul: shapes \(a.shape) and \(b.shape)\(transposeB ? "ᵀ" : "") are incompatible (inner dimensions \(a.shape[0]) and \(inner))")
+    return apply(MatrixVectorProduct(transposeA: !transposeB), b, a)
+  }
+  if a.rank == 1 && b.rank == 1 {
+    precondition(a.shape == b.shape, "matmul: shapes \(a.shape) and \(b.shape) are incompatible")
+    return apply(Dot(), a, b)
   }
   let inner = transposeA ? a.shape[0] : a.shape[1]
   let innerB = transposeB ? b.shape[1] : b.shape[0]
@@ -89,7 +174,7 @@ public func matmul(_ a: Tensor, transposed transposeA: Bool = false, _ b: Tensor
 @inlinable
 public func dot(_ a: Tensor, _ b: Tensor) -> Tensor {
   precondition(a.shape == b.shape, "dot: shapes \(a.shape) and \(b.shape) differ")
-  if a.rank == 1 { return matmul(a.reshaped(to: [1, a.shape[0]]), b).reshaped(to: []) }
+  if a.rank == 1 { return apply(Dot(), a, b) }
   return (a * b).sum()
 }
 
