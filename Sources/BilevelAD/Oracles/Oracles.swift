@@ -159,7 +159,7 @@ public final class Oracles {
     let g = innerFunction(batch)
     counts.innerGradientY += 1
     let (gradientY, pullback) = valueWithPullback(at: y) { y in gradient(at: y) { y in g(x, y) } }
-    return (gradientY, { [unowned self] v in
+    return (gradientY, { v in
       self.counts.hessianVectorProducts += 1
       return pullback(v)
     })
