@@ -32,6 +32,22 @@ struct FirstOrderEstimatorTests {
     #expect(oracles.counts.innerGradientY == 2 && oracles.counts.innerGradientX == 2)
   }
 
+  @Test("the recorded Hessian applies the same products as hvp, counted once per product")
+  func recordedHessian() {
+    let task = PerFeatureRidgeLogistic()
+    let oracles = task.problem.makeOracles()
+    let x = Tensor(randomNormal: [task.features], seed: 1) * 0.3
+    let y = Tensor(randomNormal: [task.features], seed: 2)
+    let (gradient, apply) = oracles.recordedHessian(x: x, y: y)
+    #expect(relativeError(gradient, oracles.innerGradientY(x: x, y: y)) < 1e-14)
+    for seed in UInt64(3)..<UInt64(6) {
+      let v = Tensor(randomNormal: [task.features], seed: seed)
+      #expect(relativeError(apply(v), oracles.hessianVectorProduct(x: x, y: y, v: v)) < 1e-12)
+    }
+    #expect(oracles.counts.hessianVectorProducts == 6)
+    #expect(oracles.counts.innerGradientY == 2)
+  }
+
   @Test("the cross product agrees across HVP modes", arguments: HVPMode.allCases)
   func crossProductModes(mode: HVPMode) {
     let task = PerFeatureRidgeLogistic()
