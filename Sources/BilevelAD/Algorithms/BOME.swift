@@ -16,7 +16,9 @@ public enum BOMEBarrier: String, Sendable, CaseIterable {
 /// q̂(x, y) = g(x, y) − g(x, y_T),   ∇q̂ = (∇_x g(x, y) − ∇_x g(x, y_T), ∇_y g(x, y))
 /// φ = η ‖∇q̂‖²  (or η q̂)
 /// λ = max(φ − <∇f, ∇q̂>, 0) / ‖∇q̂‖²       (λ = 0 when ∇q̂ = 0)
-/// (x, y) ← (x, y) − ξ (∇f(x, y) + λ ∇q̂)   (x's step ξ / outerRatio, then projected)
+/// (x, y) ← (x, y) − ξ (∇f(x, y) + λ ∇q̂)   (x's step ξ / outerRatio, then projected;
+///                                          with `momentum` β the step is heavy ball,
+///                                          m ← β m + d, (x, y) ← (x, y) − ξ m)
 /// ```
 /// Oracle calls per iteration: T ∇_y g, one ∇f, one ∇g (both partials), one ∇_x g at y_T
 /// (and two g values with the value-gap barrier).
@@ -40,17 +42,23 @@ public struct BOME: BilevelAlgorithm {
   public var barrier: BOMEBarrier
   /// A set x is projected onto after each step.
   public var constraint: ConstraintSet
+  /// β of heavy-ball momentum on the joint step (0: plain BOME). The official code's
+  /// data-cleaning experiment steps with SGD and momentum 0.9.
+  public var momentum: Double
 
   public private(set) var x = Tensor(0)
   public private(set) var y = Tensor(0)
   /// λ of the last step.
   public private(set) var multiplier = 0.0
+  private var velocity: (x: Tensor, y: Tensor)?
 
   /// BOME with the published defaults.
   public init(
     stepSize: Double = 0.1, outerRatio: Double = 1, innerStepSize: Double = 0.1, innerSteps: Int = 10,
-    eta: Double = 0.5, barrier: BOMEBarrier = .gradientNorm, constraint: ConstraintSet = .unconstrained
+    eta: Double = 0.5, barrier: BOMEBarrier = .gradientNorm, constraint: ConstraintSet = .unconstrained,
+    momentum: Double = 0
   ) {
+    precondition(momentum >= 0 && momentum < 1, "BOME: momentum must lie in [0, 1), got \(momentum)")
     precondition(innerSteps >= 0 && eta >= 0 && outerRatio > 0, "BOME: invalid parameters")
     self.stepSize = stepSize
     self.outerRatio = outerRatio
@@ -59,11 +67,13 @@ public struct BOME: BilevelAlgorithm {
     self.eta = eta
     self.barrier = barrier
     self.constraint = constraint
+    self.momentum = momentum
   }
 
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
     self.x = constraint.project(x)
     self.y = y
+    velocity = nil
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
@@ -85,8 +95,17 @@ public struct BOME: BilevelAlgorithm {
     multiplier = normSquared > 0 ? max(phi - alignment, 0) / normSquared : 0
     let directionX = fx + multiplier * qx
     let directionY = fy + multiplier * qy
-    x = constraint.project(x - (stepSize / outerRatio) * directionX)
-    y = y - stepSize * directionY
+    var stepX = directionX
+    var stepY = directionY
+    if momentum > 0 {
+      if let velocity {
+        stepX = momentum * velocity.x + directionX
+        stepY = momentum * velocity.y + directionY
+      }
+      velocity = (stepX, stepY)
+    }
+    x = constraint.project(x - (stepSize / outerRatio) * stepX)
+    y = y - stepSize * stepY
     return directionX
   }
 }
