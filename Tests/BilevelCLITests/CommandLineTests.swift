@@ -217,6 +217,9 @@ struct CommandLineTests {
     let result = runTool(["hvp", "--function", "rosenbrock", "--size", "12", "--repeats", "2"])
     #expect(result.status == 0, "\(result.error)")
     #expect(result.output.contains("All modes agree"))
+    let huge = runTool(["hvp", "--function", "quadratic", "--size", "100000"])
+    #expect(huge.status == 64)
+    #expect(huge.error.contains("quadratic takes at most 3000"))
   }
 
   @Test("bench in a debug build says that timings need a release build")
