@@ -73,6 +73,15 @@ struct DriverTests {
     #expect(result.stopReason == .diverged)
   }
 
+  @Test("a non-finite evaluation stops the run as diverged")
+  func nonFiniteEvaluation() {
+    let result = solve(
+      task.problem, x0: x0, y0: y0, solver: AIDBIO(), stopping: StoppingRule(maxIterations: 50)
+    ) { _, _ in Evaluation(outerValue: .infinity, hypergradientNorm: .nan) }
+    #expect(result.stopReason == .diverged)
+    #expect(result.trace.records.count == 1)
+  }
+
   @Test("the same configuration gives the same trace, bit for bit")
   func determinism() {
     let first = solve(task.problem, x0: x0, y0: y0, solver: ITDBIO(), stopping: StoppingRule(maxIterations: 5))

@@ -126,6 +126,40 @@ struct CommandLineTests {
     for name in names { #expect(result.output.contains(name)) }
   }
 
+  @Test("hostile values found by review get errors, not traps")
+  func reviewFindings() throws {
+    let underflow = runTool(["run", "quadratic", "--algorithm", "soba", "--inner-step", "1e-300", "--outer-step", "1e100", "--iterations", "1"])
+    #expect(underflow.status == 64)
+    #expect(underflow.error.contains("is not a positive finite number"))
+    let tiny = runTool(["run", "quadratic", "--algorithm", "v-pbgd", "--inner-step", "5e-324", "--iterations", "1"])
+    #expect(tiny.status == 64)
+    let alset = runTool(["run", "quadratic", "--algorithm", "alset", "--inner-steps", "0", "--iterations", "1"])
+    #expect(alset.status == 1)
+    #expect(alset.error.contains("alset needs at least one inner step"))
+    let metric = runTool(["run", "quadratic", "--iterations", "1", "--plot", "-", "--plot-metric", "bogus"])
+    #expect(metric.status == 64)
+    #expect(metric.error.contains("'hypergradient-norm', 'outer-value'"))
+    let steps = runTool(["hypergradient", "quadratic", "--method", "unrolled-reverse", "--steps", "5000"])
+    #expect(steps.status == 64)
+    #expect(steps.error.contains("use --method checkpointed"))
+
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bilevel-cli-review-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let target = directory.appendingPathComponent("target.csv")
+    try "old".write(to: target, atomically: true, encoding: .utf8)
+    let link = directory.appendingPathComponent("link.csv")
+    try FileManager.default.createSymbolicLink(at: link, withDestinationURL: target)
+    #expect(runTool(["run", "quadratic", "--iterations", "2", "--csv", link.path]).status == 0)
+    #expect(try String(contentsOf: target, encoding: .utf8).hasPrefix("algorithm,iteration"))
+    #expect((try FileManager.default.attributesOfItem(atPath: link.path)[.type] as? FileAttributeType) == .typeSymbolicLink)
+
+    let sparse = directory.appendingPathComponent("sparse.csv")
+    try "1,2,0\n3,4,999\n5,6,0\n7,8,999\n".write(to: sparse, atomically: true, encoding: .utf8)
+    let labels = runTool(["run", "hypercleaning", "--data", sparse.path, "--iterations", "1"])
+    #expect(labels.status == 65)
+  }
+
   @Test("an algorithm that cannot run on a task is refused before anything runs")
   func refusals() {
     let sbfw = runTool(["run", "quadratic", "--algorithm", "aid-bio,sbfw", "--iterations", "1"])

@@ -52,6 +52,10 @@ public func solve<Algorithm: BilevelAlgorithm>(
 
   func shouldStop(_ entry: TraceRecord) -> StopReason? {
     if observe?(entry) == false { return .observer }
+    // A non-finite evaluation (F or ‖∇F‖ overflowed) is divergence too.
+    if entry.outerValue.map({ !$0.isFinite }) == true || entry.hypergradientNorm.map({ !$0.isFinite }) == true {
+      return .diverged
+    }
     if let tolerance = stopping.hypergradientTolerance, let norm = entry.hypergradientNorm, norm <= tolerance {
       return .tolerance
     }

@@ -69,6 +69,12 @@ extension Dataset {
         largest = Swift.max(largest, label)
       }
       classCount = Int(largest) + 1
+      let present = Set((0..<table.rows).map { Int(table[$0, table.columns - 1]) }).count
+      if classCount > 20 && present * 2 < classCount {
+        // Labels 0 and 999 would make a 1000-class model out of two classes.
+        throw CSVError.invalidLabel(
+          line: table.line(ofRow: 0), column: table.columns, value: largest, classes: present)
+      }
     }
     let labelled = try table.splitFeaturesAndLabels(classes: classCount)
     if Set(labelled.labels).count < 2 {

@@ -16,8 +16,8 @@ enum HVPCommand {
 
   static func run(_ arguments: ParsedArguments, console: Console) throws(CLIError) {
     let name = try arguments.choice("function", from: functions)
-    let size = try arguments.int("size", range: 2...1_000_000)
-    let limits = ["logistic": 1000, "mlp": 4096, "rosenbrock": 1_000_000, "quadratic": 3000]
+    let size = try arguments.int("size", range: 2...100_000)
+    let limits = ["logistic": 1000, "mlp": 4096, "rosenbrock": 100_000, "quadratic": 3000]
     if let limit = limits[name], size > limit {
       throw arguments.invalidValueError(
         "size", reason: "\(name) takes at most \(limit) (its data grow like the size squared); got \(size)")

@@ -39,6 +39,10 @@ enum HypergradientCommand {
     if method == "implicit-dense" && task.y0.scalarCount > 1000 {
       throw arguments.validationError("implicit-dense forms the \(task.y0.scalarCount)² inner Hessian; use implicit-cg")
     }
+    if ["unrolled-reverse", "truncated"].contains(method) && steps > 2000 {
+      throw arguments.invalidValueError(
+        "steps", reason: "\(method) keeps every step on its tape (memory grows with --steps); above 2000 use --method checkpointed")
+    }
     if method == "implicit-woodbury" && task.woodbury == nil {
       let available = ["hyperparam"].joined(separator: ", ")
       throw arguments.validationError(

@@ -77,6 +77,11 @@ enum RunCommand {
     if let path = arguments.contains("plot") ? try arguments.path("plot") : nil {
       let axis = try arguments.choice("plot-x", from: ["iteration", "time", "oracle-calls"])
       let metric = try arguments.contains("plot-metric") ? arguments.string("plot-metric") : nil
+      let metrics = ["hypergradient-norm", "outer-value"] + task.metrics
+      if let metric, !metrics.contains(metric) {
+        throw arguments.invalidValueError(
+          "plot-metric", reason: "\(taskName) records \(metrics.map { "'\($0)'" }.joined(separator: ", "))")
+      }
       try OutputFile.write(plot(results, task: taskName, metric: metric, xAxis: axis, taskMetrics: task.metrics), to: path)
     }
     if let directory = arguments.contains("plot-dir") ? try arguments.path("plot-dir") : nil {
@@ -117,6 +122,18 @@ enum RunCommand {
     let innerStep = arguments.contains("inner-step") ? try arguments.double("inner-step", positive: true) : (tuned?.inner ?? task.innerStep)
     let outerStep = arguments.contains("outer-step") ? try arguments.double("outer-step", positive: true) : (tuned?.outer ?? task.outerStep)
     let innerSteps = arguments.contains("inner-steps") ? try arguments.int("inner-steps", range: 0...) : nil
+    // Algorithms derive steps from these (ratios, tenths, twentieths): all must stay
+    // positive and finite in floating point.
+    let ratio = innerStep / outerStep
+    guard ratio.isFinite && ratio > 0 else {
+      throw arguments.invalidValueError(
+        arguments.contains("outer-step") ? "outer-step" : "inner-step",
+        reason: "the ratio of the inner step \(innerStep) to the outer step \(outerStep) is not a positive finite number")
+    }
+    guard innerStep / 20 > 0 && outerStep / 20 > 0 else {
+      throw arguments.invalidValueError(
+        innerStep / 20 > 0 ? "outer-step" : "inner-step", reason: "the step is too small to divide (below about 1e-300)")
+    }
     var batchSize = task.batchSize.map { _ in tuned?.batchSize ?? task.batchSize! }
     if arguments.contains("batch-size") {
       let size = try arguments.int("batch-size", range: 1...)

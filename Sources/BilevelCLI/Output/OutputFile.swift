@@ -14,7 +14,22 @@ enum OutputFile {
       return
     }
     do {
-      try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+      // Replace regular files atomically; write through anything else (a symlink, a FIFO,
+      // a device) instead of replacing it.
+      let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+      let type = attributes?[.type] as? FileAttributeType
+      if let type, type != .typeRegular {
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+          throw CLIError.cannotOpen(path: path, reason: "cannot open it for writing")
+        }
+        defer { try? handle.close() }
+        if type == .typeSymbolicLink { try handle.truncate(atOffset: 0) }
+        try handle.write(contentsOf: Data(text.utf8))
+      } else {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+      }
+    } catch let error as CLIError {
+      throw error
     } catch {
       let reason = (error as NSError).localizedFailureReason ?? error.localizedDescription
       throw .cannotOpen(path: path, reason: reason)

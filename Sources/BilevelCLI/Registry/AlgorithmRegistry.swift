@@ -201,8 +201,9 @@ enum AlgorithmRegistry {
     AlgorithmEntry(
       name: "alset", summary: "Alternating stochastic gradient with a Neumann hypergradient (Chen, Sun, Yin NeurIPS 2021).",
       parameters: "inner step / √(t+1), one inner step, Neumann depth < 10, batch 64", stochastic: true
-    ) { o in
-      ALSET(innerStep: .decreasing(o.innerStep, exponent: 0.5), outerRatio: o.outerRatio, innerSteps: o.innerSteps ?? 1,
+    ) { o throws(CLIError) in
+      guard (o.innerSteps ?? 1) >= 1 else { throw CLIError.runFailed("alset needs at least one inner step per iteration; --inner-steps 0 is not allowed") }
+      return ALSET(innerStep: .decreasing(o.innerStep, exponent: 0.5), outerRatio: o.outerRatio, innerSteps: o.innerSteps ?? 1,
             neumannStep: .constant(o.innerStep), settings: o.settings)
     },
     AlgorithmEntry(
