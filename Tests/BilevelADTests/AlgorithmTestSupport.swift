@@ -26,3 +26,18 @@ func deterministicTrace(
   solve(problem, x0: x0, y0: y0, solver: algorithm, stopping: StoppingRule(maxIterations: iterations), evaluator: evaluator)
     .trace.records.map(\.deterministicPart)
 }
+
+/// Checks that `make(seed)` runs identically for the same seed and differently for another.
+func expectSeedDeterminism(
+  name: String, problem: BilevelProblem, x0: Tensor, y0: Tensor, evaluator: @escaping (Tensor, Tensor) -> Evaluation,
+  make: (UInt64) -> any BilevelAlgorithm, sourceLocation: SourceLocation = #_sourceLocation
+) {
+  func trace(_ seed: UInt64) -> [TraceRecord] {
+    let algorithm = make(seed)
+    #expect(algorithm.name == name, sourceLocation: sourceLocation)
+    return deterministicTrace(algorithm, problem: problem, x0: x0, y0: y0, evaluator: evaluator)
+  }
+  let first = trace(5)
+  #expect(first == trace(5), sourceLocation: sourceLocation)
+  #expect(first.last!.outerValue != trace(6).last!.outerValue, sourceLocation: sourceLocation)
+}
