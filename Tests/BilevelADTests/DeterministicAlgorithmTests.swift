@@ -1,5 +1,6 @@
 import Autodiff
 import BilevelAD
+import Foundation
 import Testing
 
 /// A configured algorithm, its iteration budget and the hypergradient norm it must reach.
@@ -33,7 +34,7 @@ struct DeterministicAlgorithmTests {
     // The smoothed value-function penalty (γ up to 10): a penalty neighbourhood.
     AlgorithmCase(algorithm: ValueFunctionPenalty(stepSize: 0.005, innerStepSize: 0.1), iterations: 1000, level: 0.5),
     // Adam with a constant rate: a slow approach to a neighbourhood (8.2 to 1.4 measured).
-    AlgorithmCase(algorithm: F2SAAdam(innerLearningRate: 0.02, outerLearningRate: 0.003, multiplierIncrement: 0.01, innerSteps: 30, settings: full), iterations: 600, level: 1.5),
+    AlgorithmCase(algorithm: F2SAAdam(yLearningRate: .constant(0.02), zLearningRate: .constant(0.02), outerRatio: 0.15, multiplierIncrement: .constant(0.01), innerSteps: 30, adam: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), settings: full), iterations: 600, level: 1.5),
   ]
 
   @Test("on the quadratic problem", arguments: quadraticCases)
@@ -160,6 +161,56 @@ struct DeterministicAlgorithmTests {
         Evaluation(outerValue: task.outerValue(at: x), metrics: ["feasible": set.contains(x) ? 1 : 0])
       }
       #expect(result.trace.records.allSatisfy { $0.metrics["feasible"] == 1 }, "\(algorithm.name)")
+    }
+  }
+
+  @Test("F2SA with Adam follows slide 17 step by step (moments reset for y and z, kept for x)")
+  func f2saAdamFollowsTheSlides() {
+    // f = ½ (y − 1)² + ½ x²,  g = ½ (y − 2x)²: every partial is a line, so a scalar
+    // transcription of slide 17 is the reference.
+    let problem = BilevelProblem(
+      outer: { x, y in 0.5 * (y - 1).squared().sum() + 0.5 * x.squared().sum() },
+      inner: { x, y in 0.5 * (y - 2 * x).squared().sum() })
+    let (beta1, beta2, epsilon) = (0.9, 0.99, 1e-8)
+    let (alpha, gamma, xi, delta, steps) = (0.01, 0.02, 3.0, 0.5, 4)
+    var solver = F2SAAdam(
+      yLearningRate: .constant(alpha), zLearningRate: .constant(gamma), outerRatio: xi, initialMultiplier: 1,
+      multiplierIncrement: .constant(delta), innerSteps: steps, adam: .adam(beta1: beta1, beta2: beta2, epsilon: epsilon),
+      settings: StochasticSettings(batchSize: nil))
+    let oracles = problem.makeOracles()
+    solver.start(x: [0.3], y: [-0.5], oracles: oracles)
+
+    struct Adam {
+      var m = 0.0, v = 0.0, t = 0
+      mutating func step(_ h: Double, rate: Double, _ b1: Double, _ b2: Double, _ eps: Double) -> Double {
+        t += 1
+        m = b1 * m + (1 - b1) * h
+        v = b2 * v + (1 - b2) * h * h
+        let mHat = m / (1 - Foundation.pow(b1, Double(t)))
+        let vHat = v / (1 - Foundation.pow(b2, Double(t)))
+        return -rate * mHat / (vHat.squareRoot() + eps)
+      }
+    }
+    var (x, y, z, lambda) = (0.3, -0.5, -0.5, 1.0)
+    var xAdam = Adam()
+    for _ in 0..<3 {
+      var zAdam = Adam(), yAdam = Adam()
+      for _ in 0..<steps {
+        z += zAdam.step(z - 2 * x, rate: gamma, beta1, beta2, epsilon)
+        y += yAdam.step((y - 1) + lambda * (y - 2 * x), rate: alpha, beta1, beta2, epsilon)
+      }
+      let hx = x + lambda * (-2 * (y - 2 * x) + 2 * (z - 2 * x))
+      x += xAdam.step(hx, rate: xi * alpha, beta1, beta2, epsilon)
+      lambda += delta
+      let before = oracles.counts
+      let direction = solver.step(oracles: oracles)
+      let calls = oracles.counts - before
+      #expect(abs(direction.scalars[0] - hx) < 1e-13)
+      #expect(abs(solver.x.scalars[0] - x) < 1e-13 && abs(solver.y.scalars[0] - y) < 1e-13 && abs(solver.z.scalars[0] - z) < 1e-13)
+      #expect(abs(solver.multiplier - lambda) < 1e-15)
+      // 2T ∇_y g, T ∇_y f, one ∇_x f and two ∇_x g per outer iteration.
+      #expect(calls.innerGradientY == 2 * steps && calls.outerGradientY == steps)
+      #expect(calls.outerGradientX == 1 && calls.innerGradientX == 2)
     }
   }
 }

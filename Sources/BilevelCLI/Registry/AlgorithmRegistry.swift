@@ -68,11 +68,12 @@ enum AlgorithmRegistry {
     },
     AlgorithmEntry(
       name: "f2sa-adam", summary: "F2SA with Adam on x, y and z (moments reset for y, z each iteration).",
-      parameters: "Adam rates: inner 0.02, outer 0.005 unless --inner-step/--outer-step; λ += 0.01; T = 30", stochastic: true
+      parameters: "Adam rates: y and z 0.02, x 0.005 unless --inner-step/--outer-step; λ += 0.01; T = 30; β = (0.9, 0.999)", stochastic: true
     ) { o in
       F2SAAdam(
-        innerLearningRate: o.innerStep, outerLearningRate: o.outerStep, multiplierIncrement: 0.01,
-        innerSteps: o.innerSteps ?? 30, settings: o.settings)
+        yLearningRate: .constant(o.innerStep), zLearningRate: .constant(o.innerStep),
+        outerRatio: o.outerStep / o.innerStep, multiplierIncrement: .constant(0.01),
+        innerSteps: o.innerSteps ?? 30, adam: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), settings: o.settings)
     },
     AlgorithmEntry(
       name: "hjfbio", summary: "Hessian/Jacobian-free single loop with finite differences (Huang ICML 2024).",
