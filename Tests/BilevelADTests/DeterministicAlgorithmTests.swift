@@ -87,20 +87,31 @@ struct DeterministicAlgorithmTests {
     }
   }
 
-  @Test("BOME approaches the closest point of the coreset toy")
+  @Test("BOME on the coreset toy: the hull point approaches the solution, y lags it by ∇_y f / 2λ")
   func coreset() {
     let toy = CoresetToy()
-    let result = solve(
-      toy.problem, x0: Tensor.zeros([4]), y0: [0, 3], solver: BOME(stepSize: 0.05, innerStepSize: 0.05, innerSteps: 10),
-      stopping: StoppingRule(maxIterations: 3000), evaluateEvery: 3000, evaluator: toy.evaluator())
-    let final = result.trace.records.last!
-    // Measured: the hull point of the final weights is 0.02 from (1.8, 0.4) after 3000
-    // iterations; softmax weights approach the simplex's boundary only like 1/t.
-    #expect(final.metrics["hull point distance"]! < 0.03)
-    #expect(abs(final.outerValue! - toy.optimalValue) < 0.02)
+    let oracles = toy.problem.makeOracles()
+    // The official code's settings: steps 0.05, T = 10, η = 0.5, start θ₀ = (0, 3).
+    var bome = BOME(stepSize: 0.05, innerStepSize: 0.05, innerSteps: 10, eta: 0.5)
+    bome.start(x: Tensor.zeros([4]), y: [0, 3], oracles: oracles)
+    for _ in 0..<3000 { _ = bome.step(oracles: oracles) }
+    let hull = toy.hullPoint(logits: bome.x)
+    // Measured: the hull point of the weights is 0.025 from (1.8, 0.4) after 3000
+    // iterations (softmax weights approach the simplex's boundary only like 1/t).
+    #expect((hull - toy.solution).norm().scalar < 0.03)
+    // BOME's fixed-η barrier holds y off the lower-level solution: at the steady state
+    // of its y step, ∇_y f + λ ∇_y q = 0 with ∇_y q = 2 (y − θ*(w)), so
+    // y − θ*(w) = −∇_y f / (2λ), with λ → 16 η here. This lag does not shrink with more
+    // iterations (0.0337 after 200000), which is why BOME cannot reach the solution to
+    // 1e-3 on this toy (Docs/Algorithms.md).
+    let lag = bome.y - hull
+    let predicted = -0.2 * (bome.y - toy.target) / (2 * bome.multiplier)
+    #expect(abs(bome.multiplier - 16 * 0.5) < 0.5, "λ = \(bome.multiplier)")
+    #expect((lag - predicted).norm().scalar < 0.25 * predicted.norm().scalar, "lag \(lag), predicted \(predicted)")
+    #expect(lag.norm().scalar > 0.03)
   }
 
-  @Test("BOME with heavy-ball momentum (the official code's β = 0.9) gets closer in fewer iterations")
+  @Test("BOME with heavy-ball momentum (β = 0.9, as in the official data-cleaning experiment) gets the hull point closer in fewer iterations")
   func coresetMomentum() {
     let toy = CoresetToy()
     let result = solve(
