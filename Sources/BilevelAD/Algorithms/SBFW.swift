@@ -34,6 +34,19 @@ import Autodiff
 /// (Frank-Wolfe on x, a momentum-tracked hypergradient, constant samples per iteration,
 /// streaming) with the Ghadimi-Wang hypergradient estimator. The paper's exact estimator,
 /// the order of the y and x updates and its step-size exponents could not be checked.
+/// How SBFW moves x toward the linear minimizer.
+public enum FrankWolfeVariant: String, Sendable, Equatable, CaseIterable {
+  /// x ← x + γ (s − x), the paper's step.
+  case standard
+  /// For the simplex: x ← x + γ (e_i − e_j) with i = argmin_k d_k (the Frank-Wolfe
+  /// vertex), j = argmax of d_k over the support of x (the away vertex) and γ ≤ x_j
+  /// (Lacoste-Julien and Jaggi, "On the global linear convergence of Frank-Wolfe
+  /// optimization variants", NeurIPS 2015). Weight leaves the worst active vertex, so the
+  /// weights of an optimum on a face reach 0 in finitely many steps instead of decaying
+  /// like Π(1 − γ_t), which is what makes the standard step zigzag near such optima.
+  case pairwise
+}
+
 public struct SBFW: BilevelAlgorithm {
   /// "sbfw".
   public let name = "sbfw"
@@ -49,6 +62,12 @@ public struct SBFW: BilevelAlgorithm {
   public var neumannSteps: Int
   /// C, the bounded set x lives in.
   public var constraint: ConstraintSet
+  /// The step's form: the paper's, or pairwise (simplex only).
+  public var variant: FrankWolfeVariant
+  /// L, when known: the step becomes γ = min(η_t, ⟨d, a − s⟩ / (L ‖a − s‖²)) (the
+  /// short step of Demyanov and Rubinov; a = x for the standard step, the away vertex for
+  /// the pairwise one), which stops the iterate overshooting where η_t is still large.
+  public var smoothness: Double?
   /// Mini-batches and seed (which also seeds the truncation depths).
   public var settings: StochasticSettings
 
@@ -72,16 +91,25 @@ public struct SBFW: BilevelAlgorithm {
   ///   - momentum: ρ_t, in (0, 1].
   ///   - neumannStep: η.
   ///   - neumannSteps: N.
+  ///   - variant: `.standard` (the paper's) or `.pairwise` (simplex only).
+  ///   - smoothness: L of the hypergradient, to cap the step by the short step; nil for
+  ///     the schedule alone.
   ///   - settings: batch size, sampling scheme, seed.
-  /// - Precondition: C is bounded and N ≥ 1.
+  /// - Precondition: C is bounded, N ≥ 1, L > 0 when given, and C is the simplex for
+  ///   `.pairwise`.
   public init(
     constraint: ConstraintSet, innerStep: StepSchedule = .decreasing(0.1, exponent: 0.5),
     frankWolfeStep: StepSchedule = .decreasing(1, exponent: 0.75), momentum: StepSchedule = .decreasing(1, exponent: 0.5),
-    neumannStep: StepSchedule = .constant(0.1), neumannSteps: Int = 10,
-    settings: StochasticSettings = StochasticSettings()
+    neumannStep: StepSchedule = .constant(0.1), neumannSteps: Int = 10, variant: FrankWolfeVariant = .standard,
+    smoothness: Double? = nil, settings: StochasticSettings = StochasticSettings()
   ) {
     precondition(constraint != .unconstrained, "SBFW: Frank-Wolfe needs a bounded constraint set, got .unconstrained")
     precondition(neumannSteps >= 1, "SBFW: neumannSteps must be positive, got \(neumannSteps)")
+    precondition(
+      variant == .standard || constraint == .simplex, "SBFW: the pairwise step needs the simplex, got \(constraint)")
+    precondition(smoothness.map { $0 > 0 && $0.isFinite } ?? true, "SBFW: smoothness must be positive and finite")
+    self.variant = variant
+    self.smoothness = smoothness
     self.constraint = constraint
     self.innerStep = innerStep
     self.frankWolfeStep = frankWolfeStep
@@ -130,12 +158,43 @@ public struct SBFW: BilevelAlgorithm {
     }
     let d = direction!
     let vertex = constraint.linearMinimizer(d)
-    let gamma = Swift.min(Swift.max(frankWolfeStep.value(at: t), 0), 1)
+    let scheduled = Swift.min(Swift.max(frankWolfeStep.value(at: t), 0), 1)
     previous = (x, y)
-    x = x + gamma * (vertex - x)
+    switch variant {
+    case .standard:
+      x = x + shortened(scheduled, direction: d, from: x, to: vertex) * (vertex - x)
+    case .pairwise:
+      x = pairwiseStep(scheduled, direction: d, to: vertex)
+    }
     y = y - innerStep.value(at: t) * gradientY
     t += 1
     return d
+  }
+
+  /// γ capped by the short step ⟨d, a − s⟩ / (L ‖a − s‖²) when L is known.
+  private func shortened(_ gamma: Double, direction d: Tensor, from a: Tensor, to s: Tensor) -> Double {
+    guard let smoothness else { return gamma }
+    let move = a - s
+    let length = dot(move, move).scalar
+    guard length > 0 else { return 0 }
+    return Swift.min(gamma, Swift.max(dot(d, move).scalar, 0) / (smoothness * length))
+  }
+
+  /// One pairwise step on the simplex: weight γ ≤ x_j moves from the away vertex e_j to
+  /// the Frank-Wolfe vertex s = e_i.
+  private func pairwiseStep(_ gamma: Double, direction d: Tensor, to vertex: Tensor) -> Tensor {
+    var weights = x.scalars
+    let gradient = d.scalars
+    guard let i = vertex.scalars.firstIndex(of: 1),
+      let j = weights.indices.filter({ weights[$0] > 0 }).max(by: { gradient[$0] < gradient[$1] }), i != j
+    else { return x }
+    var away = [Double](repeating: 0, count: weights.count)
+    away[j] = 1
+    let step = Swift.min(shortened(gamma, direction: d, from: Tensor(shape: x.shape, scalars: away), to: vertex), weights[j])
+    weights[i] += step
+    weights[j] -= step
+    if weights[j] < 1e-15 { weights[j] = 0 }
+    return Tensor(shape: x.shape, scalars: weights)
   }
 
   /// The Frank-Wolfe gap max_{s ∈ C} ⟨g, x − s⟩ of a gradient g at a feasible x: zero

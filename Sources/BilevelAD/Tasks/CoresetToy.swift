@@ -53,6 +53,19 @@ public struct CoresetToy {
       inner: { p, theta in (matmul(p, points) - theta).squared().sum() })
   }
 
+  /// L, the Lipschitz constant of the simplex problem's hypergradient: F(p) = 0.1 ‖Cᵀp − y₀‖²
+  /// has Hessian 0.2 C Cᵀ, so L = 0.2 λ_max(Cᵀ C) (a 2 × 2 eigenvalue, in closed form).
+  public var simplexSmoothness: Double {
+    let c = points.scalars
+    var (a, b, d) = (0.0, 0.0, 0.0)
+    for i in 0..<4 {
+      a += c[2 * i] * c[2 * i]
+      b += c[2 * i] * c[2 * i + 1]
+      d += c[2 * i + 1] * c[2 * i + 1]
+    }
+    return 0.2 * ((a + d) / 2 + (((a - d) / 2) * ((a - d) / 2) + b * b).squareRoot())
+  }
+
   /// The optimal weights on the simplex.
   public let optimalWeights: Tensor = [0, 0.8, 0, 0.2]
 
