@@ -1,4 +1,6 @@
 import Autodiff
+import Foundation
+import Synchronization
 import Testing
 import TestSupport
 
@@ -48,5 +50,32 @@ struct MatrixMultiplyTests {
     let one = matmul(a, b)
     Parallelism.maximumThreads = saved
     #expect(maxRelativeError(one.scalars, all.scalars) < 1e-13)
+  }
+
+  @Test("the worker pool: back-to-back threaded products, and several threads at once, give the serial result bit for bit")
+  func workerPool() {
+    let a = Tensor(randomNormal: [600, 600], seed: 3)
+    let v = Tensor(randomNormal: [600], seed: 4)
+    let b = Tensor(randomNormal: [600, 40], seed: 5)
+    let saved = Parallelism.maximumThreads
+    Parallelism.maximumThreads = 1
+    let serialVector = matmul(a, v).scalars
+    let serialTransposed = matmul(v.reshaped(to: [1, 600]), a).scalars
+    let serialMatrix = matmul(a, b).scalars
+    Parallelism.maximumThreads = saved
+    // Many short loops in a row: each hands work to helpers that are still spinning.
+    var mismatches = 0
+    for _ in 0..<300 where matmul(a, v).scalars != serialVector || matmul(v.reshaped(to: [1, 600]), a).scalars != serialTransposed {
+      mismatches += 1
+    }
+    #expect(mismatches == 0)
+    // Four threads competing for the pool: one owns it at a time, the others run alone.
+    let failures = Mutex(0)
+    DispatchQueue.concurrentPerform(iterations: 4) { worker in
+      for _ in 0..<40 where matmul(a, b).scalars != serialMatrix || matmul(a, v).scalars != serialVector {
+        failures.withLock { $0 += 1 }
+      }
+    }
+    #expect(failures.withLock { $0 } == 0)
   }
 }

@@ -65,6 +65,9 @@ enum GEMMTuning {
   static let smallProduct = 2048
   /// Multiply-adds per worker before a product is split across cores (2 workers from 2^20).
   static let parallelGrain = 524288
+  /// Multiply-adds per worker before a matrix-vector product is split (memory-bound, and
+  /// the helpers of `parallelFor` are awake, so smaller pieces pay).
+  static let gemvParallelGrain = 65536
 }
 
 /// `gemm` with an explicit cap on the number of worker threads.
@@ -130,7 +133,7 @@ func gemm(m: Int, n: Int, k: Int,
     return
   }
   let problem = p
-  DispatchQueue.concurrentPerform(iterations: workers) { w in
+  parallelFor(iterations: workers, maxThreads: workers) { w in
     let lo = units * w / workers * unit
     let hi = min(length, units * (w + 1) / workers * unit)
     if splitRows {
@@ -379,13 +382,13 @@ private func gemmMicroKernel(_ kc: Int, _ a: UnsafePointer<Double>, _ b: UnsafeP
 /// time so each load of x serves four rows.
 private func gemv(rows: Int, columns: Int, matrix: UnsafePointer<Double>,
                   x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>, maxThreads: Int) {
-  let threads = min(maxThreads, rows * columns / GEMMTuning.parallelGrain, rows / 4)
+  let threads = min(maxThreads, rows * columns / GEMMTuning.gemvParallelGrain, rows / 4)
   if threads <= 1 {
     gemvRows(0..<rows, columns: columns, matrix: matrix, x: x, y: y)
     return
   }
   let ptrs = GEMVPointers(matrix: matrix, x: x, y: y)
-  DispatchQueue.concurrentPerform(iterations: threads) { w in
+  parallelFor(iterations: threads, maxThreads: threads) { w in
     let lo = rows * w / threads, hi = rows * (w + 1) / threads
     gemvRows(lo..<hi, columns: columns, matrix: ptrs.matrix, x: ptrs.x, y: ptrs.y)
   }
@@ -467,13 +470,13 @@ private func gemvRows(_ rows: Range<Int>, columns k: Int, matrix: UnsafePointer<
 /// place); y is read and written once per block of rows.
 private func gemvTransposed(rows k: Int, columns: Int, matrix: UnsafePointer<Double>,
                             x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>, maxThreads: Int) {
-  let threads = min(maxThreads, k * columns / GEMMTuning.parallelGrain, columns / 64)
+  let threads = min(maxThreads, k * columns / GEMMTuning.gemvParallelGrain, columns / 64)
   if threads <= 1 {
     gemvTransposedColumns(0..<columns, rows: k, stride: columns, matrix: matrix, x: x, y: y)
     return
   }
   let ptrs = GEMVPointers(matrix: matrix, x: x, y: y)
-  DispatchQueue.concurrentPerform(iterations: threads) { w in
+  parallelFor(iterations: threads, maxThreads: threads) { w in
     // Bands of whole 16-column strips.
     let strips = (columns + 15) / 16
     let lo = min(columns, strips * w / threads * 16), hi = min(columns, strips * (w + 1) / threads * 16)
