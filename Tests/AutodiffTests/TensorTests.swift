@@ -377,6 +377,28 @@ struct ReductionTests {
     expectExactly(Tensor(3).sum(), shape: [], scalars: [3])
   }
 
+  @Test("sums over every subset of axes of a 5 x 7 x 9 tensor match a naive loop")
+  func sumEveryAxisSubset() {
+    // Exercises the three paths: trailing axes reduced (row sums with eight partial sums),
+    // leading axes reduced (rows added into one row), and the general fold.
+    let shape = [5, 7, 9]
+    let x = Tensor(randomNormal: shape, seed: 11)
+    let values = x.scalars
+    for mask in 0..<8 {
+      let axes = (0..<3).filter { mask & (1 << $0) != 0 }
+      let kept = (0..<3).map { axes.contains($0) ? 1 : shape[$0] }
+      var expected = [Double](repeating: 0, count: kept.reduce(1, *))
+      for i in 0..<5 { for j in 0..<7 { for k in 0..<9 {
+        let (a, b, c) = (kept[0] == 1 ? 0 : i, kept[1] == 1 ? 0 : j, kept[2] == 1 ? 0 : k)
+        expected[(a * kept[1] + b) * kept[2] + c] += values[(i * 7 + j) * 9 + k]
+      } } }
+      let actual = x.sum(alongAxes: axes)
+      #expect(actual.shape == kept)
+      expectClose(actual, Tensor(shape: kept, scalars: expected), tolerance: 1e-13, "axes \(axes)")
+    }
+    expectClose(x.sum().scalar, values.reduce(0, +), tolerance: 1e-13, "full sum")
+  }
+
   @Test("sum squeezing axes")
   func sumSqueezing() {
     expectExactly(Self.m.sum(squeezingAxes: 0), shape: [3], scalars: [5, 7, 9])

@@ -39,9 +39,59 @@ func reduceKernel(
 }
 
 /// The sum of `x` reduced to `target` (a shape `x` broadcasts to from it, of any rank).
+///
+/// When the reduced axes are the trailing ones (a full sum, or a sum over the last axes of
+/// each row), each row is summed with `contiguousSum`'s eight accumulators; otherwise
+/// `reduceKernel` folds rows into rows.
 @inlinable
 func sumKernel(_ x: Tensor, to target: [Int]) -> Tensor {
   let padded = [Int](repeating: 1, count: x.rank - target.count) + target
+  // The first axis from which every axis of `padded` is reduced to 1.
+  var split = padded.count
+  while split > 0 && padded[split - 1] == 1 { split -= 1 }
+  let keptCount = padded[0..<split].reduce(1, *)
+  let trailingReduced = split < x.rank && Array(x.shape[0..<split]) == Array(padded[0..<split])
+  if trailingReduced && x.scalarCount >= 16 {
+    let inner = keptCount == 0 ? 0 : x.scalarCount / keptCount
+    let result = TensorStorage(uninitializedCount: keptCount)
+    x.withUnsafeScalars { px in
+      let base = px.baseAddress.unsafelyUnwrapped
+      for row in 0..<keptCount { result.base[row] = contiguousSum(base + row &* inner, count: inner) }
+    }
+    return Tensor(shape: target, storage: result)
+  }
+  // Leading axes reduced, trailing ones kept: add whole rows into one row.
+  var lead = 0
+  while lead < padded.count && padded[lead] == 1 { lead += 1 }
+  if lead > 0 && lead < x.rank && Array(x.shape[lead...]) == Array(padded[lead...]) && x.scalarCount >= 16 {
+    let inner = padded[lead...].reduce(1, *)
+    let rows = inner == 0 ? 0 : x.scalarCount / inner
+    let result = TensorStorage(repeating: 0, count: inner)
+    let out = result.base
+    x.withUnsafeScalars { px in
+      var row = px.baseAddress.unsafelyUnwrapped
+      for _ in 0..<rows {
+        for j in 0..<inner { out[j] += row[j] }
+        row += inner
+      }
+    }
+    return Tensor(shape: target, storage: result)
+  }
   let reduced = reduceKernel(x, to: padded, initial: 0, +)
   return padded == target ? reduced : Tensor(shape: target, storage: reduced.storage)
+}
+
+/// p[0] + ... + p[n − 1] with eight independent partial sums, so the additions pipeline
+/// (and vectorize) instead of waiting on one another; pairwise-combined at the end.
+@inlinable @inline(__always)
+func contiguousSum(_ p: UnsafePointer<Double>, count n: Int) -> Double {
+  var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
+  var i = 0
+  while i &+ 8 <= n {
+    s0 += p[i]; s1 += p[i &+ 1]; s2 += p[i &+ 2]; s3 += p[i &+ 3]
+    s4 += p[i &+ 4]; s5 += p[i &+ 5]; s6 += p[i &+ 6]; s7 += p[i &+ 7]
+    i &+= 8
+  }
+  while i < n { s0 += p[i]; i &+= 1 }
+  return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))
 }
