@@ -56,6 +56,41 @@ public enum InnerOptimizer: Sendable, Equatable {
       return [y - learningRate * mHat / (sqrt(sHat + 1e-30) + epsilon), m, s]
     }
   }
+
+  /// The derivative of one update along a direction: given the state S, its tangent dS,
+  /// the gradient g = ∇_y g(x, y) and its tangent dg (the directional derivative of the
+  /// gradient along (dx, dy)), the tangent of `step(S)`. Used by forward unrolling, which
+  /// pushes many directions through one recorded step.
+  ///
+  /// ```
+  /// gradient descent: dy' = dy − η dg
+  /// heavy ball:       dm' = β dm + dg,  dy' = dy − η dm'
+  /// Adam:             dm' = β₁ dm + (1 − β₁) dg,  ds' = β₂ ds + 2 (1 − β₂) g dg,
+  ///                   r = √(ŝ + ε_root),  dy' = dy − η (dm̂ / (r + ε) − m̂ dŝ / (2 r (r + ε)²))
+  /// ```
+  func tangentStep(
+    _ state: [Tensor], tangent: [Tensor], gradient g: Tensor, gradientTangent dg: Tensor, iteration: Int,
+    learningRate: Double
+  ) -> [Tensor] {
+    switch self {
+    case .gradientDescent:
+      return [tangent[0] - learningRate * dg]
+    case let .heavyBall(momentum):
+      let dm = momentum * tangent[1] + dg
+      return [tangent[0] - learningRate * dm, dm]
+    case let .adam(beta1, beta2, epsilon):
+      let m = beta1 * state[1] + (1 - beta1) * g
+      let s = beta2 * state[2] + (1 - beta2) * g.squared()
+      let dm = beta1 * tangent[1] + (1 - beta1) * dg
+      let ds = beta2 * tangent[2] + 2 * (1 - beta2) * g * dg
+      let c1 = 1 / (1 - Foundation.pow(beta1, Double(iteration)))
+      let c2 = 1 / (1 - Foundation.pow(beta2, Double(iteration)))
+      let r = sqrt(c2 * s + 1e-30)
+      let denominator = r + epsilon
+      let dy = c1 * dm / denominator - (c1 * m) * (c2 * ds) / (2 * r * denominator.squared())
+      return [tangent[0] - learningRate * dy, dm, ds]
+    }
+  }
 }
 
 import Foundation

@@ -6,8 +6,8 @@ public enum UnrollMode: Sendable, Equatable {
   /// backward sweep; memory grows linearly with the number of steps K.
   case reverse
   /// Forward mode (forward gradient unrolling): the Jacobian dy_k/dx is carried along the
-  /// loop one column at a time with JVPs, Z_k = A_k Z_{k−1} + B_k. Memory independent of
-  /// K; cost proportional to dim x.
+  /// loop, Z_k = A_k Z_{k−1} + B_k, all its columns through each step's recorded second
+  /// derivatives. Memory independent of K; cost proportional to dim x.
   case forward
   /// Reverse mode through the last k steps only (K-RMD, Shaban et al. AISTATS 2019); the
   /// first K − k steps run without derivatives.
@@ -42,8 +42,9 @@ extension BilevelProblem {
   /// - Returns: the estimate; `residualNorm` and `innerGradientNorm` are ‖∇_y g(x, y_K)‖,
   ///   `iterations` is K. Counts: K ∇_y g in the forward loop; reverse sweeps add K
   ///   Hessian-vector and K cross products over the steps they differentiate; forward
-  ///   mode repeats the loop for each of the n_x coordinates (n_x K gradients, HVPs and
-  ///   cross products); checkpointing recomputes the K steps once more; one more ∇_y g
+  ///   mode records each step's second derivatives once (K ∇_y g and ∇_x g) and replays
+  ///   them for each of the n_x coordinates (n_x K Hessian-vector and cross products);
+  ///   checkpointing recomputes the K steps once more; one more ∇_y g
   ///   measures the final inner gradient.
   ///
   /// References: D. Maclaurin, D. Duvenaud and R. Adams, "Gradient-based hyperparameter
@@ -89,20 +90,40 @@ extension BilevelProblem {
       counts.hessianVectorProducts += steps
       counts.crossProducts += steps
     case .forward:
+      // Z_k = dy_k/dx, one column per coordinate of x, pushed through each step together:
+      // the step's second derivatives are recorded once (the pullback of the full
+      // gradient map G(x, y) = (∇_x g, ∇_y g), whose Jacobian is the symmetric Hessian of
+      // g, so its pullback at (e_j, dy) is its JVP: ∇²_yx g e_j + ∇²_yy g dy in the y part)
+      // and replayed for every column. Memory: n_x states, independent of K.
       let n = x.scalarCount
-      var values = [Double](repeating: 0, count: n)
-      for j in 0..<n {
-        var e = [Double](repeating: 0, count: n)
-        e[j] = 1
-        values[j] = jvp(at: x, direction: Tensor(shape: x.shape, scalars: e)) { x in
-          let state = run(x, optimizer.initialState(y0), from: 1, through: steps)
-          finalY = withoutDerivative(at: state[0])
-          return outer(x, state[0])
-        }.tangent.scalar
+      let m = y0.scalarCount
+      var state = optimizer.initialState(y0)
+      var tangents = [[Tensor]](repeating: state.map { Tensor.zeros($0.shape) }, count: n)
+      var basis = [Double](repeating: 0, count: n)
+      if steps >= 1 {
+        for k in 1...steps {
+          let (full, secondOrder) = valueWithPullback(at: x, state[0]) { x, y in
+            let (gx, gy) = gradient(at: x, y) { x, y in inner(x, y) }
+            return gx.reshaped(to: [n]).concatenated(with: gy.reshaped(to: [m]))
+          }
+          let g = full.slicing(n..<(n + m)).reshaped(to: y0.shape)
+          for j in 0..<n {
+            basis[j] = 1
+            let direction = Tensor(basis).concatenated(with: tangents[j][0].reshaped(to: [m]))
+            basis[j] = 0
+            let dg = secondOrder(direction).1
+            tangents[j] = optimizer.tangentStep(
+              state, tangent: tangents[j], gradient: g, gradientTangent: dg, iteration: k, learningRate: innerLearningRate)
+          }
+          state = optimizer.step(state, iteration: k, learningRate: innerLearningRate) { _ in g }
+        }
       }
-      if n == 0 { finalY = run(x, optimizer.initialState(y0), from: 1, through: steps)[0] }
-      hypergradient = Tensor(shape: x.shape, scalars: values)
-      counts.innerGradientY += n * steps
+      finalY = state[0]
+      let (outerX, outerY) = gradient(at: x, finalY) { x, y in outer(x, y) }
+      let columnsDotOuterY = tangents.map { innerProduct($0[0], outerY) }
+      hypergradient = outerX + Tensor(shape: x.shape, scalars: columnsDotOuterY)
+      counts.innerGradientY += steps
+      counts.innerGradientX += steps
       counts.hessianVectorProducts += n * steps
       counts.crossProducts += n * steps
     case let .truncated(lastSteps):
