@@ -98,7 +98,7 @@ public struct ALSET: BilevelAlgorithm {
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: streams.nextOuter()?.indices)
     let w = randomizedNeumannSeries(
       oracles: oracles, x: x, y: y, rightHandSide: outerY, step: neumannStep.value(at: t), terms: neumannSteps,
-      using: &generator
+      truncation: settings.neumannTruncation, using: &generator
     ) { streams.nextInner()?.indices }
     let directionX = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: streams.nextInner()?.indices)
     x = x - (beta / outerRatio) * directionX

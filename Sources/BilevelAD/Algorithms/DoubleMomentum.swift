@@ -26,12 +26,14 @@ struct DoubleMomentumState {
   var t = 0
   var streams: BatchStreams
   var generator: SeededRandomNumberGenerator
+  private var truncation = NeumannTruncation.randomized
 
   init(x: Tensor, y: Tensor, problem: BilevelProblem, settings: StochasticSettings) {
     self.x = x
     self.y = y
     streams = BatchStreams(problem: problem, settings: settings)
     generator = SeededRandomNumberGenerator(seed: settings.algorithmSeed)
+    truncation = settings.neumannTruncation
   }
 
   mutating func step(
@@ -58,7 +60,7 @@ struct DoubleMomentumState {
       case .randomized:
         (w, oldW) = jointRandomizedNeumannSeries(
           oracles: oracles, x: x, y: y, rightHandSide: outerY, previousX: old.x, previousY: old.y,
-          previousRightHandSide: oldOuterY, step: eta, terms: neumannSteps, using: &generator
+          previousRightHandSide: oldOuterY, step: eta, terms: neumannSteps, truncation: truncation, using: &generator
         ) { streams.nextInner()?.indices }
       }
       let h = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: innerBatch)
@@ -74,7 +76,7 @@ struct DoubleMomentumState {
         }
       case .randomized:
         w = randomizedNeumannSeries(
-          oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps, using: &generator
+          oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps, truncation: truncation, using: &generator
         ) { streams.nextInner()?.indices }
       }
       directions = (gradientY, outerX - oracles.crossProduct(x: x, y: y, v: w, batch: innerBatch))

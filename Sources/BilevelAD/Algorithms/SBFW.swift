@@ -144,7 +144,7 @@ public struct SBFW: BilevelAlgorithm {
       let (oldOuterX, oldOuterY) = oracles.outerGradients(x: old.x, y: old.y, batch: outerBatch)
       let (w, oldW) = jointRandomizedNeumannSeries(
         oracles: oracles, x: x, y: y, rightHandSide: outerY, previousX: old.x, previousY: old.y,
-        previousRightHandSide: oldOuterY, step: eta, terms: neumannSteps, using: &generator
+        previousRightHandSide: oldOuterY, step: eta, terms: neumannSteps, truncation: settings.neumannTruncation, using: &generator
       ) { streams.nextInner()?.indices }
       let crossBatch = streams.nextInner()?.indices
       let h = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: crossBatch)
@@ -152,7 +152,7 @@ public struct SBFW: BilevelAlgorithm {
       direction = h + (1 - momentum.value(at: t)) * (d - oldH)
     } else {
       let w = randomizedNeumannSeries(
-        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps, using: &generator
+        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps, truncation: settings.neumannTruncation, using: &generator
       ) { streams.nextInner()?.indices }
       direction = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: streams.nextInner()?.indices)
     }

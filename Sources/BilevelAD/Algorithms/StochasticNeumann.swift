@@ -100,9 +100,13 @@ func jointStochasticNeumannSeries(
 /// arXiv:1802.02246, 2018.
 func randomizedNeumannSeries<Generator: RandomNumberGenerator>(
   oracles: Oracles, x: Tensor, y: Tensor, rightHandSide b: Tensor, step: Double, terms: Int,
-  using generator: inout Generator, nextBatch: () -> [Int]?
+  truncation: NeumannTruncation = .randomized, using generator: inout Generator, nextBatch: () -> [Int]?
 ) -> Tensor {
   precondition(terms >= 1, "randomizedNeumannSeries: the truncation bound must be at least 1, got \(terms)")
+  if truncation == .expected {
+    return stochasticNeumannSeries(
+      oracles: oracles, x: x, y: y, rightHandSide: b, step: step, terms: terms - 1, nextBatch: nextBatch)
+  }
   let depth = Int.random(in: 0..<terms, using: &generator)
   var p = b
   for _ in 0..<depth {
@@ -123,10 +127,15 @@ func randomizedNeumannSeries<Generator: RandomNumberGenerator>(
 /// - Complexity: 2p Hessian-vector products on p batches.
 func jointRandomizedNeumannSeries<Generator: RandomNumberGenerator>(
   oracles: Oracles, x: Tensor, y: Tensor, rightHandSide b: Tensor, previousX: Tensor, previousY: Tensor,
-  previousRightHandSide previousB: Tensor, step: Double, terms: Int, using generator: inout Generator,
-  nextBatch: () -> [Int]?
+  previousRightHandSide previousB: Tensor, step: Double, terms: Int, truncation: NeumannTruncation = .randomized,
+  using generator: inout Generator, nextBatch: () -> [Int]?
 ) -> (current: Tensor, previous: Tensor) {
   precondition(terms >= 1, "jointRandomizedNeumannSeries: the truncation bound must be at least 1, got \(terms)")
+  if truncation == .expected {
+    return jointStochasticNeumannSeries(
+      oracles: oracles, x: x, y: y, rightHandSide: b, previousX: previousX, previousY: previousY,
+      previousRightHandSide: previousB, step: step, terms: terms - 1, nextBatch: nextBatch)
+  }
   let depth = Int.random(in: 0..<terms, using: &generator)
   var p = b
   var previousP = previousB

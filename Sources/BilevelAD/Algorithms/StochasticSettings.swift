@@ -9,14 +9,38 @@ public struct StochasticSettings: Sendable, Equatable {
   public var sampling: SamplingScheme
   /// The seed of both samplers (and of any other randomness of the algorithm).
   public var seed: UInt64
+  /// How the algorithms with a randomly truncated Neumann series (BSA, TTSA, MRBO,
+  /// SUSTAIN, MSTSA, ALSET, SBFW) truncate it.
+  public var neumannTruncation: NeumannTruncation
 
   /// Mini-batches of `batchSize` (64 by default, as in the benchopt bilevel benchmark).
-  public init(batchSize: Int? = 64, sampling: SamplingScheme = .fixedBlocks, seed: UInt64 = 0) {
+  ///
+  /// - Parameters:
+  ///   - batchSize: B, or nil for full batches.
+  ///   - sampling: how batches are drawn.
+  ///   - seed: the seed of the samplers and of the truncation depths.
+  ///   - neumannTruncation: the papers' random depth (default), or every term.
+  public init(
+    batchSize: Int? = 64, sampling: SamplingScheme = .fixedBlocks, seed: UInt64 = 0,
+    neumannTruncation: NeumannTruncation = .randomized
+  ) {
     precondition(batchSize.map { $0 >= 1 } ?? true, "StochasticSettings: batch size must be positive")
     self.batchSize = batchSize
     self.sampling = sampling
     self.seed = seed
+    self.neumannTruncation = neumannTruncation
   }
+}
+
+/// How a truncated Neumann estimate of w = [∇²_yy g]⁻¹ b is formed from N terms with step η.
+public enum NeumannTruncation: Sendable, Equatable {
+  /// The papers' estimate (Ghadimi and Wang 2018): a depth p drawn uniformly from
+  /// {0, …, N − 1}, w = N η (I − η H)^p b, unbiased for the N-term series at p products.
+  case randomized
+  /// The N-term series itself, w = η Σ_{q<N} (I − η H)^q b (the randomized estimate's
+  /// mean) at N − 1 products: with full batches the algorithm is then deterministic and
+  /// converges to the exact stationary point as N grows.
+  case expected
 }
 
 /// The inner and outer mini-batch streams of one run.
