@@ -22,8 +22,8 @@
 // - When C is tall and narrow (say n = 10), the product is computed as C^T = op(B)^T op(A)^T
 //   with a strided store, so the zero padding of the 16-wide tiles falls on the long side.
 // - Products of at least 2^20 multiply-adds are split into bands of rows or columns of C, one
-//   per core, with DispatchQueue.concurrentPerform; each worker packs its own panels. (Waking
-//   a worker costs tens of microseconds, so smaller products stay on the calling thread.)
+//   per core, with `parallelFor` (WorkerPool.swift, whose helpers are awake between loops);
+//   each worker packs its own panels. Matrix-vector products split from 2^17 multiply-adds.
 // - Debug builds (DEBUG defined, -Onone) swap the SIMD inner loops for scalar ones, because
 //   unoptimized SIMD arithmetic is several times slower than unoptimized scalar code. The
 //   packing, blocking, edge and threading logic is shared.

@@ -3,7 +3,7 @@ import Synchronization
 
 /// How many threads one kernel (today: matrix multiply) may use.
 ///
-/// Large products are split across cores with `DispatchQueue.concurrentPerform`; this
+/// Large products are split across cores with `parallelFor` (`WorkerPool.swift`); this
 /// caps the split, for benchmarks that compare one core with all of them, or for
 /// programs that run several differentiations in parallel themselves.
 public enum Parallelism {

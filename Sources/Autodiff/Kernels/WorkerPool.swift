@@ -21,7 +21,8 @@ import Synchronization
 ///   - maxThreads: the most threads to use, the caller's included.
 ///   - body: the work of one iteration; safe to call from several threads at once.
 @usableFromInline
-func parallelFor(iterations: Int, maxThreads: Int, _ body: (Int) -> Void) {
+func parallelFor(iterations: Int, maxThreads: Int, _ body: @Sendable (Int) -> Void) {
+  if iterations <= 0 { return }
   let pool = WorkerPool.shared
   if iterations <= 1 || maxThreads <= 1 || pool.helperCount == 0 || !pool.acquire() {
     for i in 0..<iterations { body(i) }
@@ -57,7 +58,7 @@ final class WorkerPool: @unchecked Sendable {
   private let condition = NSCondition()
   /// The current loop; written before the ticket is posted, read only by helpers holding
   /// a place, cleared after they have all checked in.
-  private var body: ((Int) -> Void)?
+  private var body: (@Sendable (Int) -> Void)?
   private var iterations = 0
   private var generation = 0
 
@@ -79,7 +80,7 @@ final class WorkerPool: @unchecked Sendable {
 
   /// Posts the loop, works on it, and waits until every iteration has finished and every
   /// helper that joined has left.
-  func run(iterations: Int, helpers: Int, _ body: @escaping (Int) -> Void) {
+  func run(iterations: Int, helpers: Int, _ body: @escaping @Sendable (Int) -> Void) {
     self.body = body
     self.iterations = iterations
     next.store(0, ordering: .relaxed)
@@ -96,11 +97,16 @@ final class WorkerPool: @unchecked Sendable {
     // Close the loop to late helpers and count those that joined.
     let open = ticket.exchange(generation << 8, ordering: .acquiringAndReleasing) & 255
     let joined = min(helpers, 255) - open
-    while finished.load(ordering: .acquiring) < iterations || checkedIn.load(ordering: .acquiring) < joined {}
+    var polls = 0
+    while finished.load(ordering: .acquiring) < iterations || checkedIn.load(ordering: .acquiring) < joined {
+      // A helper holding a place may have been preempted: let it run.
+      polls &+= 1
+      if polls & 4095 == 0 { sched_yield() }
+    }
     self.body = nil
   }
 
-  private func work(_ body: (Int) -> Void) {
+  private func work(_ body: @Sendable (Int) -> Void) {
     while true {
       let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
       if i >= iterations { return }
