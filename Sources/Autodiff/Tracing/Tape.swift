@@ -58,17 +58,24 @@ final class Tape {
     let lowest = inputs.min() ?? 0
     var adjoints = [Tensor?](repeating: nil, count: output + 1)
     adjoints[output] = seed
-    var index = output
-    while index >= lowest {
-      defer { index -= 1 }
-      guard let adjoint = adjoints[index] else { continue }
-      let node = nodes[index]
-      guard let pullback = node.pullback else { continue }  // an input
-      if releasing { nodes[index].pullback = nil }
-      adjoints[index] = nil
-      let (first, second) = pullback(adjoint)
-      if node.first >= 0, let first { accumulate(first, into: &adjoints[node.first]) }
-      if node.second >= 0, let second { accumulate(second, into: &adjoints[node.second]) }
+    // The pullbacks record onto the tapes of enclosing levels, never onto this one, so
+    // the node buffer is stable for the whole sweep: walk it through one pointer (no
+    // exclusivity or bounds checks per node).
+    nodes.withUnsafeMutableBufferPointer { nodes in
+      adjoints.withUnsafeMutableBufferPointer { adjoints in
+        var index = output
+        while index >= lowest {
+          defer { index -= 1 }
+          guard let adjoint = adjoints[index] else { continue }
+          guard let pullback = nodes[index].pullback else { continue }  // an input
+          if releasing { nodes[index].pullback = nil }
+          adjoints[index] = nil
+          let (first, second) = pullback(adjoint)
+          let (firstParent, secondParent) = (nodes[index].first, nodes[index].second)
+          if firstParent >= 0, let first { accumulate(first, into: &adjoints[firstParent]) }
+          if secondParent >= 0, let second { accumulate(second, into: &adjoints[secondParent]) }
+        }
+      }
     }
     return inputs.map { $0 <= output ? adjoints[$0] : nil }
   }
