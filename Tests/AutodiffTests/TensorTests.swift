@@ -515,3 +515,40 @@ struct ShapeOperationTests {
     expectExactly(row.broadcasted(to: [3]), shape: [3], scalars: [1, 2, 3])
   }
 }
+
+@Suite("Buffer cache", .serialized)
+struct BufferCacheTests {
+  /// The address of a tensor's first value.
+  static func address(_ t: Tensor) -> UnsafeRawPointer? {
+    t.withUnsafeScalars { UnsafeRawPointer($0.baseAddress) }
+  }
+
+  @Test("a freed large buffer is reused for the next tensor of its size, with fresh values")
+  func reuse() {
+    // 12347 values: a size no other test allocates, so the cache's list for it is ours.
+    var first: Tensor? = Tensor(shape: [12347], repeating: 1)
+    let address = Self.address(first!)
+    first = nil
+    let second = Tensor(shape: [12347], repeating: 2)
+    #expect(Self.address(second) == address)
+    #expect(second.scalars.allSatisfy { $0 == 2 })
+    let small = Tensor(shape: [100], repeating: 3)
+    #expect(small.scalars.allSatisfy { $0 == 3 })
+  }
+
+  @Test("capacity bounds the cache; purge empties it")
+  func capacity() {
+    let saved = BufferCache.capacity
+    defer { BufferCache.capacity = saved }
+    BufferCache.capacity = 0
+    #expect(BufferCache.byteCount == 0)
+    var t: Tensor? = Tensor(shape: [12353], repeating: 1)
+    #expect(t!.scalarCount == 12353)
+    t = nil
+    // Nothing fits in a zero capacity: the buffer went back to the allocator.
+    #expect(BufferCache.byteCount == 0)
+    BufferCache.capacity = saved
+    #expect(BufferCache.capacity == saved)
+    BufferCache.purge()
+  }
+}
