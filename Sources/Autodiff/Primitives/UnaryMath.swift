@@ -57,6 +57,9 @@ extension ElementwiseUnary {
   @inlinable init() {}
   @inlinable func value(_ x: Double) -> Double { x * x }
   @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor { 2 * x }
+  /// 2 x dx and 2 x c in one pass each (`ScaledMultiply`), not 2 x and then a product.
+  @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(ScaledMultiply(scale: 2), tangent, x) }
+  @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { apply(ScaledMultiply(scale: 2), cotangent, x) }
 }
 
 @usableFromInline struct Power: ElementwiseUnary {

@@ -31,7 +31,10 @@ import Autodiff
 /// with steps scaled to their data. One difference: their z restarts from y at every outer
 /// iteration, while here z is warm-started from its own last value, because with a large
 /// λ the λ-amplified error of a 10-step z restarted from y dominates (measured: ‖∇F‖
-/// stalls at 2.5e-2 instead of 6e-8 with λ = 10⁶ on the quadratic). The accelerated variant
+/// stalls at 2.5e-2 instead of 6e-8 with λ = 10⁶ on the quadratic). Their y step also
+/// reuses ∇_y g evaluated at z (`x.grad = fx / lmbd + gx`, with `gx` computed at `xhat`),
+/// which looks like a slip: the penalty's gradient in y needs ∇_y g(x, y), used here. The
+/// accelerated variant
 /// (AccF2BA, Nesterov momentum in the inner loops) is not implemented.
 public struct F2BA: BilevelAlgorithm {
   public let name = "f2ba"
