@@ -62,6 +62,28 @@ struct ThirdOrderTests {
     expectClose(third, Rosenbrock.analyticThirdOrder(x, direction: v), tolerance: exactTolerance)
   }
 
+  @Test("sum(tanh(x)): gradient of v^T H v is tanh'''(x) v^2 = -2 (1 - t^2)(1 - 3 t^2) v^2", arguments: HVPMode.allCases)
+  func tanhClosedForm(mode: HVPMode) {
+    // tanh's derivative rules go through fused primitives (a (1 - b^2), 2 a b): this
+    // differentiates them twice more, in every mode.
+    let x = randomTensor([5], seed: 903)
+    let v = randomTensor([5], seed: 904)
+    let third = gradient(at: x) { x in
+      dot(hvp(at: x, direction: v, mode: mode) { tanh($0).sum() }, v)
+    }
+    let expected = zipScalars(x, v) { x, v in
+      let t = Foundation.tanh(x)
+      return -2 * (1 - t * t) * (1 - 3 * t * t) * v * v
+    }
+    expectClose(third, expected, tolerance: exactTolerance)
+    let fourth = hessian(at: x) { x in hessian(at: x) { tanh($0).sum() }.sum() }
+    let expectedFourth = x.scalars.map { x in
+      let t = Foundation.tanh(x)
+      return 8 * t * (1 - t * t) * (2 - 3 * t * t)
+    }
+    expectClose(fourth, diagonalMatrix(expectedFourth), tolerance: exactTolerance)
+  }
+
   @Test("sum(exp(x)): gradient of v^T H v is exp(x) v^2", arguments: HVPMode.allCases)
   func expClosedForm(mode: HVPMode) {
     let x = randomTensor([4], seed: 901)
