@@ -80,6 +80,23 @@ struct UnrolledHypergradientTests {
     #expect(forward.counts.hessianVectorProducts == 60)
   }
 
+  @Test("forward unrolling under a memory limit pushes the columns in blocks: same gradient, loop re-run per block",
+        arguments: [InnerOptimizer.gradientDescent, .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8)])
+  func forwardBlocks(optimizer: InnerOptimizer) {
+    let reverse = task.problem.unrolledHypergradient(
+      x: x, y0: y0, steps: 10, innerLearningRate: 0.05, mode: .reverse, optimizer: optimizer)
+    let stateBytes = y0.scalarCount * (optimizer == .gradientDescent ? 1 : 3) * 8
+    // Room for two columns at a time: ceil(n_x / 2) blocks.
+    let blocked = task.problem.unrolledHypergradient(
+      x: x, y0: y0, steps: 10, innerLearningRate: 0.05, mode: .forward, optimizer: optimizer,
+      forwardMemoryLimit: 2 * stateBytes)
+    #expect(relativeError(blocked.gradient, reverse.gradient) < 1e-10)
+    let blocks = (x.scalarCount + 1) / 2
+    #expect(blocked.counts.innerGradientY == 10 * blocks + 1)
+    #expect(blocked.counts.hessianVectorProducts == 10 * x.scalarCount)
+    #expect(blocked.counts.outerGradientY == blocks)
+  }
+
   @Test("too few inner steps are reported as not converged")
   func notConverged() {
     let result = task.problem.unrolledHypergradient(x: x, y0: y0, steps: 3, innerLearningRate: 0.1)

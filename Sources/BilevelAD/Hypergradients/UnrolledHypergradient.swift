@@ -39,6 +39,9 @@ extension BilevelProblem {
   ///   - mode: how to differentiate through the loop.
   ///   - optimizer: the inner update (gradient descent by default).
   ///   - innerTolerance: the largest ‖∇_y g(x, y_K)‖ for which `converged` is true.
+  ///   - forwardMemoryLimit: `.forward` only: the most bytes of dy/dx columns (with their
+  ///     optimizer-state tangents) kept at once; beyond it the columns go through the loop
+  ///     in blocks, the loop re-run per block. 64 MiB by default.
   /// - Returns: the estimate; `residualNorm` and `innerGradientNorm` are ‖∇_y g(x, y_K)‖,
   ///   `iterations` is K. Counts: K ∇_y g in the forward loop; reverse sweeps add K
   ///   Hessian-vector and K cross products over the steps they differentiate; forward
@@ -53,7 +56,8 @@ extension BilevelProblem {
   /// "Truncated back-propagation for bilevel optimization", AISTATS 2019.
   public func unrolledHypergradient(
     x: Tensor, y0: Tensor, steps: Int, innerLearningRate: Double, mode: UnrollMode = .reverse,
-    optimizer: InnerOptimizer = .gradientDescent, innerTolerance: Double = 1e-6
+    optimizer: InnerOptimizer = .gradientDescent, innerTolerance: Double = 1e-6,
+    forwardMemoryLimit: Int = 64 << 20
   ) -> HypergradientResult {
     precondition(steps >= 0, "unrolledHypergradient: steps must be non-negative, got \(steps)")
     precondition(
@@ -94,38 +98,53 @@ extension BilevelProblem {
       // the step's second derivatives are recorded once (the pullback of the full
       // gradient map G(x, y) = (∇_x g, ∇_y g), whose Jacobian is the symmetric Hessian of
       // g, so its pullback at (e_j, dy) is its JVP: ∇²_yx g e_j + ∇²_yy g dy in the y part)
-      // and replayed for every column. Memory: n_x states, independent of K.
+      // and replayed for every column. Memory: one optimizer state per column, independent
+      // of K; columns go in blocks of at most `forwardMemoryLimit` bytes of state, the
+      // loop re-run per block, so that a large x × y does not hold n_x n_y values at once.
       let n = x.scalarCount
       let m = y0.scalarCount
-      var state = optimizer.initialState(y0)
-      var tangents = [[Tensor]](repeating: state.map { Tensor.zeros($0.shape) }, count: n)
+      let stateCount = optimizer.initialState(y0).count
+      let block = max(1, min(n, forwardMemoryLimit / max(1, m * stateCount * MemoryLayout<Double>.stride)))
+      var columnsDotOuterY = [Double](repeating: 0, count: n)
       var basis = [Double](repeating: 0, count: n)
-      if steps >= 1 {
-        for k in 1...steps {
-          let (full, secondOrder) = valueWithPullback(at: x, state[0]) { x, y in
-            let (gx, gy) = gradient(at: x, y) { x, y in inner(x, y) }
-            return gx.reshaped(to: [n]).concatenated(with: gy.reshaped(to: [m]))
+      var blockStart = 0
+      var blocks = 0
+      repeat {
+        let columns = blockStart..<min(n, blockStart + block)
+        var state = optimizer.initialState(y0)
+        var tangents = [[Tensor]](repeating: state.map { Tensor.zeros($0.shape) }, count: columns.count)
+        if steps >= 1 {
+          for k in 1...steps {
+            let (full, secondOrder) = valueWithPullback(at: x, state[0]) { x, y in
+              let (gx, gy) = gradient(at: x, y) { x, y in inner(x, y) }
+              return gx.reshaped(to: [n]).concatenated(with: gy.reshaped(to: [m]))
+            }
+            let g = full.slicing(n..<(n + m)).reshaped(to: y0.shape)
+            for (slot, j) in columns.enumerated() {
+              basis[j] = 1
+              let direction = Tensor(basis).concatenated(with: tangents[slot][0].reshaped(to: [m]))
+              basis[j] = 0
+              let dg = secondOrder(direction).1
+              tangents[slot] = optimizer.tangentStep(
+                state, tangent: tangents[slot], gradient: g, gradientTangent: dg, iteration: k,
+                learningRate: innerLearningRate)
+            }
+            state = optimizer.step(state, iteration: k, learningRate: innerLearningRate) { _ in g }
           }
-          let g = full.slicing(n..<(n + m)).reshaped(to: y0.shape)
-          for j in 0..<n {
-            basis[j] = 1
-            let direction = Tensor(basis).concatenated(with: tangents[j][0].reshaped(to: [m]))
-            basis[j] = 0
-            let dg = secondOrder(direction).1
-            tangents[j] = optimizer.tangentStep(
-              state, tangent: tangents[j], gradient: g, gradientTangent: dg, iteration: k, learningRate: innerLearningRate)
-          }
-          state = optimizer.step(state, iteration: k, learningRate: innerLearningRate) { _ in g }
         }
-      }
-      finalY = state[0]
-      let (outerX, outerY) = gradient(at: x, finalY) { x, y in outer(x, y) }
-      let columnsDotOuterY = tangents.map { innerProduct($0[0], outerY) }
+        finalY = state[0]
+        let outerY = gradient(at: finalY) { y in outer(x, y) }
+        for (slot, j) in columns.enumerated() { columnsDotOuterY[j] = innerProduct(tangents[slot][0], outerY) }
+        blockStart = columns.upperBound
+        blocks += 1
+      } while blockStart < n
+      let outerX = gradient(at: x) { x in outer(x, finalY) }
       hypergradient = outerX + Tensor(shape: x.shape, scalars: columnsDotOuterY)
-      counts.innerGradientY += steps
-      counts.innerGradientX += steps
+      counts.innerGradientY += steps * blocks
+      counts.innerGradientX += steps * blocks
       counts.hessianVectorProducts += n * steps
       counts.crossProducts += n * steps
+      counts.outerGradientY += blocks - 1
     case let .truncated(lastSteps):
       precondition(lastSteps >= 0, "unrolledHypergradient: truncated(lastSteps:) must be non-negative, got \(lastSteps)")
       let kept = min(lastSteps, steps)
