@@ -85,6 +85,33 @@ struct CommandLineTests {
     #expect(result.error.contains("at most 1024"))
   }
 
+  @Test("--neumann-truncation expected makes MSTSA's oracle calls deterministic; a bad value is refused")
+  func neumannTruncation() {
+    // Expected truncation: N − 1 = 9 products at each of the two points after the first
+    // step, so two seeds give the same count; the randomized depth differs between seeds.
+    func calls(_ truncation: String, seed: String) -> String? {
+      let url = FileManager.default.temporaryDirectory.appendingPathComponent("bilevel-cli-neumann-\(UUID()).csv")
+      defer { try? FileManager.default.removeItem(at: url) }
+      let result = runTool([
+        "run", "quadratic-sum", "--algorithm", "mstsa", "--iterations", "5", "--quiet", "--seed", seed,
+        "--neumann-truncation", truncation, "--csv", url.path,
+      ])
+      guard result.status == 0, let text = try? String(contentsOf: url, encoding: .utf8) else { return nil }
+      let lines = text.split(separator: "\n")
+      guard let header = lines.first?.split(separator: ","), let column = header.firstIndex(of: "oracle_calls"),
+        let last = lines.last?.split(separator: ",")
+      else { return nil }
+      return String(last[column])
+    }
+    let expectedA = calls("expected", seed: "1"), expectedB = calls("expected", seed: "2")
+    #expect(expectedA != nil && expectedA == expectedB)
+    let randomizedA = calls("randomized", seed: "1"), randomizedB = calls("randomized", seed: "2")
+    #expect(randomizedA != nil && randomizedA != randomizedB)
+    let bad = runTool(["run", "quadratic-sum", "--algorithm", "mstsa", "--neumann-truncation", "all"])
+    #expect(bad.status == 64)
+    #expect(bad.error.hasPrefix("Error: The value 'all' is invalid for '--neumann-truncation <kind>'"))
+  }
+
   @Test("a data file that cannot be opened exits 66 and names the path; one that does not parse exits 65 with line and column")
   func dataErrors() throws {
     let missing = runTool(["run", "hyperparam", "--data", "/nonexistent/file.csv", "--iterations", "1"])

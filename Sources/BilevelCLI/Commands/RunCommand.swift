@@ -146,9 +146,14 @@ enum RunCommand {
       }
       batchSize = size
     }
+    var truncation = NeumannTruncation.randomized
+    if arguments.contains("neumann-truncation"), try arguments.string("neumann-truncation") == "expected" {
+      truncation = .expected
+    }
     return AlgorithmOptions(
       innerStep: innerStep, outerStep: outerStep, innerSteps: innerSteps, batchSize: batchSize, seed: seed,
-      innerDimension: task.y0.scalarCount, outerDimension: task.x0.scalarCount, constraint: task.constraint)
+      innerDimension: task.y0.scalarCount, outerDimension: task.x0.scalarCount, constraint: task.constraint,
+      neumannTruncation: truncation)
   }
 
   /// One row per algorithm: the last record's values, the median over seeds when several.

@@ -19,8 +19,12 @@ struct AlgorithmOptions: Sendable {
   var outerDimension: Int = 0
   /// The task's constraint set on x (projected and Frank-Wolfe methods use it).
   var constraint: ConstraintSet = .unconstrained
+  /// How the randomized-Neumann algorithms truncate the series.
+  var neumannTruncation: NeumannTruncation = .randomized
 
-  var settings: StochasticSettings { StochasticSettings(batchSize: batchSize, seed: seed) }
+  var settings: StochasticSettings {
+    StochasticSettings(batchSize: batchSize, seed: seed, neumannTruncation: neumannTruncation)
+  }
   /// ρ / γ, the benchmark's outer ratio.
   var outerRatio: Double { innerStep / outerStep }
 }
