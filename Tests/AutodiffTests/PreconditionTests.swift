@@ -61,6 +61,19 @@ struct PreconditionTests {
     }
   }
 
+  @Test("A custom rule that captures a tracer of its own level traps with a message, not a wrong derivative")
+  func customRuleCapturingItsLevel() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = gradient(at: Tensor([1, 2])) { x in
+        let w = x * 2  // a tracer of the level being differentiated
+        let f = differentiableFunction({ $0 }, jvp: { _, _, t in t }, vjp: { _, _, c in c * w })
+        return f(x).sum()
+      }
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("must not capture tracers of its own level"))
+  }
+
   @Test("Incompatible broadcast [2,7] * [3,5] traps and names both shapes")
   func broadcastMismatchMessage() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

@@ -129,8 +129,8 @@ final class LargeBufferCache: Sendable {
 /// The cache of freed large tensor buffers (64 KiB and more), which spares loops over large
 /// tensors the page faults of fresh allocations.
 public enum BufferCache {
-  /// The most bytes the cache keeps (128 MiB unless set; 0 disables it). Lowering it
-  /// frees the buffers that no longer fit.
+  /// The most bytes the cache keeps (128 MiB unless set; 0 disables it). Lowering it below
+  /// what the cache holds frees every cached buffer.
   public static var capacity: Int {
     get { LargeBufferCache.shared.state.withLock { $0.capacity } }
     set {

@@ -26,6 +26,8 @@ final class Tape {
   }
 
   @usableFromInline var nodes: [Node] = []
+  /// Whether a backward sweep of this tape is under way (nothing may then record on it).
+  @usableFromInline var sweeping = false
 
   @inlinable
   init() {}
@@ -33,6 +35,7 @@ final class Tape {
   /// Appends a node that has no parents: an input of the call.
   @inlinable
   func appendInput() -> Int {
+    precondition(!sweeping, Tape.reentryMessage)
     nodes.append(Node(first: -1, second: -1, pullback: nil))
     return nodes.count - 1
   }
@@ -40,6 +43,7 @@ final class Tape {
   /// Appends a node for a primitive application.
   @inlinable
   func append(first: Int, second: Int, pullback: @escaping (Tensor) -> (Tensor?, Tensor?)) -> Int {
+    precondition(!sweeping, Tape.reentryMessage)
     nodes.append(Node(first: first, second: second, pullback: pullback))
     return nodes.count - 1
   }
@@ -55,12 +59,16 @@ final class Tape {
   ///     soon as the sweep has passed it; true when the tape will not be swept again.
   /// - Complexity: one pullback per node between the inputs and the output.
   func backward(from output: Int, seed: Tensor, to inputs: [Int], releasing: Bool) -> [Tensor?] {
+    precondition(!sweeping, Tape.reentryMessage)
+    sweeping = true
+    defer { sweeping = false }
     let lowest = inputs.min() ?? 0
     var adjoints = [Tensor?](repeating: nil, count: output + 1)
     adjoints[output] = seed
-    // The pullbacks record onto the tapes of enclosing levels, never onto this one, so
-    // the node buffer is stable for the whole sweep: walk it through one pointer (no
-    // exclusivity or bounds checks per node).
+    // A pullback works on primals of lower levels and on cotangents of the seed's level,
+    // so it records on the seed's tape or on lower ones, never on this one (checked by
+    // `sweeping`): the node buffer is stable for the whole sweep, walked through one
+    // pointer (no exclusivity or bounds checks per node).
     nodes.withUnsafeMutableBufferPointer { nodes in
       adjoints.withUnsafeMutableBufferPointer { adjoints in
         var index = output
@@ -79,6 +87,9 @@ final class Tape {
     }
     return inputs.map { $0 <= output ? adjoints[$0] : nil }
   }
+
+  @usableFromInline static let reentryMessage =
+    "a derivative rule recorded onto the tape being swept: a custom rule (differentiableFunction) must not capture tracers of its own level"
 
   @inline(__always)
   private func accumulate(_ contribution: Tensor, into slot: inout Tensor?) {

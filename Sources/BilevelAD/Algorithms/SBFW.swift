@@ -34,19 +34,6 @@ import Autodiff
 /// (Frank-Wolfe on x, a momentum-tracked hypergradient, constant samples per iteration,
 /// streaming) with the Ghadimi-Wang hypergradient estimator. The paper's exact estimator,
 /// the order of the y and x updates and its step-size exponents could not be checked.
-/// How SBFW moves x toward the linear minimizer.
-public enum FrankWolfeVariant: String, Sendable, Equatable, CaseIterable {
-  /// x ← x + γ (s − x), the paper's step.
-  case standard
-  /// For the simplex: x ← x + γ (e_i − e_j) with i = argmin_k d_k (the Frank-Wolfe
-  /// vertex), j = argmax of d_k over the support of x (the away vertex) and γ ≤ x_j
-  /// (Lacoste-Julien and Jaggi, "On the global linear convergence of Frank-Wolfe
-  /// optimization variants", NeurIPS 2015). Weight leaves the worst active vertex, so the
-  /// weights of an optimum on a face reach 0 in finitely many steps instead of decaying
-  /// like Π(1 − γ_t), which is what makes the standard step zigzag near such optima.
-  case pairwise
-}
-
 public struct SBFW: BilevelAlgorithm {
   /// "sbfw".
   public let name = "sbfw"
@@ -193,7 +180,10 @@ public struct SBFW: BilevelAlgorithm {
     let step = Swift.min(shortened(gamma, direction: d, from: Tensor(shape: x.shape, scalars: away), to: vertex), weights[j])
     weights[i] += step
     weights[j] -= step
-    if weights[j] < 1e-15 { weights[j] = 0 }
+    if weights[j] < 1e-15 {  // a drop step: the away vertex leaves the support, its crumb with it
+      weights[i] += weights[j]
+      weights[j] = 0
+    }
     return Tensor(shape: x.shape, scalars: weights)
   }
 
@@ -208,4 +198,17 @@ public struct SBFW: BilevelAlgorithm {
   public func frankWolfeGap(gradient: Tensor, at x: Tensor) -> Double {
     dot(gradient, x - constraint.linearMinimizer(gradient)).scalar
   }
+}
+
+/// How SBFW moves x toward the linear minimizer.
+public enum FrankWolfeVariant: String, Sendable, Equatable, CaseIterable {
+  /// x ← x + γ (s − x), the paper's step.
+  case standard
+  /// For the simplex: x ← x + γ (e_i − e_j) with i = argmin_k d_k (the Frank-Wolfe
+  /// vertex), j = argmax of d_k over the support of x (the away vertex) and γ ≤ x_j
+  /// (Lacoste-Julien and Jaggi, "On the global linear convergence of Frank-Wolfe
+  /// optimization variants", NeurIPS 2015). Weight leaves the worst active vertex, so the
+  /// weights of an optimum on a face reach 0 in finitely many steps instead of decaying
+  /// like Π(1 − γ_t), which is what makes the standard step zigzag near such optima.
+  case pairwise
 }

@@ -7,7 +7,10 @@ public enum UnrollMode: Sendable, Equatable {
   case reverse
   /// Forward mode (forward gradient unrolling): the Jacobian dy_k/dx is carried along the
   /// loop, Z_k = A_k Z_{k−1} + B_k, all its columns through each step's recorded second
-  /// derivatives. Memory independent of K; cost proportional to dim x.
+  /// derivatives. Memory independent of K; cost proportional to dim x. It reads the JVP of
+  /// the gradient map off its pullback, which assumes that map's Jacobian (the Hessian of
+  /// g) is symmetric: true for any g written in `Tensor` operations, not for one that hides
+  /// an x- or y-dependence behind `withoutDerivative` or an inexact custom rule.
   case forward
   /// Reverse mode through the last k steps only (K-RMD, Shaban et al. AISTATS 2019); the
   /// first K − k steps run without derivatives.
