@@ -426,10 +426,22 @@ private func gemvRows(_ rows: Range<Int>, columns k: Int, matrix: UnsafePointer<
 #else
   var i = rows.lowerBound
   let k2 = k & ~1
+  let k4 = k & ~3
   while i &+ 4 <= rows.upperBound {
     let r0 = matrix + i &* k, r1 = r0 + k, r2 = r1 + k, r3 = r2 + k
+    // Two accumulators per row: eight independent addition chains, so the loop runs at
+    // the adder's throughput rather than its latency.
     var s0 = SIMD2<Double>(), s1 = SIMD2<Double>(), s2 = SIMD2<Double>(), s3 = SIMD2<Double>()
+    var u0 = SIMD2<Double>(), u1 = SIMD2<Double>(), u2 = SIMD2<Double>(), u3 = SIMD2<Double>()
     var q = 0
+    while q < k4 {
+      let v = load2(x, q), w = load2(x, q &+ 2)
+      s0 += load2(r0, q) * v; u0 += load2(r0, q &+ 2) * w
+      s1 += load2(r1, q) * v; u1 += load2(r1, q &+ 2) * w
+      s2 += load2(r2, q) * v; u2 += load2(r2, q &+ 2) * w
+      s3 += load2(r3, q) * v; u3 += load2(r3, q &+ 2) * w
+      q &+= 4
+    }
     while q < k2 {
       let v = load2(x, q)
       s0 += load2(r0, q) * v
@@ -438,7 +450,7 @@ private func gemvRows(_ rows: Range<Int>, columns k: Int, matrix: UnsafePointer<
       s3 += load2(r3, q) * v
       q &+= 2
     }
-    var t0 = s0.sum(), t1 = s1.sum(), t2 = s2.sum(), t3 = s3.sum()
+    var t0 = (s0 + u0).sum(), t1 = (s1 + u1).sum(), t2 = (s2 + u2).sum(), t3 = (s3 + u3).sum()
     if q < k {
       let v = x[q]
       t0 += r0[q] * v; t1 += r1[q] * v; t2 += r2[q] * v; t3 += r3[q] * v
