@@ -21,7 +21,7 @@
 //   (512 KB with the duplication, in L2), NC = 4096 columns of op(B) per packed block.
 // - When C is tall and narrow (say n = 10), the product is computed as C^T = op(B)^T op(A)^T
 //   with a strided store, so the zero padding of the 16-wide tiles falls on the long side.
-// - Products of at least 2^20 multiply-adds are split into bands of rows or columns of C, one
+// - Products of at least 2^17 multiply-adds are split into bands of rows or columns of C, one
 //   per core, with `parallelFor` (WorkerPool.swift, whose helpers are awake between loops);
 //   each worker packs its own panels. Matrix-vector products split from 2^17 multiply-adds.
 // - Debug builds (DEBUG defined, -Onone) swap the SIMD inner loops for scalar ones, because
@@ -63,8 +63,10 @@ enum GEMMTuning {
   static let nc = 4096
   /// Below this many multiply-adds (m n k), the unpacked loops are faster.
   static let smallProduct = 2048
-  /// Multiply-adds per worker before a product is split across cores (2 workers from 2^20).
-  static let parallelGrain = 524288
+  /// Multiply-adds per worker before a product is split across cores (2 workers from 2^17:
+  /// with the pool's helpers awake, a split pays from about 0.1 MFLOP; the MLP's gradient
+  /// went from 551 to 420 µs when this came down from 2^19).
+  static let parallelGrain = 65536
   /// Multiply-adds per worker before a matrix-vector product is split (memory-bound, and
   /// the helpers of `parallelFor` are awake, so smaller pieces pay).
   static let gemvParallelGrain = 65536
