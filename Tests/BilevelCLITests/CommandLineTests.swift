@@ -112,6 +112,25 @@ struct CommandLineTests {
     #expect(bad.error.hasPrefix("Error: The value 'all' is invalid for '--neumann-truncation <kind>'"))
   }
 
+  @Test("sbfw-pairwise reaches the coreset-simplex optimum within 1e-3; on an unconstrained task it is refused")
+  func sbfwPairwise() throws {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("bilevel-cli-sbfw-\(UUID()).csv")
+    defer { try? FileManager.default.removeItem(at: url) }
+    let run = runTool([
+      "run", "coreset-simplex", "--algorithm", "sbfw-pairwise", "--iterations", "1000", "--evaluate-every", "1000",
+      "--quiet", "--csv", url.path,
+    ])
+    #expect(run.status == 0, "\(run.error)")
+    let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
+    let header = lines[0].split(separator: ",")
+    let column = try #require(header.firstIndex(of: "hull_point_distance"))
+    let distance = try #require(Double(lines.last!.split(separator: ",")[column]))
+    #expect(distance < 1e-3, "hull point distance \(distance)")  // measured 2.8e-5
+    let refused = runTool(["run", "quadratic", "--algorithm", "sbfw-pairwise", "--iterations", "1"])
+    #expect(refused.status == 1)
+    #expect(refused.error.contains("sbfw-pairwise") && refused.error.contains("coreset-simplex"))
+  }
+
   @Test("a data file that cannot be opened exits 66 and names the path; one that does not parse exits 65 with line and column")
   func dataErrors() throws {
     let missing = runTool(["run", "hyperparam", "--data", "/nonexistent/file.csv", "--iterations", "1"])
@@ -146,8 +165,8 @@ struct CommandLineTests {
 
   @Test("every task runs with every algorithm it supports, on a tiny budget", arguments: ["quadratic", "pl-game", "coreset", "matrix-sensing", "coreset-simplex"])
   func smoke(task: String) {
-    // sbfw needs a bounded set on x: only coreset-simplex has one.
-    let names = AlgorithmRegistry.names.filter { $0 != "sbfw" || task == "coreset-simplex" }
+    // sbfw needs a bounded set on x and sbfw-pairwise the simplex: only coreset-simplex has them.
+    let names = AlgorithmRegistry.names.filter { !$0.hasPrefix("sbfw") || task == "coreset-simplex" }
     let result = runTool(["run", task, "--algorithm", names.joined(separator: ","), "--iterations", "2", "--evaluate-every", "2"])
     #expect(result.status == 0 || result.error.contains("diverged"), "\(result.error)")
     for name in names { #expect(result.output.contains(name)) }

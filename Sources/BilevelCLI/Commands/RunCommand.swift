@@ -153,7 +153,7 @@ enum RunCommand {
     return AlgorithmOptions(
       innerStep: innerStep, outerStep: outerStep, innerSteps: innerSteps, batchSize: batchSize, seed: seed,
       innerDimension: task.y0.scalarCount, outerDimension: task.x0.scalarCount, constraint: task.constraint,
-      neumannTruncation: truncation)
+      neumannTruncation: truncation, smoothness: task.smoothness)
   }
 
   /// One row per algorithm: the last record's values, the median over seeds when several.

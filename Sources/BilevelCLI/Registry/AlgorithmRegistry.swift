@@ -21,6 +21,8 @@ struct AlgorithmOptions: Sendable {
   var constraint: ConstraintSet = .unconstrained
   /// How the randomized-Neumann algorithms truncate the series.
   var neumannTruncation: NeumannTruncation = .randomized
+  /// The task's hypergradient Lipschitz constant, where known.
+  var smoothness: Double? = nil
 
   var settings: StochasticSettings {
     StochasticSettings(batchSize: batchSize, seed: seed, neumannTruncation: neumannTruncation)
@@ -230,6 +232,20 @@ enum AlgorithmRegistry {
         throw CLIError.runFailed("sbfw needs a bounded constraint set on x; run it on coreset-simplex")
       }
       return SBFW(constraint: o.constraint, innerStep: .decreasing(o.innerStep, exponent: 0.5), neumannStep: .constant(o.innerStep), settings: o.settings)
+    },
+    AlgorithmEntry(
+      name: "sbfw-pairwise", summary: "SBFW with pairwise Frank-Wolfe steps on the simplex and the short step (Lacoste-Julien and Jaggi 2015).",
+      parameters: "as sbfw with every Neumann term (--neumann-truncation expected), steps capped by the short step with the task's L; needs the simplex (coreset-simplex)",
+      stochastic: true
+    ) { o throws(CLIError) in
+      guard o.constraint == .simplex, let smoothness = o.smoothness else {
+        throw CLIError.runFailed("sbfw-pairwise moves weight between vertices of the simplex and needs the task's L; run it on coreset-simplex")
+      }
+      var settings = o.settings
+      settings.neumannTruncation = .expected
+      return SBFW(
+        constraint: .simplex, innerStep: .decreasing(o.innerStep, exponent: 0.5), neumannStep: .constant(o.innerStep),
+        variant: .pairwise, smoothness: smoothness, settings: settings)
     },
     AlgorithmEntry(
       name: "f3sa", summary: "Momentum-assisted fully first-order stochastic penalty method (Kwon et al. ICLR 2024).",

@@ -39,6 +39,9 @@ struct TaskInstance {
   var constraint: ConstraintSet = .unconstrained
   /// The inner Hessian as a diagonal plus a low-rank term, where the task has that form.
   var woodbury: ((Tensor, Tensor) -> WoodburyStructure)? = nil
+  /// L, the Lipschitz constant of the hypergradient, where the task knows it (Frank-Wolfe
+  /// short steps).
+  var smoothness: Double? = nil
 }
 
 /// Step sizes (and a batch size) tuned for one algorithm on one task.
@@ -174,9 +177,13 @@ enum TaskRegistry {
     },
     TaskEntry(name: "coreset-simplex", summary: "The coreset toy with the weights on the simplex: constrained x, attainable solution.") { _ in
       let toy = CoresetToy()
-      return TaskInstance(
+      var instance = TaskInstance(
         problem: toy.simplexProblem, x0: Tensor(shape: [4], repeating: 0.25), y0: [0, 3], evaluator: toy.simplexEvaluator(),
         innerStep: 0.2, outerStep: 0.05, batchSize: nil, metrics: ["hull point distance"], constraint: .simplex)
+      instance.smoothness = toy.simplexSmoothness
+      // g's Hessian in θ is 2I: a step of 1/2 solves the inner problem in one step.
+      instance.tunedSteps = ["sbfw-pairwise": [0.5, 0.05]]
+      return instance
     },
   ]
 
