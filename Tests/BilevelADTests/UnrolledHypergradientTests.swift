@@ -94,7 +94,7 @@ struct UnrolledHypergradientTests {
     let blocks = (x.scalarCount + 1) / 2
     #expect(blocked.counts.innerGradientY == 10 * blocks + 1)
     #expect(blocked.counts.hessianVectorProducts == 10 * x.scalarCount)
-    #expect(blocked.counts.outerGradientY == blocks)
+    #expect(blocked.counts.outerGradientX == 1 && blocked.counts.outerGradientY == 1)
   }
 
   @Test("too few inner steps are reported as not converged")

@@ -2,7 +2,8 @@ import Foundation
 
 // Elementwise math. An elementwise primitive needs only its scalar kernel and its
 // derivative dy/dx written in `Tensor` operations; `ElementwiseUnary` builds the JVP
-// (tangent * dy/dx) and the VJP (cotangent * dy/dx) from it, as JAX's `defjvp` does.
+// (tangent * dy/dx) and the VJP (cotangent * dy/dx) from it, as JAX's `defjvp` does. x² and
+// tanh, on the hot paths of the benchmarks, write their rules as one fused primitive each.
 
 /// An elementwise function y = f(x) given by its scalar kernel and its derivative.
 @usableFromInline
@@ -53,11 +54,11 @@ extension ElementwiseUnary {
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { cotangent / (2 * value) }
 }
 
-@usableFromInline struct Square: ElementwiseUnary {
+/// x², whose rules 2 x dx and 2 x c are one `ScaledMultiply` pass each (an `ElementwiseUnary`
+/// would form 2 x and then the product).
+@usableFromInline struct Square: UnaryPrimitive {
   @inlinable init() {}
-  @inlinable func value(_ x: Double) -> Double { x * x }
-  @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor { 2 * x }
-  /// 2 x dx and 2 x c in one pass each (`ScaledMultiply`), not 2 x and then a product.
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { mapKernel(x) { $0 * $0 } }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(ScaledMultiply(scale: 2), tangent, x) }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { apply(ScaledMultiply(scale: 2), cotangent, x) }
 }
@@ -81,12 +82,11 @@ extension ElementwiseUnary {
   }
 }
 
-@usableFromInline struct HyperbolicTangent: ElementwiseUnary {
+/// tanh by `tanhKernel` (branch-free straight-line arithmetic, so the map vectorizes); its
+/// rules dx (1 − t²) and c (1 − t²) are one `TimesOneMinusSquare` pass each, not three.
+@usableFromInline struct HyperbolicTangent: UnaryPrimitive {
   @inlinable init() {}
-  /// tanh by `tanhKernel`: branch-free straight-line arithmetic, so the map vectorizes.
-  @inlinable func value(_ x: Double) -> Double { tanhKernel(x) }
-  @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor { 1 - value.squared() }
-  /// dx (1 − t²) and c (1 − t²) in one pass each, not three.
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { mapKernel(x) { tanhKernel($0) } }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor {
     apply(TimesOneMinusSquare(), tangent, value)
   }

@@ -60,7 +60,10 @@ public enum InnerOptimizer: Sendable, Equatable {
   /// The derivative of one update along a direction: given the state S, its tangent dS,
   /// the gradient g = ∇_y g(x, y) and its tangent dg (the directional derivative of the
   /// gradient along (dx, dy)), the tangent of `step(S)`. Used by forward unrolling, which
-  /// pushes many directions through one recorded step.
+  /// pushes many directions through one recorded step. Written out rather than taken by
+  /// `jvp` through `step` (which made forward unrolling 50 % slower: 6.2 → 9.4 ms at d = 100,
+  /// K = 10); `UnrolledHypergradientTests` holds it to the derivative of `step` itself,
+  /// forward against reverse unrolling to 1e-10, for each of the three optimizers.
   ///
   /// ```
   /// gradient descent: dy' = dy − η dg

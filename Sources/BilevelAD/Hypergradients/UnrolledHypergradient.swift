@@ -109,6 +109,7 @@ extension BilevelProblem {
       let stateCount = optimizer.initialState(y0).count
       let block = max(1, min(n, forwardMemoryLimit / max(1, m * stateCount * MemoryLayout<Double>.stride)))
       var columnsDotOuterY = [Double](repeating: 0, count: n)
+      var outerGradients: (x: Tensor, y: Tensor)?  // at y_K, the same for every block
       var basis = [Double](repeating: 0, count: n)
       var blockStart = 0
       var blocks = 0
@@ -136,18 +137,21 @@ extension BilevelProblem {
           }
         }
         finalY = state[0]
-        let outerY = gradient(at: finalY) { y in outer(x, y) }
-        for (slot, j) in columns.enumerated() { columnsDotOuterY[j] = innerProduct(tangents[slot][0], outerY) }
+        if outerGradients == nil {
+          let (outerX, outerY) = gradient(at: x, finalY) { x, y in outer(x, y) }
+          outerGradients = (outerX, outerY)
+        }
+        for (slot, j) in columns.enumerated() {
+          columnsDotOuterY[j] = innerProduct(tangents[slot][0], outerGradients!.y)
+        }
         blockStart = columns.upperBound
         blocks += 1
       } while blockStart < n
-      let outerX = gradient(at: x) { x in outer(x, finalY) }
-      hypergradient = outerX + Tensor(shape: x.shape, scalars: columnsDotOuterY)
+      hypergradient = outerGradients!.x + Tensor(shape: x.shape, scalars: columnsDotOuterY)
       counts.innerGradientY += steps * blocks
       counts.innerGradientX += steps * blocks
       counts.hessianVectorProducts += n * steps
       counts.crossProducts += n * steps
-      counts.outerGradientY += blocks - 1
     case let .truncated(lastSteps):
       precondition(lastSteps >= 0, "unrolledHypergradient: truncated(lastSteps:) must be non-negative, got \(lastSteps)")
       let kept = min(lastSteps, steps)
