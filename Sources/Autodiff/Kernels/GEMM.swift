@@ -63,13 +63,10 @@ enum GEMMTuning {
   static let nc = 4096
   /// Below this many multiply-adds (m n k), the unpacked loops are faster.
   static let smallProduct = 2048
-  /// Multiply-adds per worker before a product is split across cores (2 workers from 2^17:
-  /// with the pool's helpers awake, a split pays from about 0.1 MFLOP; the MLP's gradient
-  /// went from 551 to 420 µs when this came down from 2^19).
+  /// Multiply-adds per worker before a matrix or matrix-vector product is split across
+  /// cores (2 workers from 2^17: with the pool's helpers awake, a split pays from about
+  /// 0.1 MFLOP; the MLP's gradient went from 551 to 420 µs when this came down from 2^19).
   static let parallelGrain = 65536
-  /// Multiply-adds per worker before a matrix-vector product is split (memory-bound, and
-  /// the helpers of `parallelFor` are awake, so smaller pieces pay).
-  static let gemvParallelGrain = 65536
 }
 
 /// `gemm` with an explicit cap on the number of worker threads.
@@ -384,7 +381,7 @@ private func gemmMicroKernel(_ kc: Int, _ a: UnsafePointer<Double>, _ b: UnsafeP
 /// time so each load of x serves four rows.
 private func gemv(rows: Int, columns: Int, matrix: UnsafePointer<Double>,
                   x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>, maxThreads: Int) {
-  let threads = min(maxThreads, rows * columns / GEMMTuning.gemvParallelGrain, rows / 4)
+  let threads = min(maxThreads, rows * columns / GEMMTuning.parallelGrain, rows / 4)
   if threads <= 1 {
     gemvRows(0..<rows, columns: columns, matrix: matrix, x: x, y: y)
     return
@@ -484,7 +481,7 @@ private func gemvRows(_ rows: Range<Int>, columns k: Int, matrix: UnsafePointer<
 /// place); y is read and written once per block of rows.
 private func gemvTransposed(rows k: Int, columns: Int, matrix: UnsafePointer<Double>,
                             x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>, maxThreads: Int) {
-  let threads = min(maxThreads, k * columns / GEMMTuning.gemvParallelGrain, columns / 64)
+  let threads = min(maxThreads, k * columns / GEMMTuning.parallelGrain, columns / 64)
   if threads <= 1 {
     gemvTransposedColumns(0..<columns, rows: k, stride: columns, matrix: matrix, x: x, y: y)
     return
