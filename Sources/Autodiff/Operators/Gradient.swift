@@ -1,70 +1,87 @@
-// Gradients of scalar functions (reverse mode).
+// Gradients of scalar functions (reverse mode), of a tensor or of any structure of tensors.
 
 /// The value of `f` at `x` and its gradient ∇f(x), in one forward and one backward pass.
 ///
 /// ```
 /// gradient[i] = ∂f/∂x[i] (x)
 /// ```
-/// May be called inside any other differential operator's closure: the result is then
-/// differentiable with respect to the enclosing operator's variables.
+/// `x` may be a `Tensor` or any `TensorStructure` (an array or dictionary of tensors, a
+/// model's parameter struct); the gradient comes back in x's structure, one tensor per
+/// tensor of x. May be called inside any other differential operator's closure: the result
+/// is then differentiable with respect to the enclosing operator's variables.
+///
+/// ```swift
+/// let p: [String: Tensor] = ["w": w, "b": b]
+/// let (value, grads) = valueWithGradient(at: p) { p in loss(p["w"]!, p["b"]!) }
+/// ```
 ///
 /// - Parameters:
 ///   - x: the point.
 ///   - f: a function returning a one-element tensor.
-/// - Returns: f(x) and the gradient, of x's shape.
+/// - Returns: f(x) and the gradient, of x's structure and shapes.
 /// - Precondition: f returns exactly one value.
-/// - Complexity: a small constant times the cost of evaluating f.
-public func valueWithGradient(
-  at x: Tensor, of f: (Tensor) -> Tensor
-) -> (value: Tensor, gradient: Tensor) {
-  let (value, backward) = reverseTrace(at: [x], operation: "gradient(at:of:)") { f($0[0]) }
-  precondition(
-    value.scalarCount == 1,
-    "gradient(at:of:): the function must return one value, got shape \(value.shape)")
-  return (value, backward(Tensor.ones(value.shape), true)[0])
+/// - Complexity: a small constant times the cost of evaluating f, plus O(1) per tensor of x.
+public func valueWithGradient<P: TensorStructure>(
+  at x: P, of f: (P) -> Tensor
+) -> (value: Tensor, gradient: P) {
+  let (values, backward) = reverseTrace(at: x.tensors, operation: "gradient(at:of:)") {
+    [f(x.replacingTensors(with: $0))]
+  }
+  requireScalar(values[0], operation: "gradient(at:of:)")
+  return (values[0], x.replacingTensors(with: backward([Tensor.ones(values[0].shape)], true)))
 }
 
-/// The gradient ∇f(x) of a scalar function.
+/// The gradient ∇f(x) of a scalar function of a tensor or of any structure of tensors.
 ///
+/// ```swift
+/// let gs: [Tensor] = gradient(at: [w, b]) { p in loss(p[0], p[1]) }
+/// ```
 /// - Parameters:
 ///   - x: the point.
 ///   - f: a function returning a one-element tensor.
-/// - Returns: the gradient, of x's shape.
+/// - Returns: the gradient, of x's structure and shapes.
 /// - Precondition: f returns exactly one value.
-public func gradient(at x: Tensor, of f: (Tensor) -> Tensor) -> Tensor {
+public func gradient<P: TensorStructure>(at x: P, of f: (P) -> Tensor) -> P {
   valueWithGradient(at: x, of: f).gradient
 }
 
-/// The value of a scalar function of two tensors and both partial gradients.
+/// The value of a scalar function of two arguments and both partial gradients.
 ///
 /// ```
 /// gradient = (∂f/∂x (x, y), ∂f/∂y (x, y))
 /// ```
+/// Each argument may be a `Tensor` or any `TensorStructure`.
 /// - Parameters:
 ///   - x: the first argument.
 ///   - y: the second argument.
 ///   - f: a function returning a one-element tensor.
-/// - Returns: f(x, y) and the partial gradients, of x's and y's shapes.
+/// - Returns: f(x, y) and the partial gradients, of x's and y's structures.
 /// - Precondition: f returns exactly one value.
-public func valueWithGradient(
-  at x: Tensor, _ y: Tensor, of f: (Tensor, Tensor) -> Tensor
-) -> (value: Tensor, gradient: (Tensor, Tensor)) {
-  let (value, backward) = reverseTrace(at: [x, y], operation: "gradient(at:_:of:)") { f($0[0], $0[1]) }
-  precondition(
-    value.scalarCount == 1,
-    "gradient(at:_:of:): the function must return one value, got shape \(value.shape)")
-  let adjoints = backward(Tensor.ones(value.shape), true)
-  return (value, (adjoints[0], adjoints[1]))
+public func valueWithGradient<P: TensorStructure, Q: TensorStructure>(
+  at x: P, _ y: Q, of f: (P, Q) -> Tensor
+) -> (value: Tensor, gradient: (P, Q)) {
+  let xs = x.tensors
+  let (values, backward) = reverseTrace(at: xs + y.tensors, operation: "gradient(at:_:of:)") { tracers in
+    [f(x.replacingTensors(with: Array(tracers[..<xs.count])), y.replacingTensors(with: Array(tracers[xs.count...])))]
+  }
+  requireScalar(values[0], operation: "gradient(at:_:of:)")
+  let adjoints = backward([Tensor.ones(values[0].shape)], true)
+  return (
+    values[0],
+    (x.replacingTensors(with: Array(adjoints[..<xs.count])), y.replacingTensors(with: Array(adjoints[xs.count...])))
+  )
 }
 
-/// Both partial gradients of a scalar function of two tensors.
+/// Both partial gradients of a scalar function of two arguments.
 ///
 /// - Parameters:
-///   - x: the first argument.
-///   - y: the second argument.
+///   - x: the first argument (a tensor or any structure).
+///   - y: the second argument (a tensor or any structure).
 ///   - f: a function returning a one-element tensor.
-/// - Returns: (∂f/∂x, ∂f/∂y), of x's and y's shapes.
+/// - Returns: (∂f/∂x, ∂f/∂y), of x's and y's structures.
 /// - Precondition: f returns exactly one value.
-public func gradient(at x: Tensor, _ y: Tensor, of f: (Tensor, Tensor) -> Tensor) -> (Tensor, Tensor) {
+public func gradient<P: TensorStructure, Q: TensorStructure>(
+  at x: P, _ y: Q, of f: (P, Q) -> Tensor
+) -> (P, Q) {
   valueWithGradient(at: x, y, of: f).gradient
 }

@@ -18,22 +18,21 @@ public enum HVPMode: String, CaseIterable, Sendable {
 /// hvp = ∇²f(x) v = d/dt ∇f(x + t v) at t = 0
 /// ```
 /// All three modes give the same result to rounding; they differ in cost (see
-/// `Docs/Benchmarks.md`). Nests like every other operator.
+/// `Docs/Benchmarks.md`). Nests like every other operator. x may be a `Tensor` or any
+/// `TensorStructure`; v and the result have x's layout.
 ///
 /// - Parameters:
 ///   - x: the point.
-///   - direction: v, of x's shape.
+///   - direction: v, of x's layout.
 ///   - mode: how to compose the modes; `.forwardOverReverse` by default.
 ///   - f: a function returning a one-element tensor.
-/// - Returns: ∇²f(x) v, of x's shape.
-/// - Precondition: `direction` has x's shape and f returns one value.
+/// - Returns: ∇²f(x) v, of x's structure.
+/// - Precondition: `direction` has x's layout and f returns one value.
 /// - Complexity: a small constant times the cost of the gradient (Pearlmutter 1994).
-public func hvp(
-  at x: Tensor, direction: Tensor, mode: HVPMode = .forwardOverReverse, of f: (Tensor) -> Tensor
-) -> Tensor {
-  precondition(
-    direction.shape == x.shape,
-    "hvp(at:direction:mode:of:): direction of shape \(direction.shape) does not match the point's shape \(x.shape)")
+public func hvp<P: TensorStructure>(
+  at x: P, direction: P, mode: HVPMode = .forwardOverReverse, of f: (P) -> Tensor
+) -> P {
+  requireDirection(direction, matches: x, operation: "hvp(at:direction:mode:of:)")
   switch mode {
   case .reverseOverReverse:
     return gradient(at: x) { x in dot(gradient(at: x, of: f), direction) }
@@ -42,9 +41,7 @@ public func hvp(
   case .reverseOverForward:
     return gradient(at: x) { x in
       let tangent = jvp(at: x, direction: direction, of: f).tangent
-      precondition(
-        tangent.scalarCount == 1,
-        "hvp(at:direction:mode:of:): the function must return one value, got shape \(tangent.shape)")
+      requireScalar(tangent, operation: "hvp(at:direction:mode:of:)")
       return tangent
     }
   }

@@ -5,30 +5,40 @@
 /// ```
 /// jacobian[i..., j...] = ∂f[i...]/∂x[j...] (x)
 /// ```
+/// A `Tensor` argument or value keeps its shape in the result; any other structure
+/// counts as one flat axis over its scalars in order (its tensors in order, each
+/// row-major), so for structures the Jacobian is a matrix of shape
+/// [f(x).scalarCount, x.scalarCount].
+///
 /// Uses reverse mode (one trace, one backward sweep per output) when f has at most as
 /// many outputs as inputs, forward mode (one JVP per input) otherwise. The result is
 /// differentiable when called inside another operator.
 ///
 /// - Parameters:
-///   - x: the point.
+///   - x: the point (a tensor or any structure).
 ///   - f: the function.
-/// - Returns: a tensor of shape f(x).shape + x.shape.
+/// - Returns: a tensor of shape rows + columns, where rows is f(x)'s shape (or
+///   [f(x).scalarCount] for a structure) and columns is x's shape (or [x.scalarCount]).
 /// - Complexity: min(outputs, inputs) gradient-sized passes.
-public func jacobian(at x: Tensor, of f: (Tensor) -> Tensor) -> Tensor {
+public func jacobian<P: TensorStructure, Q: TensorStructure>(at x: P, of f: (P) -> Q) -> Tensor {
   let inputCount = x.scalarCount
-  let (value, backward) = reverseTrace(at: [x], operation: "jacobian(at:of:)") { f($0[0]) }
+  let (value, pullback) = valueWithPullback(at: x, of: f)
   let outputCount = value.scalarCount
-  if outputCount == 0 || inputCount == 0 { return Tensor.zeros(value.shape + x.shape) }
+  let rowShape = (value as? Tensor)?.shape ?? [outputCount]
+  let columnShape = (x as? Tensor)?.shape ?? [inputCount]
+  if outputCount == 0 || inputCount == 0 { return Tensor.zeros(rowShape + columnShape) }
   if outputCount <= inputCount {
+    let zeros = value.zeros
     let rows = (0..<outputCount).map { i -> Tensor in
-      backward(basisVector(i, shape: value.shape), false)[0].reshaped(to: [inputCount])
+      pullback(basisStructure(i, like: zeros)).flattened()
     }
-    return Tensor(stacking: rows).reshaped(to: value.shape + x.shape)
+    return Tensor(stacking: rows).reshaped(to: rowShape + columnShape)
   }
+  let zeros = x.zeros
   let columns = (0..<inputCount).map { j -> Tensor in
-    jvp(at: x, direction: basisVector(j, shape: x.shape), of: f).tangent.reshaped(to: [outputCount])
+    jvp(at: x, direction: basisStructure(j, like: zeros), of: f).tangent.flattened()
   }
-  return Tensor(stacking: columns).transposed().reshaped(to: value.shape + x.shape)
+  return Tensor(stacking: columns).transposed().reshaped(to: rowShape + columnShape)
 }
 
 /// The Hessian ∇²f(x) of a scalar function: the Jacobian of its gradient.
@@ -36,12 +46,15 @@ public func jacobian(at x: Tensor, of f: (Tensor) -> Tensor) -> Tensor {
 /// ```
 /// hessian[i..., j...] = ∂²f/∂x[i...]∂x[j...] (x)
 /// ```
+/// For a structure x the Hessian is the n × n matrix over its scalars flattened in order
+/// (n = x.scalarCount): the blocks ∂²f/∂x_a∂x_b of its tensors a, b in order.
+///
 /// - Parameters:
-///   - x: the point.
+///   - x: the point (a tensor or any structure).
 ///   - f: a function returning a one-element tensor.
-/// - Returns: a tensor of shape x.shape + x.shape.
-/// - Complexity: one gradient trace and n backward sweeps, n = x.scalarCount.
-public func hessian(at x: Tensor, of f: (Tensor) -> Tensor) -> Tensor {
+/// - Returns: a tensor of shape x.shape + x.shape, or [n, n] for a structure.
+/// - Complexity: one gradient trace and n backward sweeps.
+public func hessian<P: TensorStructure>(at x: P, of f: (P) -> Tensor) -> Tensor {
   jacobian(at: x) { x in gradient(at: x, of: f) }
 }
 
@@ -50,4 +63,15 @@ func basisVector(_ index: Int, shape: [Int]) -> Tensor {
   var values = [Double](repeating: 0, count: shape.reduce(1, *))
   values[index] = 1
   return Tensor(shape: shape, scalars: values)
+}
+
+/// The value of `zeros`' layout that is 1 at flat index `index` (over its scalars in
+/// order) and 0 elsewhere.
+func basisStructure<S: TensorStructure>(_ index: Int, like zeros: S) -> S {
+  var offset = 0
+  return zeros.mapTensors { tensor in
+    defer { offset += tensor.scalarCount }
+    guard index >= offset && index < offset + tensor.scalarCount else { return tensor }
+    return basisVector(index - offset, shape: tensor.shape)
+  }
 }

@@ -48,30 +48,31 @@ final class Tape {
     return nodes.count - 1
   }
 
-  /// Runs the backward pass from `output` seeded with `seed`, returning the adjoint of
-  /// each of `inputs` (nil where the output does not depend on it).
+  /// Runs the backward pass from `outputs`, each seeded with its cotangent, returning the
+  /// adjoint of each of `inputs` (nil where no output depends on it).
   ///
   /// - Parameters:
-  ///   - output: the node whose adjoint is `seed`.
-  ///   - seed: the cotangent of the output, of the output's shape.
+  ///   - outputs: the nodes whose adjoints are given, with their cotangents (of the
+  ///     nodes' shapes); a node listed twice gets the sum of its seeds.
   ///   - inputs: the nodes whose adjoints to return.
   ///   - releasing: whether to drop each node's pullback (and the values it keeps) as
   ///     soon as the sweep has passed it; true when the tape will not be swept again.
-  /// - Complexity: one pullback per node between the inputs and the output.
-  func backward(from output: Int, seed: Tensor, to inputs: [Int], releasing: Bool) -> [Tensor?] {
+  /// - Complexity: one pullback per node between the inputs and the newest output.
+  func backward(from outputs: [(node: Int, seed: Tensor)], to inputs: [Int], releasing: Bool) -> [Tensor?] {
     precondition(!sweeping, Tape.reentryMessage)
+    guard let newest = outputs.map(\.node).max() else { return inputs.map { _ in nil } }
     sweeping = true
     defer { sweeping = false }
     let lowest = inputs.min() ?? 0
-    var adjoints = [Tensor?](repeating: nil, count: output + 1)
-    adjoints[output] = seed
+    var adjoints = [Tensor?](repeating: nil, count: newest + 1)
+    for (node, seed) in outputs { accumulate(seed, into: &adjoints[node]) }
     // A pullback works on primals of lower levels and on cotangents of the seed's level,
     // so it records on the seed's tape or on lower ones, never on this one (checked by
     // `sweeping`): the node buffer is stable for the whole sweep, walked through one
     // pointer (no exclusivity or bounds checks per node).
     nodes.withUnsafeMutableBufferPointer { nodes in
       adjoints.withUnsafeMutableBufferPointer { adjoints in
-        var index = output
+        var index = newest
         while index >= lowest {
           defer { index -= 1 }
           guard let adjoint = adjoints[index] else { continue }
@@ -85,7 +86,7 @@ final class Tape {
         }
       }
     }
-    return inputs.map { $0 <= output ? adjoints[$0] : nil }
+    return inputs.map { $0 <= newest ? adjoints[$0] : nil }
   }
 
   @usableFromInline static let reentryMessage =
