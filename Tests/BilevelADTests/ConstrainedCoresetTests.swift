@@ -31,7 +31,7 @@ struct ConstrainedCoresetTests {
     // g's Hessian in θ is 2I: a Neumann step 1/2 with N = 1 and an inner step 1/2 make the
     // hypergradient estimate exact up to the one-step lag of y, so the run tests the
     // Frank-Wolfe part. The optimum (0, 0.8, 0, 0.2) lies on an edge of the simplex.
-    func run(_ variant: FrankWolfeVariant) -> SolveResult {
+    func run(_ variant: FrankWolfeVariant) -> SolveResult<Tensor, Tensor> {
       solve(
         toy.simplexProblem, x0: Tensor(shape: [4], repeating: 0.25), y0: [0, 3],
         solver: SBFW(

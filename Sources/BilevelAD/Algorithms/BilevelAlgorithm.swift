@@ -78,11 +78,11 @@ public struct Evaluation: Sendable {
 }
 
 /// The outcome of a run.
-public struct SolveResult {
-  /// The last outer iterate.
-  public var x: Tensor
-  /// The last inner iterate.
-  public var y: Tensor
+public struct SolveResult<X: TensorStructure, Y: TensorStructure> {
+  /// The last outer iterate, of x0's structure.
+  public var x: X
+  /// The last inner iterate, of y0's structure.
+  public var y: Y
   /// The recorded history.
   public var trace: Trace
   /// Why the run stopped.

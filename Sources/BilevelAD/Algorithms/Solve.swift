@@ -27,7 +27,7 @@ public func solve<Algorithm: BilevelAlgorithm>(
   _ problem: BilevelProblem, x0: Tensor, y0: Tensor, solver: Algorithm, stopping: StoppingRule = StoppingRule(),
   evaluateEvery: Int = 1, evaluator: ((Tensor, Tensor) -> Evaluation)? = nil,
   observe: ((TraceRecord) -> Bool)? = nil
-) -> SolveResult {
+) -> SolveResult<Tensor, Tensor> {
   precondition(evaluateEvery >= 1, "solve: evaluateEvery must be at least 1, got \(evaluateEvery)")
   precondition(stopping.maxIterations >= 0, "solve: maxIterations must be non-negative, got \(stopping.maxIterations)")
   var algorithm = solver

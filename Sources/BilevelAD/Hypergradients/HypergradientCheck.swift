@@ -18,7 +18,7 @@ extension BilevelProblem {
   /// The outer objective F(x) = f(x, y*(x)) with y* solved to `tolerance` from y0.
   ///
   /// - Returns: F(x) and the inner solution.
-  public func outerObjective(x: Tensor, y0: Tensor, tolerance: Double = 1e-12) -> (value: Double, inner: InnerSolution) {
+  public func outerObjective(x: Tensor, y0: Tensor, tolerance: Double = 1e-12) -> (value: Double, inner: InnerSolution<Tensor>) {
     let inner = solveInner(x: x, y0: y0, tolerance: tolerance, maxIterations: 1000)
     return (outer(x, inner.solution).scalar, inner)
   }

@@ -6,9 +6,9 @@ import Autodiff
 /// an inner solution (∇_y g = 0) with a positive definite inner Hessian, and only if the
 /// linear system is solved. `converged` is true only when all of that was checked;
 /// `diagnostics` says in words what failed.
-public struct HypergradientResult {
+public struct HypergradientResult<X: TensorStructure, Y: TensorStructure> {
   /// The estimate of ∇F(x), of x's shape.
-  public var gradient: Tensor
+  public var gradient: X
   /// Whether every check passed: inner gradient norm within the inner tolerance, linear
   /// solve within its tolerance and budget, positive curvature.
   public var converged: Bool
@@ -24,19 +24,19 @@ public struct HypergradientResult {
   /// Empty when all is well; otherwise one sentence per problem found.
   public var diagnostics: String
   /// The solution v of ∇²_yy g v = ∇_y f (implicit estimators), to warm-start the next solve.
-  public var linearSolution: Tensor?
+  public var linearSolution: Y?
   /// Whether non-positive curvature was met: the inner problem is not strongly convex here.
   public var indefinite: Bool
   /// Full inner solves the estimate made (zero-order and penalty estimators); 0 otherwise.
   public var innerSolves: Int
   /// The last inner iterate y_K (unrolled estimators), to warm-start the next run.
-  public var innerIterate: Tensor?
+  public var innerIterate: Y?
 
   /// A result with every field given.
   public init(
-    gradient: Tensor, converged: Bool, residualNorm: Double, iterations: Int, innerGradientNorm: Double,
-    counts: OracleCounts, diagnostics: String, linearSolution: Tensor? = nil, indefinite: Bool = false,
-    innerSolves: Int = 0, innerIterate: Tensor? = nil
+    gradient: X, converged: Bool, residualNorm: Double, iterations: Int, innerGradientNorm: Double,
+    counts: OracleCounts, diagnostics: String, linearSolution: Y? = nil, indefinite: Bool = false,
+    innerSolves: Int = 0, innerIterate: Y? = nil
   ) {
     self.gradient = gradient
     self.converged = converged

@@ -31,7 +31,7 @@ extension BilevelProblem {
   public func implicitHypergradient(
     x: Tensor, y: Tensor, solver: LinearSolver = .conjugateGradient(), hvpMode: HVPMode = .reverseOverReverse,
     innerTolerance: Double = 1e-6, initialGuess: Tensor? = nil
-  ) -> HypergradientResult {
+  ) -> HypergradientResult<Tensor, Tensor> {
     implicitHypergradient(
       x: x, y: y, solver: solver, hvpMode: hvpMode, innerTolerance: innerTolerance, initialGuess: initialGuess,
       oracles: makeOracles())
@@ -42,7 +42,7 @@ extension BilevelProblem {
   func implicitHypergradient(
     x: Tensor, y: Tensor, solver: LinearSolver, hvpMode: HVPMode, innerTolerance: Double, initialGuess: Tensor?,
     oracles: Oracles
-  ) -> HypergradientResult {
+  ) -> HypergradientResult<Tensor, Tensor> {
     let before = oracles.counts
     var innerGradient: Tensor? = nil
     let apply: (Tensor) -> Tensor
@@ -86,7 +86,7 @@ extension BilevelProblem {
   public func finiteDifferenceHypergradient(
     x: Tensor, y: Tensor, solver: LinearSolver = .conjugateGradient(maxIterations: 100, tolerance: 1e-8),
     step: Double = 1e-5, innerTolerance: Double = 1e-6
-  ) -> HypergradientResult {
+  ) -> HypergradientResult<Tensor, Tensor> {
     let oracles = makeOracles()
     func scaledStep(_ v: Tensor) -> Double {
       let norm = euclideanNorm(v)
@@ -117,7 +117,7 @@ extension BilevelProblem {
     x: Tensor, y: Tensor, oracles: Oracles, linearMap: LinearOperator, solver: LinearSolver,
     innerTolerance: Double, initialGuess: Tensor?, innerGradient: Tensor? = nil, countsBefore: OracleCounts? = nil,
     crossProduct: (Tensor) -> Tensor
-  ) -> HypergradientResult {
+  ) -> HypergradientResult<Tensor, Tensor> {
     precondition(solver.validate() == nil, "implicitHypergradient: \(solver.validate() ?? "")")
     let before = countsBefore ?? oracles.counts
     let innerGradientNorm = euclideanNorm(innerGradient ?? oracles.innerGradientY(x: x, y: y))

@@ -22,7 +22,7 @@ extension BilevelProblem {
   /// for stochastic bilevel optimization", ICML 2023.
   public func penaltyHypergradient(
     x: Tensor, y0: Tensor, multiplier: Double, innerTolerance: Double = 1e-10
-  ) -> HypergradientResult {
+  ) -> HypergradientResult<Tensor, Tensor> {
     precondition(multiplier > 0 && multiplier.isFinite, "penaltyHypergradient: multiplier must be positive, got \(multiplier)")
     let outer = self.outer
     let inner = self.inner

@@ -61,7 +61,7 @@ extension BilevelProblem {
     x: Tensor, y0: Tensor, steps: Int, innerLearningRate: Double, mode: UnrollMode = .reverse,
     optimizer: InnerOptimizer = .gradientDescent, innerTolerance: Double = 1e-6,
     forwardMemoryLimit: Int = 64 << 20
-  ) -> HypergradientResult {
+  ) -> HypergradientResult<Tensor, Tensor> {
     precondition(steps >= 0, "unrolledHypergradient: steps must be non-negative, got \(steps)")
     precondition(
       innerLearningRate > 0 && innerLearningRate.isFinite,

@@ -37,7 +37,7 @@ extension BilevelProblem {
   public func zeroOrderHypergradient(
     x: Tensor, y0: Tensor, samples: Int, smoothing: Double, estimator: ZeroOrderEstimator = .antithetic,
     seed: UInt64 = 0, innerTolerance: Double = 1e-10
-  ) -> HypergradientResult {
+  ) -> HypergradientResult<Tensor, Tensor> {
     precondition(samples >= 1, "zeroOrderHypergradient: samples must be at least 1, got \(samples)")
     precondition(smoothing > 0 && smoothing.isFinite, "zeroOrderHypergradient: smoothing must be positive, got \(smoothing)")
     var counts = OracleCounts()

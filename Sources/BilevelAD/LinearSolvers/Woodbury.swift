@@ -167,7 +167,7 @@ extension BilevelProblem {
   public func woodburyHypergradient(
     x: Tensor, y: Tensor, structure: (Tensor, Tensor) -> WoodburyStructure,
     hvpMode: HVPMode = .forwardOverReverse, innerTolerance: Double = 1e-6, residualTolerance: Double = 1e-8
-  ) -> HypergradientResult {
+  ) -> HypergradientResult<Tensor, Tensor> {
     precondition(residualTolerance >= 0, "woodburyHypergradient: residualTolerance must be non-negative, got \(residualTolerance)")
     let oracles = makeOracles()
     let innerGradientNorm = euclideanNorm(oracles.innerGradientY(x: x, y: y))

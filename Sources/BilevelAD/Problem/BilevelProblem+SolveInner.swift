@@ -12,9 +12,9 @@ public enum InnerSolverMethod: String, Sendable, CaseIterable {
 }
 
 /// The outcome of minimizing the inner objective over y.
-public struct InnerSolution {
-  /// The last iterate, y ≈ y*(x).
-  public var solution: Tensor
+public struct InnerSolution<Y: TensorStructure> {
+  /// The last iterate, y ≈ y*(x), of y0's structure.
+  public var solution: Y
   /// ‖∇_y g(x, solution)‖.
   public var gradientNorm: Double
   /// Outer iterations of the method (Newton or gradient steps).
@@ -44,7 +44,7 @@ extension BilevelProblem {
   public func solveInner(
     x: Tensor, y0: Tensor, tolerance: Double = 1e-10, maxIterations: Int = 500,
     method: InnerSolverMethod = .newtonConjugateGradient
-  ) -> InnerSolution {
+  ) -> InnerSolution<Tensor> {
     precondition(tolerance >= 0, "solveInner: tolerance must be non-negative, got \(tolerance)")
     precondition(maxIterations >= 0, "solveInner: maxIterations must be non-negative, got \(maxIterations)")
     let oracles = makeOracles()

@@ -6,8 +6,9 @@ import Autodiff
 /// min_x F(x) = f(x, y*(x))   subject to   y*(x) = argmin_y g(x, y)
 /// ```
 /// `outer` is f and `inner` is g; both take x first and y second and return a
-/// one-element tensor. They are ordinary Swift closures over `Tensor`: the engine
-/// differentiates them to whatever order an estimator needs.
+/// one-element tensor. They are ordinary Swift closures over `Tensor`, or over any
+/// `TensorStructure` (a network's parameters as y, several hyperparameters as x): the
+/// engine differentiates them to whatever order an estimator needs.
 ///
 /// ```swift
 /// let problem = BilevelProblem(
@@ -16,14 +17,30 @@ import Autodiff
 /// let inner = problem.solveInner(x: x, y0: y0)
 /// let h = problem.implicitHypergradient(x: x, y: inner.solution, solver: .conjugateGradient())
 /// ```
+///
+/// Over structures, every method takes x and y in the closures' types and answers in them
+/// (hypergradients shaped like x, inner solutions shaped like y):
+///
+/// ```swift
+/// let problem = BilevelProblem(
+///   outer: { (x: [String: Tensor], y: Network) in validationLoss(y) },
+///   inner: { x, y in trainingLoss(y) + x["decay"]! * y.w1.squared().sum() })
+/// let h = problem.implicitHypergradient(x: hyper, y: network)   // h.gradient: [String: Tensor]
+/// ```
 public struct BilevelProblem {
-  /// The outer objective f(x, y).
+  /// The outer objective f(x, y) on tensors. For a problem over structures, calling it
+  /// traps with a message: call the problem's methods with x and y of its types.
   public let outer: (Tensor, Tensor) -> Tensor
-  /// The inner objective g(x, y), minimized over y.
+  /// The inner objective g(x, y) on tensors, minimized over y. For a problem over
+  /// structures, calling it traps with a message, as `outer` does.
   public let inner: (Tensor, Tensor) -> Tensor
   /// The finite-sum structure f = (1/m) Σ_j f_j, g = (1/n) Σ_i g_i, for stochastic
-  /// algorithms; nil for a problem given by its full objectives only.
+  /// algorithms; nil for a problem given by its full objectives only (and for a problem
+  /// over structures until it is given x and y).
   public let finiteSum: FiniteSum?
+  /// For a problem over structures: its types and how to build the problem on their flat
+  /// scalars for given layouts (see `BilevelProblem+Structures.swift`).
+  let structures: StructuredObjectives?
 
   /// A problem from its outer objective f and inner objective g.
   ///
@@ -37,6 +54,7 @@ public struct BilevelProblem {
     self.outer = outer
     self.inner = inner
     self.finiteSum = nil
+    self.structures = nil
   }
 
   /// A finite-sum problem from mini-batch objectives.
@@ -68,6 +86,19 @@ public struct BilevelProblem {
     self.inner = { x, y in inner(x, y, allInner) }
     self.finiteSum = FiniteSum(
       outerSampleCount: outerSampleCount, innerSampleCount: innerSampleCount, outerBatch: outer, innerBatch: inner)
+    self.structures = nil
+  }
+
+  /// A problem of the given parts (the structured initializers build their flat problems
+  /// through it).
+  init(
+    outer: @escaping (Tensor, Tensor) -> Tensor, inner: @escaping (Tensor, Tensor) -> Tensor,
+    finiteSum: FiniteSum?, structures: StructuredObjectives?
+  ) {
+    self.outer = outer
+    self.inner = inner
+    self.finiteSum = finiteSum
+    self.structures = structures
   }
 
   /// Counted oracles of this problem, starting from zero counts.

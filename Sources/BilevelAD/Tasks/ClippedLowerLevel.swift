@@ -38,7 +38,7 @@ public struct ClippedLowerLevel {
   /// complementarity), y* is locally constant. When y* is at a bound with a zero
   /// multiplier, F is not differentiable: the result has `converged == false`, a NaN
   /// gradient and diagnostics giving the one-sided derivatives.
-  public func hypergradient(at x: Double, tolerance: Double = 1e-9) -> HypergradientResult {
+  public func hypergradient(at x: Double, tolerance: Double = 1e-9) -> HypergradientResult<Tensor, Tensor> {
     let y = innerSolution(at: x)
     let xt = Tensor([x])
     let yt = Tensor([y])

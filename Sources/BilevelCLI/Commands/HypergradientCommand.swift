@@ -76,7 +76,7 @@ enum HypergradientCommand {
 
   static func estimate(
     _ method: String, problem: BilevelProblem, x: Tensor, y: Tensor, y0: Tensor, steps: Int, innerStep: Double, seed: UInt64
-  ) -> HypergradientResult {
+  ) -> HypergradientResult<Tensor, Tensor> {
     switch method {
     case "implicit-dense": return problem.implicitHypergradient(x: x, y: y, solver: .dense)
     case "implicit-gmres": return problem.implicitHypergradient(x: x, y: y, solver: .gmres())

@@ -39,7 +39,7 @@ enum RunCommand {
     }
     var results: [RunResult] = []
     for (name, runs) in algorithms {
-      var solved: [SolveResult] = []
+      var solved: [SolveResult<Tensor, Tensor>] = []
       for (k, algorithm) in runs.enumerated() {
         let label = seedCount > 1 ? "\(name) (seed \(seed &+ UInt64(k)))" : name
         var result = solve(
@@ -110,7 +110,7 @@ enum RunCommand {
   /// The runs of one algorithm, one per seed.
   struct RunResult {
     var name: String
-    var runs: [SolveResult]
+    var runs: [SolveResult<Tensor, Tensor>]
   }
 
   /// The algorithm options from the command line, with the task's defaults and checks
