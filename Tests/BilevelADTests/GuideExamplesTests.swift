@@ -93,3 +93,72 @@ struct GuideExamplesTests {
     #expect(run.trace.records.last!.outerValue! < run.trace.records.first!.outerValue!)
   }
 }
+
+/// The Guide's `Network` struct (section 6), verbatim.
+private struct Network: TensorStructure {
+  var w1, b1, w2, b2: Tensor
+  mutating func visitTensors(_ visit: (inout Tensor) -> Void) {
+    visit(&w1); visit(&b1); visit(&w2); visit(&b2)
+  }
+  func logits(_ a: Tensor) -> Tensor { matmul(tanh(matmul(a, w1) + b1), w2) + b2 }
+}
+
+@Suite("Guide: your model's parameters")
+struct GuideStructureExamplesTests {
+  @Test("the structure snippet computes what it says")
+  func snippet() {
+    let p: [String: Tensor] = ["w": Tensor.ones([3, 2]), "b": Tensor.zeros([2])]
+    let g = gradient(at: p) { p in matmul(Tensor.ones([1, 3]), p["w"]!).sum() + p["b"]!.sum() }
+    let step = p - 0.1 * g
+    #expect(g["w"]!.scalars == [1, 1, 1, 1, 1, 1] && g["b"]!.scalars == [1, 1])
+    #expect(abs(dot(g, g).scalar - 8) < 1e-15 && abs(g.norm().scalar - 8.0.squareRoot()) < 1e-15)
+    #expect(step.layoutDescription == "[b: [2], w: [3, 2]]")
+    #expect(step["b"]!.scalars == [-0.1, -0.1])
+  }
+
+  @Test("the hyper-cleaning program with a tanh network runs and cleans")
+  func hyperCleaningWithNetwork() throws {
+    let digits = try Dataset.bundled(.digits)
+    let parts = digits.split(sizes: [600, 300, digits.sampleCount - 900], seed: 0)
+    let (mean, deviation) = parts[0].featureStatistics()
+    let (train, corrupted) = parts[0].standardized(mean: mean, deviation: deviation).corruptingLabels(fraction: 0.5, seed: 1)
+    let valid = parts[1].standardized(mean: mean, deviation: deviation)
+    let test = parts[2].standardized(mean: mean, deviation: deviation)
+    let (A, T, V, S) = (train.features, train.oneHotLabels, valid.features, valid.oneHotLabels)
+
+    func crossEntropy(_ logits: Tensor, _ targets: Tensor) -> Tensor {
+      logits.logSumExp(squeezingAxes: 1) - (logits * targets).sum(squeezingAxes: 1)
+    }
+    let problem = BilevelProblem(
+      outerSampleCount: valid.sampleCount, innerSampleCount: train.sampleCount,
+      outer: { (_: Tensor, net: Network, batch: [Int]) in
+        crossEntropy(net.logits(V.gathering(rows: batch)), S.gathering(rows: batch)).mean()
+      },
+      inner: { weights, net, batch in
+        let losses = crossEntropy(net.logits(A.gathering(rows: batch)), T.gathering(rows: batch))
+        return (sigmoid(weights.gathering(rows: batch)) * losses).mean() + 5e-3 * dot(net, net)
+      })
+
+    let hidden = 16
+    var net0 = Network(
+      w1: Tensor(randomNormal: [64, hidden], seed: 2) / 8, b1: Tensor.zeros([hidden]),
+      w2: Tensor(randomNormal: [hidden, 10], seed: 3) / 4, b2: Tensor.zeros([10]))
+    let weights0 = Tensor.zeros([train.sampleCount])
+    net0 = problem.solveInner(x: weights0, y0: net0, tolerance: 1e-6, maxIterations: 300, method: .gradientDescent).solution
+
+    let h = problem.implicitHypergradient(x: weights0, y: net0)
+    #expect(h.gradient.shape == [train.sampleCount] && h.linearSolution?.w2.shape == [hidden, 10])
+    let run = solve(problem, x0: weights0, y0: net0,
+                    solver: SABA(innerStep: .constant(0.5), outerRatio: 0.5 / 300, settings: StochasticSettings(batchSize: 64)),
+                    stopping: StoppingRule(maxIterations: 200), evaluateEvery: 200,
+                    evaluator: { _, net in Evaluation(metrics: ["test accuracy": test.accuracy(scores: net.logits(test.features))]) })
+    let weights = sigmoid(run.x).scalars
+    let accuracy = run.trace.records.last!.metrics["test accuracy"]!
+    let before = run.trace.records.first!.metrics["test accuracy"]!
+    let corruptedWeight = corrupted.map { weights[$0] }.reduce(0, +) / Double(corrupted.count)
+    let clean = Set(0..<train.sampleCount).subtracting(corrupted)
+    let cleanWeight = clean.map { weights[$0] }.reduce(0, +) / Double(clean.count)
+    #expect(accuracy > before + 0.05, "test accuracy \(before) → \(accuracy)")
+    #expect(corruptedWeight < cleanWeight - 0.1, "mean weights: corrupted \(corruptedWeight), clean \(cleanWeight)")
+  }
+}

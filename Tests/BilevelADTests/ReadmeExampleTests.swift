@@ -35,5 +35,8 @@ struct ReadmeExampleTests {
     #expect(g.scalars == [1, -2, 4])
     #expect(hv.scalarCount == 3)
     #expect(one.scalar == 1)
+    let p: [String: Tensor] = ["w": x, "b": Tensor(0.5)]
+    let gp = gradient(at: p) { p in (p["w"]! * p["b"]!).sum() }
+    #expect(gp["w"]!.scalars == [0.5, 0.5, 0.5] && gp["b"]!.scalar == 1.5)
   }
 }

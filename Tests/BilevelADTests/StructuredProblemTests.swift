@@ -8,7 +8,7 @@ import Testing
 // algorithm must give what the same problem written by hand on flat vectors gives.
 
 /// A two-layer network's parameters, as a user writes them.
-struct Network: TensorStructure {
+struct TwoLayerParameters: TensorStructure {
   var w1, b1, w2, b2: Tensor
   mutating func visitTensors(_ visit: (inout Tensor) -> Void) {
     visit(&w1); visit(&b1); visit(&w2); visit(&b2)
@@ -38,7 +38,7 @@ struct LayerDecayTask {
   let structured: BilevelProblem
   let flat: BilevelProblem
   let x0: [String: Tensor] = ["layer1": Tensor(log(0.05)), "layer2": Tensor(log(0.1))]
-  let y0 = Network(inputs: inputs, hidden: hidden, classes: classes, seed: 3)
+  let y0 = TwoLayerParameters(inputs: inputs, hidden: hidden, classes: classes, seed: 3)
 
   init() {
     func oneHot(_ data: Tensor, seed: UInt64) -> Tensor {
@@ -51,19 +51,19 @@ struct LayerDecayTask {
     let trainTargets = oneHot(train, seed: 43), validTargets = oneHot(valid, seed: 43)
     (self.train, self.trainTargets, self.valid, self.validTargets) = (train, trainTargets, valid, validTargets)
 
-    func penalty(_ decay: [String: Tensor], _ n: Network) -> Tensor {
+    func penalty(_ decay: [String: Tensor], _ n: TwoLayerParameters) -> Tensor {
       0.5 * (exp(decay["layer1"]!) * (n.w1.squared().sum() + n.b1.squared().sum())
         + exp(decay["layer2"]!) * (n.w2.squared().sum() + n.b2.squared().sum()))
     }
     structured = BilevelProblem(
       outerSampleCount: Self.validCount, innerSampleCount: Self.trainCount,
-      outer: { (_: [String: Tensor], y: Network, batch: [Int]) in y.loss(valid, validTargets, rows: batch) },
+      outer: { (_: [String: Tensor], y: TwoLayerParameters, batch: [Int]) in y.loss(valid, validTargets, rows: batch) },
       inner: { x, y, batch in y.loss(train, trainTargets, rows: batch) + penalty(x, y) })
 
     // The same problem on flat vectors, sliced by hand in the structures' orders:
     // x = (layer1, layer2) (the dictionary's keys sorted), y = (w1, b1, w2, b2).
     let layout = y0
-    func network(_ flat: Tensor) -> Network {
+    func network(_ flat: Tensor) -> TwoLayerParameters {
       var offset = 0
       return layout.mapTensors { t in
         defer { offset += t.scalarCount }
@@ -174,7 +174,7 @@ struct StructuredProblemTests {
   func evaluatorSeesStructures() {
     let result = solve(
       task.structured, x0: task.x0, y0: task.y0, solver: AIDBIO(outerStepSize: 0.5), stopping: StoppingRule(maxIterations: 2),
-      evaluator: { (x: [String: Tensor], y: Network) in
+      evaluator: { (x: [String: Tensor], y: TwoLayerParameters) in
         Evaluation(outerValue: y.loss(task.valid, task.validTargets, rows: Array(0..<LayerDecayTask.validCount)).scalar,
                    metrics: ["decay1": exp(x["layer1"]!.scalar)])
       })

@@ -224,6 +224,21 @@ struct CommandLineTests {
     #expect(result.output.contains("saba"))
   }
 
+  @Test("hypercleaning-mlp runs with a network of --hidden units and shows test accuracy; --hidden elsewhere is refused")
+  func hyperCleaningNetwork() {
+    let result = runTool([
+      "run", "hypercleaning-mlp", "--hidden", "3", "--algorithm", "saba,aid-bio", "--iterations", "2",
+      "--evaluate-every", "2",
+    ])
+    #expect(result.status == 0, "\(result.error)")
+    #expect(result.output.contains("test accuracy") && result.output.contains("network trained on clean labels"))
+    let misplaced = runTool(["run", "hypercleaning", "--hidden", "3", "--iterations", "1"])
+    #expect(misplaced.status == 64)
+    #expect(misplaced.error.contains("--hidden applies to the hypercleaning-mlp task, not 'hypercleaning'"), "\(misplaced.error)")
+    let zero = runTool(["run", "hypercleaning-mlp", "--hidden", "0", "--iterations", "1"])
+    #expect(zero.status == 64, "\(zero.error)")
+  }
+
   @Test("CSV and JSON traces read back to the same numbers; the SVG is well-formed with one path per algorithm")
   func outputs() throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bilevel-cli-\(UUID())")

@@ -385,3 +385,21 @@ public func solve<Algorithm: BilevelAlgorithm, X: TensorStructure, Y: TensorStru
   return SolveResult(
     x: view.structuredX(result.x), y: view.structuredY(result.y), trace: result.trace, stopReason: result.stopReason)
 }
+
+extension BilevelProblem {
+  /// This problem on the flat scalars of x and y: what every estimator and algorithm runs
+  /// on, for code that works with single tensors (a plain problem over tensors is
+  /// returned as it is).
+  ///
+  /// - Parameters:
+  ///   - x: a value of the outer variable's type and layout.
+  ///   - y: a value of the inner variable's type and layout.
+  /// - Returns: the flat problem, the flat x and y, and maps back to the structures.
+  /// - Precondition: x and y have the types the problem's closures take.
+  public func flattened<X: TensorStructure, Y: TensorStructure>(
+    x: X, y: Y
+  ) -> (problem: BilevelProblem, x: Tensor, y: Tensor, structuredX: (Tensor) -> X, structuredY: (Tensor) -> Y) {
+    let view = flatView(x: x, y: y, operation: "flattened(x:y:)")
+    return (view.problem, view.x, view.y, view.structuredX, view.structuredY)
+  }
+}

@@ -57,6 +57,35 @@ enum BenchCommand {
       }
     }
 
+    // The same MLP loss on three parameter layouts: one flat vector sliced by hand (above),
+    // a [String: Tensor] and a struct; the structured ones must not be slower.
+    do {
+      progress.update("bench: mlp structures")
+      let parts = MLPParts(inputs: 64, hidden: 128, classes: 10, batch: 256, seed: 1)
+      let flat = TestFunction.mlp()
+      let flatGradient = measure(repeats: repeats) { _ = gradient(at: flat.point, of: flat.function) }
+      let flatHVP = measure(repeats: repeats) {
+        _ = hvp(at: flat.point, direction: flat.direction, mode: .forwardOverReverse, of: flat.function)
+      }
+      func dictionaryLoss(_ d: [String: Tensor]) -> Tensor { parts.loss(MLPParts.network(d)) }
+      let (dPoint, dDirection) = (MLPParts.dictionary(parts.point), MLPParts.dictionary(parts.direction))
+      let dictionaryGradient = measure(repeats: repeats) { _ = gradient(at: dPoint, of: dictionaryLoss) }
+      let dictionaryHVP = measure(repeats: repeats) {
+        _ = hvp(at: dPoint, direction: dDirection, mode: .forwardOverReverse, of: dictionaryLoss)
+      }
+      let structGradient = measure(repeats: repeats) { _ = gradient(at: parts.point, of: parts.loss) }
+      let structHVP = measure(repeats: repeats) {
+        _ = hvp(at: parts.point, direction: parts.direction, mode: .forwardOverReverse, of: parts.loss)
+      }
+      let name = "mlp 64-128-10 layouts"
+      add("structures", name, "gradient, flat vector", flatGradient, ratio: 1)
+      add("structures", name, "gradient, [String: Tensor]", dictionaryGradient, ratio: dictionaryGradient.median / flatGradient.median)
+      add("structures", name, "gradient, struct", structGradient, ratio: structGradient.median / flatGradient.median)
+      add("structures", name, "hvp forwardOverReverse, flat vector", flatHVP, ratio: 1)
+      add("structures", name, "hvp forwardOverReverse, [String: Tensor]", dictionaryHVP, ratio: dictionaryHVP.median / flatHVP.median)
+      add("structures", name, "hvp forwardOverReverse, struct", structHVP, ratio: structHVP.median / flatHVP.median)
+    }
+
     // Matrix multiply.
     for n in quick ? [256] : [256, 512, 1024] {
       progress.update("bench: matmul \(n)")

@@ -16,15 +16,19 @@ enum RunCommand {
     let budget = arguments.contains("oracle-budget") ? try arguments.int("oracle-budget", range: 1...) : nil
     let tolerance = arguments.contains("tolerance") ? try arguments.double("tolerance", positive: true) : nil
     let dataPath = arguments.contains("data") ? try arguments.path("data") : nil
-    if dataPath != nil && !["hyperparam", "hypercleaning"].contains(taskName) {
-      throw arguments.validationError("--data applies to the hyperparam and hypercleaning tasks, not '\(taskName)'")
+    if dataPath != nil && !["hyperparam", "hypercleaning", "hypercleaning-mlp"].contains(taskName) {
+      throw arguments.validationError("--data applies to the hyperparam, hypercleaning and hypercleaning-mlp tasks, not '\(taskName)'")
+    }
+    let hidden = try arguments.int("hidden", range: 1...4096)
+    if arguments.contains("hidden") && taskName != "hypercleaning-mlp" {
+      throw arguments.validationError("--hidden applies to the hypercleaning-mlp task, not '\(taskName)'")
     }
     let quiet = arguments.flag("quiet")
     let progress = ProgressLine(isEnabled: console.errorIsTerminal && !quiet, output: console.error)
 
     if !quiet { progress.update("preparing \(taskName)…") }
     let task = try TaskRegistry.entry(taskName)!.make(
-      TaskOptions(seed: seed, dataPath: dataPath, corruption: corruption, evaluateHypergradient: true))
+      TaskOptions(seed: seed, dataPath: dataPath, corruption: corruption, hidden: hidden, evaluateHypergradient: true))
     // Configure every algorithm first, so that one that cannot run on this task is
     // reported before any time is spent.
     let seedCount = try arguments.int("seeds", range: 1...1000)

@@ -8,6 +8,8 @@ struct TaskOptions: Sendable {
   var dataPath: String?
   /// The fraction of corrupted training labels (hypercleaning).
   var corruption: Double = 0.5
+  /// Hidden units of the tanh network (hypercleaning-mlp).
+  var hidden: Int = 16
   /// Whether evaluations compute ‖∇F‖ (costly on the learning tasks).
   var evaluateHypergradient = true
 }
@@ -106,6 +108,32 @@ enum TaskRegistry {
         tunedSteps: [
           "bome": [0.5, 10000], "soba": [0.5, 10000], "saba": [0.5, 100], "srba": [0.5, 100], "f2sa": [0.5, 300, 400],
           "f2sa-adam": [0.02, 0.02], "stocbio": [0.5, 100], "amigo": [0.5, 100], "pzobo": [0.5, 100],
+        ])
+    },
+    TaskEntry(name: "hypercleaning-mlp", summary: "Data hyper-cleaning with a one-hidden-layer tanh network (--hidden units, 16 by default) as the inner model: y is a TanhMLP structure.") { (options: TaskOptions) throws(CLIError) in
+      let data = try loadDataset(options.dataPath, bundled: .digits)
+      guard data.sampleCount >= 8 else {
+        throw CLIError.invalidData(path: options.dataPath ?? "digits.csv", reason: "needs at least 8 samples, got \(data.sampleCount)")
+      }
+      let task = HyperCleaningMLP(data: data, hidden: options.hidden, corruption: options.corruption, seed: options.seed)
+      let clean = task.fitNetwork(cleanLabels: true)
+      let corrupted = task.fitNetwork()
+      let lambda0 = Tensor.zeros(task.linear.outerShape)
+      // The algorithms run on the flat scalars of the network (see BilevelProblem.flattened).
+      let flat = task.problem.flattened(x: lambda0, y: corrupted.network)
+      let evaluate = task.evaluator(exactHypergradient: options.evaluateHypergradient)
+      return TaskInstance(
+        problem: flat.problem, x0: flat.x, y0: flat.y,
+        evaluator: { lambda, theta in evaluate(lambda, flat.structuredY(theta)) },
+        innerStep: 0.5, outerStep: 100, batchSize: 64,
+        sampleCounts: (task.linear.train.sampleCount, task.linear.validation.sampleCount),
+        baselines: [
+          ("network trained on clean labels", "test accuracy \(format(task.testAccuracy(clean.network)))"),
+          ("network trained on corrupted labels", "test accuracy \(format(task.testAccuracy(corrupted.network)))"),
+        ],
+        metrics: ["test accuracy"],
+        tunedSteps: [
+          "bome": [0.5, 10000], "soba": [0.5, 10000], "f2sa": [0.5, 300, 400], "f2sa-adam": [0.02, 0.02],
         ])
     },
     TaskEntry(name: "hyperparam", summary: "One L2 weight per feature for logistic regression on the bundled breast-cancer data (or --data).") { (options: TaskOptions) throws(CLIError) in

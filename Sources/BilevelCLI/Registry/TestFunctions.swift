@@ -1,4 +1,5 @@
 import Autodiff
+import BilevelAD
 
 /// The scalar functions of the HVP check and the benchmark, with a point and a direction.
 struct TestFunction {
@@ -22,32 +23,24 @@ struct TestFunction {
   }
 
   /// A tanh MLP inputs-hidden-classes with softmax cross-entropy on a batch, all parameters
-  /// in one vector.
+  /// in one vector (sliced back into W₁, b₁, W₂, b₂ inside the function).
   static func mlp(inputs: Int = 64, hidden: Int = 128, classes: Int = 10, batch: Int = 256, seed: UInt64 = 1) -> TestFunction {
-    let data = Tensor(randomNormal: [batch, inputs], seed: seed)
-    var targets = [Double](repeating: 0, count: batch * classes)
-    var generator = SeededRandomNumberGenerator(seed: seed &+ 1)
-    for i in 0..<batch { targets[i * classes + Int.random(in: 0..<classes, using: &generator)] = 1 }
-    let oneHot = Tensor(shape: [batch, classes], scalars: targets)
-    let sizes = [inputs * hidden, hidden, hidden * classes, classes]
-    let count = sizes.reduce(0, +)
+    let parts = MLPParts(inputs: inputs, hidden: hidden, classes: classes, batch: batch, seed: seed)
     return TestFunction(
-      name: "mlp \(inputs)-\(hidden)-\(classes)", description: "tanh MLP, batch \(batch), \(count) parameters",
-      point: Tensor(randomNormal: [count], seed: seed &+ 2) * 0.1, direction: Tensor(randomNormal: [count], seed: seed &+ 3)
+      name: "mlp \(inputs)-\(hidden)-\(classes)", description: "tanh MLP, batch \(batch), \(parts.count) parameters",
+      point: parts.point.flattened(), direction: parts.direction.flattened()
     ) { p in
       var offset = 0
-      func take(_ size: Int, _ shape: [Int]) -> Tensor {
-        defer { offset += size }
-        return p.slicing(offset..<(offset + size)).reshaped(to: shape)
+      let layout = parts.point
+      let network = layout.mapTensors { t in
+        defer { offset += t.scalarCount }
+        return p.slicing(offset..<(offset + t.scalarCount)).reshaped(to: t.shape)
       }
-      let w1 = take(sizes[0], [inputs, hidden]), b1 = take(sizes[1], [hidden])
-      let w2 = take(sizes[2], [hidden, classes]), b2 = take(sizes[3], [classes])
-      let logits = matmul(tanh(matmul(data, w1) + b1), w2) + b2
-      return (logits.logSumExp(squeezingAxes: 1) - (logits * oneHot).sum(squeezingAxes: 1)).mean()
+      return parts.loss(network)
     }
   }
 
-  /// Rosenbrock: Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)².
+  /// Rosenbrock:  /// Rosenbrock: Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)².
   static func rosenbrock(dimension d: Int, seed: UInt64 = 1) -> TestFunction {
     TestFunction(
       name: "rosenbrock \(d)", description: "Rosenbrock in \(d) dimensions",
@@ -86,3 +79,31 @@ func measure(repeats: Int, warmup: Int = 3, _ body: () -> Void) -> (median: Doub
 }
 
 import Dispatch
+
+/// The MLP benchmark's data, point and direction as a `TanhMLP` structure, for timing the
+/// same loss written on a flat vector, a dictionary and a struct.
+struct MLPParts {
+  let point: TanhMLP
+  let direction: TanhMLP
+  let loss: (TanhMLP) -> Tensor
+  var count: Int { point.scalarCount }
+
+  init(inputs: Int, hidden: Int, classes: Int, batch: Int, seed: UInt64) {
+    let data = Tensor(randomNormal: [batch, inputs], seed: seed)
+    var targets = [Double](repeating: 0, count: batch * classes)
+    var generator = SeededRandomNumberGenerator(seed: seed &+ 1)
+    for i in 0..<batch { targets[i * classes + Int.random(in: 0..<classes, using: &generator)] = 1 }
+    let oneHot = Tensor(shape: [batch, classes], scalars: targets)
+    let layout = TanhMLP(inputs: inputs, hidden: hidden, classes: classes, seed: 0)
+    let count = layout.scalarCount
+    point = layout.unflattened(Tensor(randomNormal: [count], seed: seed &+ 2) * 0.1)
+    direction = layout.unflattened(Tensor(randomNormal: [count], seed: seed &+ 3))
+    loss = { network in network.crossEntropy(data, targets: oneHot).mean() }
+  }
+
+  /// The network as a dictionary "w1", "b1", "w2", "b2".
+  static func dictionary(_ n: TanhMLP) -> [String: Tensor] { ["w1": n.w1, "b1": n.b1, "w2": n.w2, "b2": n.b2] }
+
+  /// The dictionary as a network.
+  static func network(_ d: [String: Tensor]) -> TanhMLP { TanhMLP(w1: d["w1"]!, b1: d["b1"]!, w2: d["w2"]!, b2: d["b2"]!) }
+}
