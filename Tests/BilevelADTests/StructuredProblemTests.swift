@@ -115,7 +115,7 @@ struct StructuredProblemTests {
     }
     let implicit = task.structured.implicitHypergradient(x: task.x0, y: y, solver: .conjugateGradient(maxIterations: 200, tolerance: 1e-12))
 
-    for mode in [UnrollMode.reverse, .forward, .checkpointed(every: 7)] {
+    for mode in [UnrollMode.reverse, .forward, .truncated(lastSteps: 10), .checkpointed(every: 7)] {
       let u = task.structured.unrolledHypergradient(x: task.x0, y0: task.y0, steps: 30, innerLearningRate: 0.5, mode: mode)
       let reference = task.flat.unrolledHypergradient(x: task.flatX0, y0: task.flatY0, steps: 30, innerLearningRate: 0.5, mode: mode)
       #expect(relativeError(u.gradient.flattened(), reference.gradient) <= 1e-10, "\(mode)")

@@ -37,6 +37,10 @@
 /// Derivatives with respect to a structure are reported in the same structure; `jacobian`
 /// and `hessian` are matrices over the structure's scalars flattened in order (its tensors
 /// in order, each row-major).
+///
+/// An empty structure (an empty array or dictionary, a struct that visits nothing) is
+/// allowed and has defined results: the gradient of f at it is the empty structure and
+/// f's value is f(x); its Jacobian has a zero-length axis; `dot` and `norm` of it are 0.
 public protocol TensorStructure {
   /// Calls `visit` once on each tensor of this value, in the structure's fixed order, and
   /// keeps what `visit` leaves in place.

@@ -3,6 +3,9 @@ import Autodiff
 /// MGBiO: momentum gradient descent for nonconvex-PL bilevel problems, with the inner
 /// Hessian's spectrum projected onto [μ, L] before it is inverted.
 ///
+/// It forms the dense inner Hessian: on a problem over structures, over the flat scalars
+/// of y (as every algorithm runs; see `BilevelProblem+Structures.swift`).
+///
 /// ```
 /// y ← y − λ ∇_y g(x, y)
 /// S = Q clip(Λ, μ, L) Qᵀ  where  ∇²_yy g(x, y) = Q Λ Qᵀ          (symmetric Jacobi)

@@ -3,6 +3,9 @@ import Autodiff
 /// STABLE: a single-timescale single loop with recursive (momentum) estimates of the inner
 /// Hessian and of the cross Jacobian, and a y step corrected by the change in x.
 ///
+/// It forms the dense inner Hessian: on a problem over structures, over the flat scalars
+/// of y (as every algorithm runs; see `BilevelProblem+Structures.swift`).
+///
 /// Each iteration k, on one inner batch B and one outer batch J, with (x⁻, y⁻) the previous
 /// iterate:
 /// ```
