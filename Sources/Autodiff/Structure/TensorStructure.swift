@@ -185,7 +185,7 @@ extension TensorStructure {
     require(
       flat.shape == [count],
       "unflattened(_:): a flat tensor of shape \(flat.shape) for a structure of \(count) scalars (\(layoutDescription))")
-    if self is Tensor, let result = flat.reshaped(to: (self as! Tensor).shape) as? Self { return result }
+    if let tensor = self as? Tensor { return flat.reshaped(to: tensor.shape) as! Self }
     var offset = 0
     return mapTensors { tensor in
       let n = tensor.scalarCount

@@ -29,15 +29,7 @@ struct TestFunction {
     return TestFunction(
       name: "mlp \(inputs)-\(hidden)-\(classes)", description: "tanh MLP, batch \(batch), \(parts.count) parameters",
       point: parts.point.flattened(), direction: parts.direction.flattened()
-    ) { p in
-      var offset = 0
-      let layout = parts.point
-      let network = layout.mapTensors { t in
-        defer { offset += t.scalarCount }
-        return p.slicing(offset..<(offset + t.scalarCount)).reshaped(to: t.shape)
-      }
-      return parts.loss(network)
-    }
+    ) { p in parts.loss(parts.point.unflattened(p)) }  // four slices of the flat vector
   }
 
   /// Rosenbrock:  /// Rosenbrock: Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)².
