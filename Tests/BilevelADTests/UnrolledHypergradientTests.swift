@@ -35,6 +35,15 @@ struct UnrolledHypergradientTests {
     #expect(other.innerGradientNorm == reverse.innerGradientNorm)
   }
 
+  @Test("checkpointed unrolling (blocks of √K, the engine's checkpointed) equals plain reverse to 1e-12 at K = 1000")
+  func checkpointedLong() {
+    let reverse = task.problem.unrolledHypergradient(x: x, y0: y0, steps: 1000, innerLearningRate: 0.05, mode: .reverse)
+    let checkpointed = task.problem.unrolledHypergradient(
+      x: x, y0: y0, steps: 1000, innerLearningRate: 0.05, mode: .checkpointed(every: 32))
+    #expect(relativeError(checkpointed.gradient, reverse.gradient) < 1e-12)
+    #expect(checkpointed.innerIterate?.scalars == reverse.innerIterate?.scalars)
+  }
+
   @Test("forward and reverse agree for heavy-ball and Adam inner optimizers",
         arguments: [InnerOptimizer.heavyBall(momentum: 0.5), .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8)])
   func optimizers(optimizer: InnerOptimizer) {

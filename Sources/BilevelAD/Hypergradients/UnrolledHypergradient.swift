@@ -166,29 +166,20 @@ extension BilevelProblem {
       counts.crossProducts += kept
     case let .checkpointed(every):
       precondition(every >= 1, "unrolledHypergradient: checkpointed(every:) must be at least 1, got \(every)")
-      var checkpoints = [optimizer.initialState(y0)]
-      var state = checkpoints[0]
-      var k = 0
-      while k < steps {
-        let end = min(k + every, steps)
-        state = run(x, state, from: k + 1, through: end)
-        k = end
-        if k < steps { checkpoints.append(state) }
-      }
-      finalY = state[0]
-      let (outerX, outerY) = gradient(at: x, state[0], of: outer)
-      var adjoint = [outerY] + state.dropFirst().map { Tensor.zeros($0.shape) }
-      hypergradient = outerX
-      for segment in stride(from: checkpoints.count - 1, through: 0, by: -1) {
-        let first = segment * every + 1
-        let last = min(first + every - 1, steps)
-        let (_, pullback) = valueWithPullback(at: x, Tensor(stacking: checkpoints[segment])) { x, packed in
-          let start = (0..<packed.shape[0]).map { packed.slicing($0..<($0 + 1)).reshaped(to: y0.shape) }
-          return Tensor(stacking: run(x, start, from: first, through: last))
+      // Each segment of `every` steps is one `checkpointed` block: the tape keeps the
+      // segments' ends (K / every states) and, during the backward pass, one segment's
+      // recomputed tape (every steps).
+      hypergradient = gradient(at: x) { x in
+        var state = optimizer.initialState(y0)
+        var k = 0
+        while k < steps {
+          let (first, last) = (k + 1, min(k + every, steps))
+          let segment = checkpointed { (input: [Tensor]) in run(input[0], Array(input.dropFirst()), from: first, through: last) }
+          state = segment([x] + state)
+          k = last
         }
-        let (dx, dState) = pullback(Tensor(stacking: adjoint))
-        hypergradient = hypergradient + dx
-        adjoint = (0..<dState.shape[0]).map { dState.slicing($0..<($0 + 1)).reshaped(to: y0.shape) }
+        finalY = withoutDerivative(at: state[0])
+        return outer(x, state[0])
       }
       counts.innerGradientY += 2 * steps
       counts.hessianVectorProducts += steps
