@@ -25,10 +25,13 @@ import Autodiff
 ///   - x: the flat outer variable, rank 1.
 ///   - residual: F(x, y) on flat tensors, of y's shape.
 ///   - symmetric: whether ∂_y F is symmetric.
+///   - mixedProduct: (x, y, λ) ↦ ∇_x ⟨λ, F(x, y)⟩ when there is a cheaper way than reverse
+///     over reverse (for argmin, forward over reverse: d/dt ∇_x g(x, y + t λ)).
 ///   - solveValue: y*(x) for a constant x, on flat tensors (records its own entry).
 func implicitFunction(
   at x: Tensor, residual: @escaping (Tensor, Tensor) -> Tensor, symmetric: Bool, linearSolver: LinearSolver,
-  record: ImplicitRecord?, layer: String, solveValue: @escaping (Tensor) -> Tensor
+  record: ImplicitRecord?, layer: String, mixedProduct: ((Tensor, Tensor, Tensor) -> Tensor)? = nil,
+  solveValue: @escaping (Tensor) -> Tensor
 ) -> Tensor {
   let m = x.scalarCount
   // The Jacobian ∂_y F(x, y) as an operator with parameters p = [x; y].
@@ -36,13 +39,20 @@ func implicitFunction(
     let (x, y) = (p.slicing(0..<m), p.slicing(m..<p.scalarCount))
     return jvp(at: y, direction: u) { y in residual(x, y) }.tangent
   }
+  // For the numerical solves (constant p): Aᵀ u by sweeping one recorded tape of
+  // y ↦ F(x, y) per product, as `implicitHypergradient`'s recorded Hessian does; for a
+  // symmetric A that is A u too.
+  let recordedTransposed: (Tensor) -> (Tensor) -> Tensor = { p in
+    let (x, y) = (p.slicing(0..<m), p.slicing(m..<p.scalarCount))
+    return pullback(at: y) { y in residual(x, y) }
+  }
   let op = FlatLinearOperator(
     apply: jacobianY,
     applyTransposed: { p, u in
       let (x, y) = (p.slicing(0..<m), p.slicing(m..<p.scalarCount))
       return pullback(at: y) { y in residual(x, y) }(u)
     },
-    symmetric: symmetric)
+    symmetric: symmetric, prepare: symmetric ? recordedTransposed : nil, prepareTransposed: recordedTransposed)
   let layer = differentiableFunction(
     solveValue,
     jvp: { x, y, tangent in
@@ -54,6 +64,7 @@ func implicitFunction(
       let lambda = differentiableLinearSolve(
         cotangent, parameters: x.concatenated(with: y), operator: op.transposed, solver: linearSolver, record: record,
         layer: layer)
+      if let mixedProduct { return -mixedProduct(x, y, lambda) }
       return -gradient(at: x) { x in dot(lambda, residual(x, y)) }
     })
   return layer(x)
@@ -125,7 +136,8 @@ public func argmin<X: TensorStructure, Y: TensorStructure>(
   let inner = BilevelProblem(outer: { _, _ in Tensor(0) }, inner: flatG)
   let y = implicitFunction(
     at: x.flattened(), residual: { x, y in gradient(at: y) { y in flatG(x, y) } }, symmetric: true,
-    linearSolver: linearSolver, record: record, layer: "argmin"
+    linearSolver: linearSolver, record: record, layer: "argmin",
+    mixedProduct: { x, y, lambda in jvp(at: y, direction: lambda) { y in gradient(at: x) { x in flatG(x, y) } }.tangent }
   ) { x in
     let solution = inner.solveInner(x: x, y0: start, tolerance: tolerance, maxIterations: maxIterations, method: method)
     record?.append(

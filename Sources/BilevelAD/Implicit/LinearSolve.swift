@@ -19,10 +19,19 @@ struct FlatLinearOperator {
   let applyTransposed: (_ p: Tensor, _ u: Tensor) -> Tensor
   /// Whether A = Aᵀ (then the transposed solve is the same solve).
   let symmetric: Bool
+  /// For constant parameters, a faster u ↦ A(p) u for the numerical solver's many products
+  /// (for instance one recorded tape swept per product); nil: `apply` itself.
+  var prepare: ((_ p: Tensor) -> (Tensor) -> Tensor)? = nil
+  /// The same for Aᵀ.
+  var prepareTransposed: ((_ p: Tensor) -> (Tensor) -> Tensor)? = nil
 
   /// The transposed operator.
   var transposed: FlatLinearOperator {
-    symmetric ? self : FlatLinearOperator(apply: applyTransposed, applyTransposed: apply, symmetric: false)
+    symmetric
+      ? self
+      : FlatLinearOperator(
+        apply: applyTransposed, applyTransposed: apply, symmetric: false, prepare: prepareTransposed,
+        prepareTransposed: prepare)
   }
 }
 
@@ -32,7 +41,8 @@ func numericalLinearSolve(
   record: ImplicitRecord?, layer: String
 ) -> Tensor {
   let n = b.scalarCount
-  let apply: (Tensor) -> Tensor = { u in withoutDerivative(at: op.apply(p, u)) }
+  let product = op.prepare?(p) ?? { u in op.apply(p, u) }
+  let apply: (Tensor) -> Tensor = { u in withoutDerivative(at: product(u)) }
   let result: LinearSolveResult
   if case .dense = solver, !op.symmetric {
     // The dense solver symmetrizes; a nonsymmetric operator is solved by LU.

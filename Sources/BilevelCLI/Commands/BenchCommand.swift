@@ -172,6 +172,62 @@ enum BenchCommand {
       add("bilevel", "ridge logistic 40 x 200", "implicit Woodbury (rank 40)", woodbury, ratio: woodbury.median / cg.median)
     }
 
+    // y*(x) as a value: the gradient of F through argmin against implicitHypergradient on
+    // the same problem (per-feature L2 logistic regression, 500 samples, d features), the
+    // Hessian of F by columns of forward-over-reverse, and checkpointed unrolling's time.
+    for d in quick ? [20] : [20, 100] {
+      progress.update("bench: argmin layer d = \(d)")
+      let features = Tensor(randomNormal: [500, d], seed: 21)
+      let labels = Tensor(Tensor(randomNormal: [500], seed: 22).scalars.map { $0 > 0 ? 1 : 0 })
+      let validation = Tensor(randomNormal: [300, d], seed: 23)
+      let validationLabels = Tensor(Tensor(randomNormal: [300], seed: 24).scalars.map { $0 > 0 ? 1 : 0 })
+      let f = { (_: Tensor, w: Tensor) -> Tensor in
+        let z = matmul(validation, w)
+        return (softplus(z) - validationLabels * z).mean()
+      }
+      let g = { (lambda: Tensor, w: Tensor) -> Tensor in
+        let z = matmul(features, w)
+        return (softplus(z) - labels * z).mean() + 0.5 * (exp(lambda) * w.squared()).sum()
+      }
+      let problem = BilevelProblem(outer: f, inner: g)
+      let x = Tensor(shape: [d], repeating: -2)
+      let y = problem.solveInner(x: x, y0: Tensor.zeros([d]), tolerance: 1e-12).solution
+      let cg = LinearSolver.conjugateGradient(maxIterations: 1000, tolerance: 1e-10)
+      func F(_ x: Tensor) -> Tensor { f(x, argmin(at: x, from: y, linearSolver: cg, of: g)) }
+      let implicit = measure(repeats: repeats) { _ = problem.implicitHypergradient(x: x, y: y, solver: cg) }
+      let layer = measure(repeats: repeats) { _ = gradient(at: x, of: F) }
+      let name = "argmin layer d = \(d)"
+      add("implicit layer", name, "implicitHypergradient, CG to 1e-10", implicit, ratio: 1)
+      add("implicit layer", name, "gradient of f(x, argmin(x)), CG to 1e-10", layer, ratio: layer.median / implicit.median)
+      let hessianColumns = measure(repeats: max(1, repeats / 5), warmup: 1) {
+        for j in 0..<d {
+          var e = [Double](repeating: 0, count: d)
+          e[j] = 1
+          _ = jvp(at: x, direction: Tensor(e)) { x in gradient(at: x, of: F) }
+        }
+      }
+      add("implicit layer", name, "Hessian of F, \(d) forward-over-reverse columns", hessianColumns, unit: "µs", ratio: hessianColumns.median / implicit.median)
+    }
+    do {
+      let d = 100
+      let task = QuadraticBilevel(innerDimension: d, conditionNumber: 100, seed: 0)
+      let x = Tensor(randomNormal: [d], seed: 1)
+      for k in quick ? [100] : [100, 1000] {
+        progress.update("bench: checkpointed unrolling K = \(k)")
+        let r = max(1, repeats / (k / 10 + 2))
+        let plain = measure(repeats: r, warmup: 1) {
+          _ = task.problem.unrolledHypergradient(x: x, y0: Tensor.zeros([d]), steps: k, innerLearningRate: 0.01)
+        }
+        let every = Int(Double(k).squareRoot().rounded())
+        let remat = measure(repeats: r, warmup: 1) {
+          _ = task.problem.unrolledHypergradient(
+            x: x, y0: Tensor.zeros([d]), steps: k, innerLearningRate: 0.01, mode: .checkpointed(every: every))
+        }
+        add("implicit layer", "quadratic d = \(d)", "unrolled reverse K = \(k)", plain, ratio: 1)
+        add("implicit layer", "quadratic d = \(d)", "unrolled checkpointed every \(every), K = \(k)", remat, ratio: remat.median / plain.median)
+      }
+    }
+
     // Memory of reverse versus forward unrolling.
     if !quick {
       progress.update("bench: memory")
