@@ -236,6 +236,50 @@ struct ImplicitLayerTests {
     expectClose(hessian(at: x, of: F), hessian(at: task.x, of: task.F), tolerance: 1e-9, "hessian")
   }
 
+  @Test("the calls a user writes compile as written and agree with the closed forms")
+  func callsAsWritten() {
+    let task = QuadraticLayer()
+    let (x, y0, v) = (task.x, task.y0, Tensor([1.0, 0.0, -1.0]))
+    let f: (Tensor, Tensor) -> Tensor = { x, y in 0.5 * (y - task.c).squared().sum() + 0.5 * task.rho * x.squared().sum() }
+    let g: (Tensor, Tensor) -> Tensor = { x, y in task.g(x, y) }
+
+    let F: (Tensor) -> Tensor = { x in f(x, argmin(at: x, from: y0) { x, y in g(x, y) }) }
+    let grad = gradient(at: x, of: F)                 // the hypergradient, by ordinary reverse mode
+    let (_, dF) = jvp(at: x, direction: v, of: F)      // forward mode through y*(x)
+    let H = hessian(at: x, of: F)                      // Newton on the outer problem
+    let J = jacobian(at: x) { x in argmin(at: x, from: y0) { x, y in g(x, y) } }   // dy*/dx
+
+    expectClose(J, task.jacobian, tolerance: 1e-9, "J")
+    expectClose(H, matmul(task.jacobian, transposed: true, task.jacobian) + task.rho * Tensor.identity(3), tolerance: 1e-9, "H")
+    expectClose(dF.scalar, dot(grad, v).scalar, tolerance: 1e-10, "jvp")
+  }
+
+  @Test("fixedPoint and root over structures")
+  func structuredFixedPoint() {
+    // y = {"a": ½ a + ½ x₀², "b": ½ b + x₁}: fixed point a = x₀², b = 2 x₁.
+    let x: [Tensor] = [Tensor([1.5]), Tensor([-0.5, 2.0])]
+    let y0: [String: Tensor] = ["a": Tensor([0.0]), "b": Tensor([0.0, 0.0])]
+    func G(_ x: [Tensor]) -> Tensor {
+      let y = fixedPoint(at: x, from: y0) { (x: [Tensor], y: [String: Tensor]) -> [String: Tensor] in
+        let a: Tensor = 0.5 * y["a"]! + 0.5 * x[0].squared()
+        let b: Tensor = 0.5 * y["b"]! + x[1]
+        return ["a": a, "b": b]
+      }
+      return y["a"]!.sum() + y["b"]!.squared().sum()
+    }
+    // G = x₀² + 4 Σ x₁²: ∇ = (2 x₀, 8 x₁).
+    let g = gradient(at: x, of: G)
+    expectClose(g[0], Tensor([3.0]), tolerance: 1e-9, "∂/∂x₀")
+    expectClose(g[1], Tensor([-4.0, 16.0]), tolerance: 1e-9, "∂/∂x₁")
+    expectClose(hessian(at: x, of: G), Tensor(shape: [3, 3], scalars: [2, 0, 0, 0, 8, 0, 0, 0, 8]), tolerance: 1e-9, "∇²")
+    let r = root(at: x, from: y0) { (x: [Tensor], y: [String: Tensor]) -> [String: Tensor] in
+      let a: Tensor = y["a"]! - x[0].squared()
+      let b: Tensor = y["b"]! - 2 * x[1]
+      return ["a": a, "b": b]
+    }
+    expectClose(r["b"]!, Tensor([-1.0, 4.0]), tolerance: 1e-10, "root over structures")
+  }
+
   @Test("Newton's method on F through argmin converges quadratically (per-feature L2, breast cancer)")
   func newtonOnOuterProblem() throws {
     let data = try Dataset.bundled(.breastCancer)

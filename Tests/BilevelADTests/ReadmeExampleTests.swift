@@ -17,6 +17,9 @@ struct ReadmeExampleTests {
     let check = problem.checkHypergradient(x: x, y0: inner.solution, direction: Tensor([1, 1]), estimate: h.gradient)
     let unrolled = problem.unrolledHypergradient(x: x, y0: Tensor.zeros([2]), steps: 200, innerLearningRate: 0.2)
     let result = solve(problem, x0: x, y0: inner.solution, solver: AIDBIO(outerStepSize: 0.5))
+    let H = hessian(at: x) { x in problem.outer(x, argmin(at: x, from: inner.solution, of: problem.inner)) }  // ∇²F(x)
+    // ∇²F = BᵀB + 0.1 I.
+    #expect((H - (matmul(B, transposed: true, B) + 0.1 * Tensor.identity(2))).norm().scalar < 1e-9)
     // y*(x) = B x, so ∇F(x) = 0.1 x + Bᵀ (B x − c).
     let exact = 0.1 * x + matmul(B, transposed: true, matmul(B, x) - c)
     #expect(h.converged)
