@@ -27,13 +27,15 @@ import Autodiff
 ///   - symmetric: whether ∂_y F is symmetric.
 ///   - mixedProduct: (x, y, λ) ↦ ∇_x ⟨λ, F(x, y)⟩ when there is a cheaper way than reverse
 ///     over reverse (for argmin, forward over reverse: d/dt ∇_x g(x, y + t λ)).
-///   - solveValue: y*(x) for a constant x, on flat tensors (records its own entry).
+///   - solveValue: y*(x) for a constant x, on flat tensors (records its own entry); it may
+///     leave the recorded Aᵀ at (x, y*) in the cache for the first derivative solve.
 func implicitFunction(
   at x: Tensor, residual: @escaping (Tensor, Tensor) -> Tensor, symmetric: Bool, linearSolver: LinearSolver,
   record: ImplicitRecord?, layer: String, mixedProduct: ((Tensor, Tensor, Tensor) -> Tensor)? = nil,
-  solveValue: @escaping (Tensor) -> Tensor
+  solveValue: @escaping (Tensor, RecordedOperatorCache) -> Tensor
 ) -> Tensor {
   let m = x.scalarCount
+  let cache = RecordedOperatorCache()
   // The Jacobian ∂_y F(x, y) as an operator with parameters p = [x; y].
   func jacobianY(_ p: Tensor, _ u: Tensor) -> Tensor {
     let (x, y) = (p.slicing(0..<m), p.slicing(m..<p.scalarCount))
@@ -44,7 +46,7 @@ func implicitFunction(
   // symmetric A that is A u too.
   let recordedTransposed: (Tensor) -> (Tensor) -> Tensor = { p in
     let (x, y) = (p.slicing(0..<m), p.slicing(m..<p.scalarCount))
-    return pullback(at: y) { y in residual(x, y) }
+    return cache.product(x: x, y: y) ?? pullback(at: y) { y in residual(x, y) }
   }
   let op = FlatLinearOperator(
     apply: jacobianY,
@@ -54,7 +56,7 @@ func implicitFunction(
     },
     symmetric: symmetric, prepare: symmetric ? recordedTransposed : nil, prepareTransposed: recordedTransposed)
   let layer = differentiableFunction(
-    solveValue,
+    { x in solveValue(x, cache) },
     jvp: { x, y, tangent in
       let rhs = jvp(at: x, direction: tangent) { x in residual(x, y) }.tangent
       return -differentiableLinearSolve(
@@ -68,6 +70,23 @@ func implicitFunction(
       return -gradient(at: x) { x in dot(lambda, residual(x, y)) }
     })
   return layer(x)
+}
+
+/// The record of y ↦ F(x, y) (its pullback, Aᵀ) that a value solve made while checking
+/// convergence, kept for the derivative rules' first numerical solve at the same (x, y):
+/// a warm-started layer then records ∇_y g once, as `implicitHypergradient` does.
+final class RecordedOperatorCache {
+  private var entry: (x: [Double], y: [Double], product: (Tensor) -> Tensor)?
+
+  func store(x: Tensor, y: Tensor, product: @escaping (Tensor) -> Tensor) {
+    entry = (x.scalars, y.scalars, product)
+  }
+
+  /// The stored product when (x, y) has the stored values, exactly.
+  func product(x: Tensor, y: Tensor) -> ((Tensor) -> Tensor)? {
+    guard let entry, x.isConstant, y.isConstant, entry.x == x.scalars, entry.y == y.scalars else { return nil }
+    return entry.product
+  }
 }
 
 /// Rank-1 views of x and y and the maps back, with the layouts held as constants.
@@ -138,7 +157,19 @@ public func argmin<X: TensorStructure, Y: TensorStructure>(
     at: x.flattened(), residual: { x, y in gradient(at: y) { y in flatG(x, y) } }, symmetric: true,
     linearSolver: linearSolver, record: record, layer: "argmin",
     mixedProduct: { x, y, lambda in jvp(at: y, direction: lambda) { y in gradient(at: x) { x in flatG(x, y) } }.tangent }
-  ) { x in
+  ) { x, cache in
+    // A warm start that already solves the problem (‖∇_y g‖ ≤ tolerance) is checked with
+    // a recorded gradient, whose pullback is then the first derivative solve's Hessian.
+    let (gradientY, hessian) = valueWithPullback(at: start) { y in gradient(at: y) { y in flatG(x, y) } }
+    let startNorm = euclideanNorm(gradientY)
+    if startNorm <= tolerance {
+      cache.store(x: x, y: start, product: hessian)
+      record?.append(
+        ImplicitRecord.Entry(
+          kind: .value, layer: "argmin", iterations: 0, residualNorm: startNorm, converged: true, indefinite: false,
+          diagnostics: ""))
+      return start
+    }
     let solution = inner.solveInner(x: x, y0: start, tolerance: tolerance, maxIterations: maxIterations, method: method)
     record?.append(
       ImplicitRecord.Entry(
@@ -185,7 +216,7 @@ public func root<X: TensorStructure, Y: TensorStructure>(
   let start = layouts.y.flattened()
   let y = implicitFunction(
     at: x.flattened(), residual: residual, symmetric: false, linearSolver: linearSolver, record: record, layer: "root"
-  ) { x in
+  ) { x, _ in
     let (y, iterations): (Tensor, Int)
     if let solve {
       (y, iterations) = (solve(layouts.structuredX(x), layouts.y).flattened(), 0)
@@ -274,7 +305,7 @@ public func fixedPoint<X: TensorStructure, Y: TensorStructure>(
   let y = implicitFunction(
     at: x.flattened(), residual: { x, y in map(x, y) - y }, symmetric: false, linearSolver: linearSolver,
     record: record, layer: "fixedPoint"
-  ) { x in
+  ) { x, _ in
     var y = start
     var next = map(x, y)
     var norm = euclideanNorm(next - y)
