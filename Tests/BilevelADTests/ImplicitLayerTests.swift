@@ -223,6 +223,23 @@ struct ImplicitLayerTests {
     #expect(saddle.entries.contains { $0.indefinite }, "\(saddle.entries)")
   }
 
+  @Test("Neumann and identity linear solvers are accepted and approximate, with their residuals recorded")
+  func approximateSolvers() {
+    let task = QuadraticLayer()
+    let exact = gradient(at: task.x, of: task.F)
+    for (solver, level) in [(LinearSolver.neumann(terms: 400, stepSize: 0.3, tolerance: 1e-8), 1e-6), (.identity(scale: 2), 2.0)] {
+      let record = ImplicitRecord()
+      let approximate = gradient(at: task.x) { x in
+        let y = argmin(at: x, from: task.y0, linearSolver: solver, record: record) { x, y in task.g(x, y) }
+        return 0.5 * (y - task.c).squared().sum() + 0.5 * task.rho * x.squared().sum()
+      }
+      let error = (approximate - exact).norm().scalar / exact.norm().scalar
+      #expect(error < level, "\(solver.name): \(error)")
+      #expect(record.largestResidual(of: .linearSolve) > 0)
+      if solver.name == "identity" { #expect(!record.allConverged, "H ≈ 2 I is far from this Hessian: flagged") }
+    }
+  }
+
   @Test("structured x and y go through argmin, and its Hessian is the flat one")
   func structures() {
     let task = QuadraticLayer()
