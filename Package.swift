@@ -37,6 +37,11 @@ let targets: [Target] = [
   .testTarget(
     name: "BilevelADTests",
     dependencies: ["Autodiff", "BilevelAD", "TestSupport"]),
+  // Traps to check in an optimized build (run by ReleaseMessageTests, not a product).
+  .executableTarget(
+    name: "release-probes",
+    dependencies: ["Autodiff", "BilevelAD"],
+    path: "Tests/ReleaseProbes"),
   .testTarget(
     name: "BilevelCLITests",
     dependencies: ["BilevelCLI", "BilevelAD", "Autodiff"]),

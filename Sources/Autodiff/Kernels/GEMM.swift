@@ -74,7 +74,7 @@ func gemm(m: Int, n: Int, k: Int,
           a: UnsafePointer<Double>, transposeA: Bool,
           b: UnsafePointer<Double>, transposeB: Bool,
           c: UnsafeMutablePointer<Double>, maxThreads: Int) {
-  precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimension")
+  require(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimension")
   if m == 0 || n == 0 { return }
   if k == 0 {
     c.initialize(repeating: 0, count: m * n)

@@ -23,6 +23,14 @@
 public func jvp<P: TensorStructure, Q: TensorStructure>(
   at x: P, direction: P, of f: (P) -> Q
 ) -> (value: Q, tangent: Q) {
+  jvpOfStructures(at: x, direction: direction, of: f)
+}
+
+/// The body of `jvp`, shared by its overloads.
+@usableFromInline
+func jvpOfStructures<P: TensorStructure, Q: TensorStructure>(
+  at x: P, direction: P, of f: (P) -> Q
+) -> (value: Q, tangent: Q) {
   requireDirection(direction, matches: x, operation: "jvp(at:direction:of:)")
   let tag = Tag.next()
   let directions = direction.tensors
@@ -45,15 +53,21 @@ public func jvp<P: TensorStructure, Q: TensorStructure>(
 
 /// Stops with a message naming both layouts unless `direction` has x's layout.
 func requireDirection<P: TensorStructure>(_ direction: P, matches x: P, operation: String) {
-  if let d = direction as? Tensor, let point = x as? Tensor {
-    require(
-      d.shape == point.shape,
-      "\(operation): direction of shape \(d.shape) does not match the point's shape \(point.shape)")
+  requireMatchingLayout(direction, x, role: "direction", reference: "the point", operation: operation)
+}
+
+/// Stops with a message naming both shapes (for tensors) or layouts (for other
+/// structures) unless `given` has `expected`'s layout.
+func requireMatchingLayout<P: TensorStructure>(
+  _ given: P, _ expected: P, role: String, reference: String, operation: String
+) {
+  if let g = given as? Tensor, let e = expected as? Tensor {
+    require(g.shape == e.shape, "\(operation): \(role) of shape \(g.shape) does not match \(reference)'s shape \(e.shape)")
     return
   }
   require(
-    x.hasSameLayout(as: direction),
-    "\(operation): direction of layout \(direction.layoutDescription) does not match the point's layout \(x.layoutDescription)")
+    expected.hasSameLayout(as: given),
+    "\(operation): \(role) of layout \(given.layoutDescription) does not match \(reference)'s layout \(expected.layoutDescription)")
 }
 
 /// The value of `f` at `x` and its differential v ↦ J_f(x) v.
@@ -69,5 +83,37 @@ func requireDirection<P: TensorStructure>(_ direction: P, matches x: P, operatio
 public func valueWithDifferential<P: TensorStructure, Q: TensorStructure>(
   at x: P, of f: @escaping (P) -> Q
 ) -> (value: Q, differential: (P) -> Q) {
+  (f(x), { direction in jvp(at: x, direction: direction, of: f).tangent })
+}
+
+// MARK: - Tensor to tensor
+//
+// With both the argument and the value generic, Swift cannot pick among `Tensor`'s
+// overloads of `*` in a closure such as `{ x in x * 2 }` (2 may be a `Double` or a
+// `Tensor` literal). These overloads fix both types to `Tensor` and forward to the
+// generic operators; they add no behaviour.
+
+/// `jvp(at:direction:of:)` for a function from a tensor to a tensor.
+///
+/// - Parameters:
+///   - x: the point.
+///   - direction: v, of x's shape.
+///   - f: the function.
+/// - Returns: f(x) and J_f(x) v.
+@inlinable
+public func jvp(at x: Tensor, direction: Tensor, of f: (Tensor) -> Tensor) -> (value: Tensor, tangent: Tensor) {
+  jvpOfStructures(at: x, direction: direction, of: f)
+}
+
+/// `valueWithDifferential(at:of:)` for a function from a tensor to a tensor.
+///
+/// - Parameters:
+///   - x: the point.
+///   - f: the function.
+/// - Returns: f(x) and v ↦ J_f(x) v.
+@inlinable
+public func valueWithDifferential(
+  at x: Tensor, of f: @escaping (Tensor) -> Tensor
+) -> (value: Tensor, differential: (Tensor) -> Tensor) {
   (f(x), { direction in jvp(at: x, direction: direction, of: f).tangent })
 }

@@ -21,6 +21,24 @@
 ///   [f(x).scalarCount] for a structure) and columns is x's shape (or [x.scalarCount]).
 /// - Complexity: min(outputs, inputs) gradient-sized passes.
 public func jacobian<P: TensorStructure, Q: TensorStructure>(at x: P, of f: (P) -> Q) -> Tensor {
+  jacobianOfStructures(at: x, of: f)
+}
+
+/// `jacobian(at:of:)` for a function from a tensor to a tensor (an overload that fixes
+/// both types, so that closures like `{ x in x * 2 }` type-check; no other behaviour).
+///
+/// - Parameters:
+///   - x: the point.
+///   - f: the function.
+/// - Returns: a tensor of shape f(x).shape + x.shape.
+@inlinable
+public func jacobian(at x: Tensor, of f: (Tensor) -> Tensor) -> Tensor {
+  jacobianOfStructures(at: x, of: f)
+}
+
+/// The body of `jacobian`, shared by its overloads.
+@usableFromInline
+func jacobianOfStructures<P: TensorStructure, Q: TensorStructure>(at x: P, of f: (P) -> Q) -> Tensor {
   let inputCount = x.scalarCount
   let (value, pullback) = valueWithPullback(at: x, of: f)
   let outputCount = value.scalarCount

@@ -19,6 +19,14 @@
 public func valueWithPullback<P: TensorStructure, Q: TensorStructure>(
   at x: P, of f: (P) -> Q
 ) -> (value: Q, pullback: (Q) -> P) {
+  valueWithPullbackOfStructures(at: x, of: f)
+}
+
+/// The body of `valueWithPullback(at:of:)`, shared by its overloads.
+@usableFromInline
+func valueWithPullbackOfStructures<P: TensorStructure, Q: TensorStructure>(
+  at x: P, of f: (P) -> Q
+) -> (value: Q, pullback: (Q) -> P) {
   var output: Q? = nil
   let (values, backward) = reverseTrace(at: x.tensors, operation: "pullback(at:of:)") { tracers in
     let value = f(x.replacingTensors(with: tracers))
@@ -27,7 +35,7 @@ public func valueWithPullback<P: TensorStructure, Q: TensorStructure>(
   }
   let value = output!.replacingTensors(with: values)
   return (value, { cotangent in
-    value.requireSameLayout(cotangent, operation: "pullback(at:of:)")
+    requireMatchingLayout(cotangent, value, role: "cotangent", reference: "the value", operation: "pullback(at:of:)")
     return x.replacingTensors(with: backward(cotangent.tensors, false))
   })
 }
@@ -57,6 +65,14 @@ public func pullback<P: TensorStructure, Q: TensorStructure>(at x: P, of f: (P) 
 public func valueWithPullback<P: TensorStructure, Q: TensorStructure, R: TensorStructure>(
   at x: P, _ y: Q, of f: (P, Q) -> R
 ) -> (value: R, pullback: (R) -> (P, Q)) {
+  valueWithPullbackOfStructures(at: x, y, of: f)
+}
+
+/// The body of `valueWithPullback(at:_:of:)`, shared by its overloads.
+@usableFromInline
+func valueWithPullbackOfStructures<P: TensorStructure, Q: TensorStructure, R: TensorStructure>(
+  at x: P, _ y: Q, of f: (P, Q) -> R
+) -> (value: R, pullback: (R) -> (P, Q)) {
   let xs = x.tensors
   var output: R? = nil
   let (values, backward) = reverseTrace(at: xs + y.tensors, operation: "pullback(at:_:of:)") { tracers in
@@ -67,10 +83,53 @@ public func valueWithPullback<P: TensorStructure, Q: TensorStructure, R: TensorS
   }
   let value = output!.replacingTensors(with: values)
   return (value, { cotangent in
-    value.requireSameLayout(cotangent, operation: "pullback(at:_:of:)")
+    requireMatchingLayout(cotangent, value, role: "cotangent", reference: "the value", operation: "pullback(at:_:of:)")
     let adjoints = backward(cotangent.tensors, false)
     return (
       x.replacingTensors(with: Array(adjoints[..<xs.count])), y.replacingTensors(with: Array(adjoints[xs.count...]))
     )
   })
+}
+
+// MARK: - Tensor to tensor
+//
+// With both the argument and the value generic, Swift cannot pick among `Tensor`'s
+// overloads of `*` in a closure such as `{ x in x * 2 }` (2 may be a `Double` or a
+// `Tensor` literal). These overloads fix the types to `Tensor` and forward to the generic
+// operators' bodies; they add no behaviour.
+
+/// `valueWithPullback(at:of:)` for a function from a tensor to a tensor.
+///
+/// - Parameters:
+///   - x: the point.
+///   - f: the function.
+/// - Returns: f(x) and c ↦ cᵀ J_f(x).
+@inlinable
+public func valueWithPullback(at x: Tensor, of f: (Tensor) -> Tensor) -> (value: Tensor, pullback: (Tensor) -> Tensor) {
+  valueWithPullbackOfStructures(at: x, of: f)
+}
+
+/// `pullback(at:of:)` for a function from a tensor to a tensor.
+///
+/// - Parameters:
+///   - x: the point.
+///   - f: the function.
+/// - Returns: c ↦ cᵀ J_f(x).
+@inlinable
+public func pullback(at x: Tensor, of f: (Tensor) -> Tensor) -> (Tensor) -> Tensor {
+  valueWithPullbackOfStructures(at: x, of: f).pullback
+}
+
+/// `valueWithPullback(at:_:of:)` for a function of two tensors to a tensor.
+///
+/// - Parameters:
+///   - x: the first argument.
+///   - y: the second argument.
+///   - f: the function.
+/// - Returns: f(x, y) and c ↦ (cᵀ ∂f/∂x, cᵀ ∂f/∂y).
+@inlinable
+public func valueWithPullback(
+  at x: Tensor, _ y: Tensor, of f: (Tensor, Tensor) -> Tensor
+) -> (value: Tensor, pullback: (Tensor) -> (Tensor, Tensor)) {
+  valueWithPullbackOfStructures(at: x, y, of: f)
 }

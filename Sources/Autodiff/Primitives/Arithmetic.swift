@@ -150,21 +150,21 @@ extension Tensor {
   @inlinable public static prefix func - (x: Tensor) -> Tensor { apply(Negate(), x) }
 
   /// Adds a scalar to every element.
-  @inlinable public static func + (a: Tensor, b: Double) -> Tensor { a + Tensor(b) }
+  @_disfavoredOverload @inlinable public static func + (a: Tensor, b: Double) -> Tensor { a + Tensor(b) }
   /// Adds a scalar to every element.
-  @inlinable public static func + (a: Double, b: Tensor) -> Tensor { Tensor(a) + b }
+  @_disfavoredOverload @inlinable public static func + (a: Double, b: Tensor) -> Tensor { Tensor(a) + b }
   /// Subtracts a scalar from every element.
-  @inlinable public static func - (a: Tensor, b: Double) -> Tensor { a - Tensor(b) }
+  @_disfavoredOverload @inlinable public static func - (a: Tensor, b: Double) -> Tensor { a - Tensor(b) }
   /// Subtracts every element from a scalar.
-  @inlinable public static func - (a: Double, b: Tensor) -> Tensor { Tensor(a) - b }
+  @_disfavoredOverload @inlinable public static func - (a: Double, b: Tensor) -> Tensor { Tensor(a) - b }
   /// Multiplies every element by a scalar.
-  @inlinable public static func * (a: Tensor, b: Double) -> Tensor { a * Tensor(b) }
+  @_disfavoredOverload @inlinable public static func * (a: Tensor, b: Double) -> Tensor { a * Tensor(b) }
   /// Multiplies every element by a scalar.
-  @inlinable public static func * (a: Double, b: Tensor) -> Tensor { Tensor(a) * b }
+  @_disfavoredOverload @inlinable public static func * (a: Double, b: Tensor) -> Tensor { Tensor(a) * b }
   /// Divides every element by a scalar.
-  @inlinable public static func / (a: Tensor, b: Double) -> Tensor { a / Tensor(b) }
+  @_disfavoredOverload @inlinable public static func / (a: Tensor, b: Double) -> Tensor { a / Tensor(b) }
   /// Divides a scalar by every element.
-  @inlinable public static func / (a: Double, b: Tensor) -> Tensor { Tensor(a) / b }
+  @_disfavoredOverload @inlinable public static func / (a: Double, b: Tensor) -> Tensor { Tensor(a) / b }
 
   /// `a = a + b`.
   @inlinable public static func += (a: inout Tensor, b: Tensor) { a = a + b }
@@ -175,13 +175,13 @@ extension Tensor {
   /// `a = a / b`.
   @inlinable public static func /= (a: inout Tensor, b: Tensor) { a = a / b }
   /// `a = a + b`.
-  @inlinable public static func += (a: inout Tensor, b: Double) { a = a + b }
+  @_disfavoredOverload @inlinable public static func += (a: inout Tensor, b: Double) { a = a + b }
   /// `a = a - b`.
-  @inlinable public static func -= (a: inout Tensor, b: Double) { a = a - b }
+  @_disfavoredOverload @inlinable public static func -= (a: inout Tensor, b: Double) { a = a - b }
   /// `a = a * b`.
-  @inlinable public static func *= (a: inout Tensor, b: Double) { a = a * b }
+  @_disfavoredOverload @inlinable public static func *= (a: inout Tensor, b: Double) { a = a * b }
   /// `a = a / b`.
-  @inlinable public static func /= (a: inout Tensor, b: Double) { a = a / b }
+  @_disfavoredOverload @inlinable public static func /= (a: inout Tensor, b: Double) { a = a / b }
 
   /// Adds `other` into this tensor, in place when both are constants of the same shape
   /// and this tensor's storage is uniquely referenced (adjoint accumulation).

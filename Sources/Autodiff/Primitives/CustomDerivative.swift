@@ -23,7 +23,7 @@ struct CustomUnary: UnaryPrimitive {
 
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor {
     let result = jvpRule(x, value, tangent)
-    precondition(
+    require(
       result.shape == value.shape,
       "differentiableFunction: the JVP rule returned shape \(result.shape), expected the value's shape \(value.shape)")
     return result
@@ -31,7 +31,7 @@ struct CustomUnary: UnaryPrimitive {
 
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
     let result = vjpRule(x, value, cotangent)
-    precondition(
+    require(
       result.shape == x.shape,
       "differentiableFunction: the VJP rule returned shape \(result.shape), expected the input's shape \(x.shape)")
     return result

@@ -138,12 +138,12 @@ struct Dot: BinaryPrimitive {
 /// - Complexity: O(m n k).
 @inlinable
 public func matmul(_ a: Tensor, transposed transposeA: Bool = false, _ b: Tensor, transposed transposeB: Bool = false) -> Tensor {
-  precondition(
+  require(
     (a.rank == 1 || a.rank == 2) && (b.rank == 1 || b.rank == 2),
     "matmul: shapes \(a.shape) and \(b.shape) are not matrices or vectors")
   if a.rank == 2 && b.rank == 1 {
     let inner = transposeA ? a.shape[0] : a.shape[1]
-    precondition(
+    require(
       inner == b.shape[0],
       "matmul: shapes \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape) are incompatible (inner dimensions \(inner) and \(b.shape[0]))")
     return apply(MatrixVectorProduct(transposeA: transposeA), a, b)
@@ -151,18 +151,18 @@ public func matmul(_ a: Tensor, transposed transposeA: Bool = false, _ b: Tensor
   if a.rank == 1 && b.rank == 2 {
     // vᵀ op(B) = op(B)ᵀ v.
     let inner = transposeB ? b.shape[1] : b.shape[0]
-    precondition(
+    require(
       inner == a.shape[0],
       "matmul: shapes \(a.shape) and \(b.shape)\(transposeB ? "ᵀ" : "") are incompatible (inner dimensions \(a.shape[0]) and \(inner))")
     return apply(MatrixVectorProduct(transposeA: !transposeB), b, a)
   }
   if a.rank == 1 && b.rank == 1 {
-    precondition(a.shape == b.shape, "matmul: shapes \(a.shape) and \(b.shape) are incompatible")
+    require(a.shape == b.shape, "matmul: shapes \(a.shape) and \(b.shape) are incompatible")
     return apply(Dot(), a, b)
   }
   let inner = transposeA ? a.shape[0] : a.shape[1]
   let innerB = transposeB ? b.shape[1] : b.shape[0]
-  precondition(
+  require(
     inner == innerB,
     "matmul: shapes \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape)\(transposeB ? "ᵀ" : "") are incompatible (inner dimensions \(inner) and \(innerB))")
   return apply(MatrixMultiply(transposeA: transposeA, transposeB: transposeB), a, b)
@@ -173,7 +173,7 @@ public func matmul(_ a: Tensor, transposed transposeA: Bool = false, _ b: Tensor
 /// - Precondition: the shapes are equal.
 @inlinable
 public func dot(_ a: Tensor, _ b: Tensor) -> Tensor {
-  precondition(a.shape == b.shape, "dot: shapes \(a.shape) and \(b.shape) differ")
+  require(a.shape == b.shape, "dot: shapes \(a.shape) and \(b.shape) differ")
   if a.rank == 1 { return apply(Dot(), a, b) }
   return (a * b).sum()
 }

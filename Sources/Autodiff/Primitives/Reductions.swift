@@ -48,7 +48,7 @@ extension Tensor {
   internal func normalizedAxes(_ axes: [Int], operation: StaticString) -> [Int] {
     axes.map { axis in
       let normalized = axis < 0 ? axis + rank : axis
-      precondition(normalized >= 0 && normalized < rank, "\(operation): axis \(axis) is out of range for shape \(shape)")
+      require(normalized >= 0 && normalized < rank, "\(operation): axis \(axis) is out of range for shape \(shape)")
       return normalized
     }
   }
@@ -61,7 +61,7 @@ extension Tensor {
   @inlinable
   public func broadcasted(to shape: [Int]) -> Tensor {
     if self.shape == shape { return self }
-    precondition(
+    require(
       broadcastShape(self.shape, shape, operation: "broadcasted(to:)") == shape,
       "broadcasted(to:): shape \(self.shape) does not broadcast to \(shape)")
     return apply(BroadcastToShape(target: shape), self)

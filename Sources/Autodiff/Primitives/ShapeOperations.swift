@@ -109,11 +109,11 @@ extension Tensor {
     var target = newShape
     if let inferred = newShape.firstIndex(of: -1) {
       let known = newShape.enumerated().filter { $0.offset != inferred }.reduce(1) { $0 * $1.element }
-      precondition(known > 0 && scalarCount % known == 0, "reshaped(to:): cannot reshape \(shape) to \(newShape)")
+      require(known > 0 && scalarCount % known == 0, "reshaped(to:): cannot reshape \(shape) to \(newShape)")
       target[inferred] = scalarCount / known
     }
-    precondition(
-      target.allSatisfy { $0 >= 0 } && target.reduce(1, *) == scalarCount,
+    require(
+      checkedScalarCount(target, operation: "reshaped(to:)") == scalarCount,
       "reshaped(to:): cannot reshape \(shape) (\(scalarCount) values) to \(newShape)")
     if target == shape { return self }
     return apply(Reshape(target: target), self)
@@ -129,7 +129,7 @@ extension Tensor {
   /// - Precondition: `permutation` is a permutation of `0..<rank`.
   @inlinable
   public func transposed(permutation: [Int]) -> Tensor {
-    precondition(
+    require(
       permutation.sorted() == Array(0..<rank),
       "transposed(permutation:): \(permutation) is not a permutation of the axes of shape \(shape)")
     return permutation == Array(0..<rank) ? self : apply(Transpose(permutation: permutation), self)
@@ -142,9 +142,9 @@ extension Tensor {
   ///   is in `0..<shape[0]`.
   @inlinable
   public func gathering(rows: [Int]) -> Tensor {
-    precondition(rank == 1 || rank == 2, "gathering(rows:): needs a rank-1 or rank-2 tensor, got shape \(shape)")
+    require(rank == 1 || rank == 2, "gathering(rows:): needs a rank-1 or rank-2 tensor, got shape \(shape)")
     for row in rows {
-      precondition(row >= 0 && row < shape[0], "gathering(rows:): row \(row) is out of range for shape \(shape)")
+      require(row >= 0 && row < shape[0], "gathering(rows:): row \(row) is out of range for shape \(shape)")
     }
     if rows.count == shape[0] && rows.elementsEqual(0..<shape[0]) { return self }  // the whole tensor, in order
     if rank == 1 { return reshaped(to: [shape[0], 1]).gathering(rows: rows).reshaped(to: [rows.count]) }
@@ -155,12 +155,12 @@ extension Tensor {
   /// - Precondition: the ranks agree and the shapes agree off `axis`.
   @inlinable
   public func concatenated(with other: Tensor, alongAxis axis: Int = 0) -> Tensor {
-    precondition(
+    require(
       rank == other.rank && rank > 0,
       "concatenated(with:alongAxis:): shapes \(shape) and \(other.shape) have different ranks")
     let axis = normalizedAxes([axis], operation: "concatenated(with:alongAxis:)")[0]
     for k in 0..<rank where k != axis {
-      precondition(
+      require(
         shape[k] == other.shape[k],
         "concatenated(with:alongAxis:): shapes \(shape) and \(other.shape) differ off axis \(axis)")
     }
@@ -174,7 +174,7 @@ extension Tensor {
   @inlinable
   public func slicing(_ range: Range<Int>, alongAxis axis: Int = 0) -> Tensor {
     let axis = normalizedAxes([axis], operation: "slicing(_:alongAxis:)")[0]
-    precondition(
+    require(
       range.lowerBound >= 0 && range.upperBound <= shape[axis],
       "slicing(_:alongAxis:): range \(range) is out of bounds for axis \(axis) of shape \(shape)")
     if range.count == shape[axis] { return self }

@@ -196,6 +196,9 @@ extension TensorStructure {
 }
 
 // MARK: - Vector-space arithmetic
+//
+// The operators are disfavored overloads: on `Tensor` its own broadcasting operators win,
+// so `x * 2` in a closure whose result type is generic stays unambiguous.
 
 extension TensorStructure {
   /// The elementwise sum, tensor by tensor (on `Array`, `+` is concatenation: use this).
@@ -208,47 +211,57 @@ extension TensorStructure {
 
   /// The elementwise sum of two values of one layout.
   /// - Precondition: the layouts are equal.
+  @_disfavoredOverload
   @inlinable
   public static func + (a: Self, b: Self) -> Self { a.adding(b) }
 
   /// The elementwise difference of two values of one layout.
   /// - Precondition: the layouts are equal.
+  @_disfavoredOverload
   @inlinable
   public static func - (a: Self, b: Self) -> Self { a.zipTensors(with: b, operation: "-") { $0 - $1 } }
 
   /// The elementwise product of two values of one layout.
   /// - Precondition: the layouts are equal.
+  @_disfavoredOverload
   @inlinable
   public static func * (a: Self, b: Self) -> Self { a.zipTensors(with: b, operation: "*") { $0 * $1 } }
 
   /// Every tensor negated.
+  @_disfavoredOverload
   @inlinable
   public static prefix func - (a: Self) -> Self { a.mapTensors { -$0 } }
 
   /// Every tensor scaled by `s`.
+  @_disfavoredOverload
   @inlinable
   public static func * (s: Double, a: Self) -> Self { a.mapTensors { s * $0 } }
 
   /// Every tensor scaled by `s`.
+  @_disfavoredOverload
   @inlinable
   public static func * (a: Self, s: Double) -> Self { a.mapTensors { $0 * s } }
 
   /// Every tensor divided by `s`.
+  @_disfavoredOverload
   @inlinable
   public static func / (a: Self, s: Double) -> Self { a.mapTensors { $0 / s } }
 
   /// Subtracts `b` in place, tensor by tensor.
   /// - Precondition: the layouts are equal.
+  @_disfavoredOverload
   @inlinable
   public static func -= (a: inout Self, b: Self) { a = a - b }
 
   /// Scales in place.
+  @_disfavoredOverload
   @inlinable
   public static func *= (a: inout Self, s: Double) { a = a * s }
 
   /// The Euclidean norm over all scalars, sqrt(Σ_tensors Σ_i t[i]²), as a rank-0 tensor.
   ///
   /// Its derivative is undefined at 0, as for `Tensor.norm()`.
+  @_disfavoredOverload
   public func norm() -> Tensor { sqrt(dot(self, self)) }
 
   /// A value of this layout filled with zeros.
@@ -267,6 +280,7 @@ extension TensorStructure {
 ///   - b: a value of the same layout.
 /// - Returns: a rank-0 tensor.
 /// - Precondition: the layouts are equal.
+@_disfavoredOverload
 public func dot<S: TensorStructure>(_ a: S, _ b: S) -> Tensor {
   a.requireSameLayout(b, operation: "dot")
   let pairs = zip(a.tensors, b.tensors)

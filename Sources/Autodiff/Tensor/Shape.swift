@@ -24,7 +24,7 @@ func broadcastShape(_ a: [Int], _ b: [Int], operation: StaticString) -> [Int] {
   for k in 0..<rank {
     let da = k < rank - a.count ? 1 : a[k - (rank - a.count)]
     let db = k < rank - b.count ? 1 : b[k - (rank - b.count)]
-    precondition(
+    require(
       da == db || da == 1 || db == 1,
       "\(operation): shapes \(a) and \(b) are not broadcast-compatible")
     result[k] = da == 1 ? db : da
@@ -76,4 +76,30 @@ func forEachRow(
       axis -= 1
     }
   }
+}
+
+extension Tensor {
+  /// The most values one tensor may hold: 2³⁴ (128 GiB of `Double`s). A larger shape is
+  /// refused with a message when the tensor is created, rather than failing inside the
+  /// allocator.
+  public static let maximumScalarCount = 1 << 34
+}
+
+/// The number of values of `shape`, checked: no negative dimension, no overflow of the
+/// product, at most `Tensor.maximumScalarCount`.
+///
+/// - Precondition: the shape is valid; the message names `operation` and the shape.
+@usableFromInline
+func checkedScalarCount(_ shape: [Int], operation: String) -> Int {
+  require(shape.allSatisfy { $0 >= 0 }, "\(operation): negative dimension in shape \(shape)")
+  var count = 1
+  for dimension in shape {
+    let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+    require(!overflow, "\(operation): shape \(shape) has more values than an Int can count")
+    count = product
+  }
+  require(
+    count <= Tensor.maximumScalarCount,
+    "\(operation): shape \(shape) has \(count) values, more than the maximum \(Tensor.maximumScalarCount) (128 GiB)")
+  return count
 }

@@ -15,9 +15,8 @@ extension Tensor {
   ///
   /// - Precondition: every dimension is non-negative and `scalars.count` is the product of `shape`.
   public init(shape: [Int], scalars: [Double]) {
-    precondition(shape.allSatisfy { $0 >= 0 }, "Tensor(shape:scalars:): negative dimension in shape \(shape)")
-    let count = shape.reduce(1, *)
-    precondition(
+    let count = checkedScalarCount(shape, operation: "Tensor(shape:scalars:)")
+    require(
       count == scalars.count,
       "Tensor(shape:scalars:): shape \(shape) needs \(count) values, got \(scalars.count)")
     self.init(shape: shape, storage: TensorStorage(scalars))
@@ -27,8 +26,8 @@ extension Tensor {
   ///
   /// - Precondition: every dimension is non-negative.
   public init(shape: [Int], repeating value: Double) {
-    precondition(shape.allSatisfy { $0 >= 0 }, "Tensor(shape:repeating:): negative dimension in shape \(shape)")
-    self.init(shape: shape, storage: TensorStorage(repeating: value, count: shape.reduce(1, *)))
+    let count = checkedScalarCount(shape, operation: "Tensor(shape:repeating:)")
+    self.init(shape: shape, storage: TensorStorage(repeating: value, count: count))
   }
 
   /// A tensor of zeros of the given shape.
@@ -39,8 +38,8 @@ extension Tensor {
 
   /// The `n` by `n` identity matrix.
   public static func identity(_ n: Int) -> Tensor {
-    precondition(n >= 0, "Tensor.identity: negative size \(n)")
-    var values = [Double](repeating: 0, count: n * n)
+    let count = checkedScalarCount([n, n], operation: "Tensor.identity")
+    var values = [Double](repeating: 0, count: count)
     for i in 0..<n { values[i * n + i] = 1 }
     return Tensor(shape: [n, n], scalars: values)
   }
@@ -58,8 +57,7 @@ extension Tensor {
 
   /// A tensor of independent standard normal values drawn from `generator`.
   public init<G: RandomNumberGenerator>(randomNormal shape: [Int], using generator: inout G) {
-    precondition(shape.allSatisfy { $0 >= 0 }, "Tensor(randomNormal:): negative dimension in shape \(shape)")
-    let count = shape.reduce(1, *)
+    let count = checkedScalarCount(shape, operation: "Tensor(randomNormal:)")
     var values = [Double]()
     values.reserveCapacity(count)
     while values.count < count {
@@ -73,7 +71,7 @@ extension Tensor {
   /// A tensor of independent values uniform in `range`, the same for the same `seed`.
   public init(randomUniform shape: [Int], in range: ClosedRange<Double> = 0...1, seed: UInt64) {
     var generator = SeededRandomNumberGenerator(seed: seed)
-    let count = shape.reduce(1, *)
+    let count = checkedScalarCount(shape, operation: "Tensor(randomUniform:)")
     let values = (0..<count).map { _ in Double.random(in: range, using: &generator) }
     self.init(shape: shape, scalars: values)
   }
@@ -104,10 +102,10 @@ extension Tensor: ExpressibleByArrayLiteral {
   ///
   /// - Precondition: `tensors` is non-empty and all have the same shape.
   public init(stacking tensors: [Tensor]) {
-    precondition(!tensors.isEmpty, "Tensor(stacking:): no tensors to stack")
+    require(!tensors.isEmpty, "Tensor(stacking:): no tensors to stack")
     let shape = tensors[0].shape
     for t in tensors {
-      precondition(t.shape == shape, "Tensor(stacking:): shapes \(shape) and \(t.shape) differ")
+      require(t.shape == shape, "Tensor(stacking:): shapes \(shape) and \(t.shape) differ")
     }
     if tensors.allSatisfy(\.isConstant) {
       var values = [Double]()
@@ -124,7 +122,7 @@ extension Tensor: ExpressibleByArrayLiteral {
   /// Pairs are joined in a balanced tree, so the values are copied O(log n) times.
   /// - Precondition: `tensors` is non-empty and shapes agree off `axis`.
   public init(concatenating tensors: [Tensor], alongAxis axis: Int) {
-    precondition(!tensors.isEmpty, "Tensor(concatenating:): no tensors to concatenate")
+    require(!tensors.isEmpty, "Tensor(concatenating:): no tensors to concatenate")
     var level = tensors
     while level.count > 1 {
       var next = [Tensor]()

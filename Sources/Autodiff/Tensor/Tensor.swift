@@ -120,7 +120,7 @@ extension Tensor {
   ///
   /// - Precondition: `scalarCount == 1`.
   public var scalar: Double {
-    precondition(scalarCount == 1, "scalar: tensor of shape \(shape) has \(scalarCount) values, not 1")
+    require(scalarCount == 1, "scalar: tensor of shape \(shape) has \(scalarCount) values, not 1")
     return storage.base[0]
   }
 
@@ -139,7 +139,7 @@ extension Tensor {
   public mutating func withUnsafeMutableScalars<R>(
     _ body: (UnsafeMutableBufferPointer<Double>) throws -> R
   ) rethrows -> R {
-    precondition(lift == nil, "withUnsafeMutableScalars: tensor is being differentiated")
+    require(lift == nil, "withUnsafeMutableScalars: tensor is being differentiated")
     if !isKnownUniquelyReferenced(&storage) { storage = storage.makeCopy() }
     return try body(storage.mutableBuffer)
   }

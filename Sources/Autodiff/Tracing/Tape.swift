@@ -35,7 +35,7 @@ final class Tape {
   /// Appends a node that has no parents: an input of the call.
   @inlinable
   func appendInput() -> Int {
-    precondition(!sweeping, Tape.reentryMessage)
+    require(!sweeping, Tape.reentryMessage)
     nodes.append(Node(first: -1, second: -1, pullback: nil))
     return nodes.count - 1
   }
@@ -43,7 +43,7 @@ final class Tape {
   /// Appends a node for a primitive application.
   @inlinable
   func append(first: Int, second: Int, pullback: @escaping (Tensor) -> (Tensor?, Tensor?)) -> Int {
-    precondition(!sweeping, Tape.reentryMessage)
+    require(!sweeping, Tape.reentryMessage)
     nodes.append(Node(first: first, second: second, pullback: pullback))
     return nodes.count - 1
   }
@@ -59,7 +59,7 @@ final class Tape {
   ///     soon as the sweep has passed it; true when the tape will not be swept again.
   /// - Complexity: one pullback per node between the inputs and the newest output.
   func backward(from outputs: [(node: Int, seed: Tensor)], to inputs: [Int], releasing: Bool) -> [Tensor?] {
-    precondition(!sweeping, Tape.reentryMessage)
+    require(!sweeping, Tape.reentryMessage)
     guard let newest = outputs.map(\.node).max() else { return inputs.map { _ in nil } }
     sweeping = true
     defer { sweeping = false }

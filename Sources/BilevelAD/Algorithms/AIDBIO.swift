@@ -45,7 +45,7 @@ public struct AIDBIO: BilevelAlgorithm {
     linearSolver: LinearSolver = .conjugateGradient(maxIterations: 10, tolerance: 1e-12),
     warmStartLinearSolve: Bool = true
   ) {
-    precondition(innerSteps >= 0, "AIDBIO: innerSteps must be non-negative, got \(innerSteps)")
+    require(innerSteps >= 0, "AIDBIO: innerSteps must be non-negative, got \(innerSteps)")
     self.outerStepSize = outerStepSize
     self.innerStepSize = innerStepSize
     self.innerSteps = innerSteps

@@ -66,9 +66,9 @@ public struct ALSET: BilevelAlgorithm {
     neumannStep: StepSchedule = .constant(0.1), neumannSteps: Int = 10,
     settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "ALSET: outerRatio must be positive, got \(outerRatio)")
-    precondition(innerSteps >= 1, "ALSET: innerSteps must be positive, got \(innerSteps)")
-    precondition(neumannSteps >= 1, "ALSET: neumannSteps must be positive, got \(neumannSteps)")
+    require(outerRatio > 0, "ALSET: outerRatio must be positive, got \(outerRatio)")
+    require(innerSteps >= 1, "ALSET: innerSteps must be positive, got \(innerSteps)")
+    require(neumannSteps >= 1, "ALSET: neumannSteps must be positive, got \(neumannSteps)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.innerSteps = innerSteps

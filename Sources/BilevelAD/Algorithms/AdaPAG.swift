@@ -103,12 +103,12 @@ public struct AdaPAG: BilevelAlgorithm {
     l1Regularization: Double = 0, constraint: ConstraintSet = .unconstrained, maxInnerDimension: Int = 200,
     settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "AdaPAG: outerRatio must be positive, got \(outerRatio)")
-    precondition(
+    require(outerRatio > 0, "AdaPAG: outerRatio must be positive, got \(outerRatio)")
+    require(
       secondMomentDecay >= 0 && secondMomentDecay < 1, "AdaPAG: secondMomentDecay must lie in [0, 1), got \(secondMomentDecay)")
-    precondition(adaptiveLowerBound > 0, "AdaPAG: adaptiveLowerBound must be positive, got \(adaptiveLowerBound)")
-    precondition(hessianLowerBound > 0, "AdaPAG: hessianLowerBound must be positive, got \(hessianLowerBound)")
-    precondition(l1Regularization >= 0, "AdaPAG: l1Regularization must be non-negative, got \(l1Regularization)")
+    require(adaptiveLowerBound > 0, "AdaPAG: adaptiveLowerBound must be positive, got \(adaptiveLowerBound)")
+    require(hessianLowerBound > 0, "AdaPAG: hessianLowerBound must be positive, got \(hessianLowerBound)")
+    require(l1Regularization >= 0, "AdaPAG: l1Regularization must be non-negative, got \(l1Regularization)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.averaging = averaging
@@ -126,7 +126,7 @@ public struct AdaPAG: BilevelAlgorithm {
   ///
   /// - Precondition: dim y ≤ `maxInnerDimension`.
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    precondition(
+    require(
       y.scalarCount <= maxInnerDimension,
       "AdaPAG: the inner variable has \(y.scalarCount) entries, above maxInnerDimension \(maxInnerDimension) "
         + "(it forms and decomposes the inner Hessian)")

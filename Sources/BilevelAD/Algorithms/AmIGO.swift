@@ -61,8 +61,8 @@ public struct AmIGO: BilevelAlgorithm {
     innerStep: StepSchedule = .constant(0.1), linearSystemStep: StepSchedule = .constant(0.1), outerRatio: Double = 1,
     innerSteps: Int = 10, linearSystemSteps: Int = 10, settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "AmIGO: outerRatio must be positive, got \(outerRatio)")
-    precondition(innerSteps >= 0 && linearSystemSteps >= 0, "AmIGO: step counts must be non-negative")
+    require(outerRatio > 0, "AmIGO: outerRatio must be positive, got \(outerRatio)")
+    require(innerSteps >= 0 && linearSystemSteps >= 0, "AmIGO: step counts must be non-negative")
     self.innerStep = innerStep
     self.linearSystemStep = linearSystemStep
     self.outerRatio = outerRatio

@@ -58,8 +58,8 @@ public struct BOME: BilevelAlgorithm {
     eta: Double = 0.5, barrier: BOMEBarrier = .gradientNorm, constraint: ConstraintSet = .unconstrained,
     momentum: Double = 0
   ) {
-    precondition(momentum >= 0 && momentum < 1, "BOME: momentum must lie in [0, 1), got \(momentum)")
-    precondition(innerSteps >= 0 && eta >= 0 && outerRatio > 0, "BOME: invalid parameters")
+    require(momentum >= 0 && momentum < 1, "BOME: momentum must lie in [0, 1), got \(momentum)")
+    require(innerSteps >= 0 && eta >= 0 && outerRatio > 0, "BOME: invalid parameters")
     self.stepSize = stepSize
     self.outerRatio = outerRatio
     self.innerStepSize = innerStepSize

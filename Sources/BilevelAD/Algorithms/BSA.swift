@@ -61,8 +61,8 @@ public struct BSA: BilevelAlgorithm {
     outerRatio: Double = 1, innerSteps: Int = 10, neumannSteps: Int = 10,
     settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "BSA: outerRatio must be positive, got \(outerRatio)")
-    precondition(innerSteps >= 0 && neumannSteps >= 1, "BSA: innerSteps must be non-negative and neumannSteps positive")
+    require(outerRatio > 0, "BSA: outerRatio must be positive, got \(outerRatio)")
+    require(innerSteps >= 0 && neumannSteps >= 1, "BSA: innerSteps must be non-negative and neumannSteps positive")
     self.innerStep = innerStep
     self.neumannStep = neumannStep
     self.outerRatio = outerRatio

@@ -82,11 +82,11 @@ public struct F2BA: BilevelAlgorithm {
 extension F2BA {
   /// Checks the parameters shared by F2BA and Prox-F2BA, naming the algorithm.
   static func validate(name: String, multiplier: Double, innerStepSize: Double, innerSteps: Int, outerStepSize: Double) {
-    precondition(multiplier > 0 && multiplier.isFinite, "\(name): the multiplier λ must be positive, got \(multiplier)")
-    precondition(
+    require(multiplier > 0 && multiplier.isFinite, "\(name): the multiplier λ must be positive, got \(multiplier)")
+    require(
       innerStepSize > 0 && innerStepSize.isFinite && outerStepSize > 0 && outerStepSize.isFinite,
       "\(name): step sizes must be positive, got β = \(innerStepSize), α = \(outerStepSize)")
-    precondition(innerSteps >= 0, "\(name): innerSteps must be non-negative, got \(innerSteps)")
+    require(innerSteps >= 0, "\(name): innerSteps must be non-negative, got \(innerSteps)")
   }
 
   /// One F2BA iteration on (x, y, z), with x's step projected onto `constraint`.

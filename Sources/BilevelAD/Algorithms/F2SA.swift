@@ -58,7 +58,7 @@ public struct F2SA: BilevelAlgorithm {
     multiplierIncrement: StepSchedule = .decreasing(0.1, exponent: 1.0 / 7), innerSteps: Int = 10,
     settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(initialMultiplier > 0 && innerSteps >= 0, "F2SA: invalid parameters")
+    require(initialMultiplier > 0 && innerSteps >= 0, "F2SA: invalid parameters")
     self.yStep = yStep
     self.zStep = zStep
     self.outerStep = outerStep

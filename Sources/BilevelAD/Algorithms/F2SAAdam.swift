@@ -66,8 +66,8 @@ public struct F2SAAdam: BilevelAlgorithm {
     adam: InnerOptimizer = .adam(beta1: 0.9, beta2: 0.99, epsilon: 1e-8),
     settings: StochasticSettings = StochasticSettings()
   ) {
-    guard case .adam = adam else { preconditionFailure("F2SAAdam: `adam` must be an `.adam` optimizer") }
-    precondition(
+    guard case .adam = adam else { fatalError("F2SAAdam: `adam` must be an `.adam` optimizer") }
+    require(
       initialMultiplier > 0 && multiplierIncrement.value(at: 0) >= 0 && innerSteps >= 0 && outerRatio > 0,
       "F2SAAdam: invalid parameters")
     self.yLearningRate = yLearningRate

@@ -93,8 +93,8 @@ public struct F3SA: BilevelAlgorithm {
     multiplierIncrement: StepSchedule = .decreasing(1, exponent: 0.5),
     settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "F3SA: outerRatio must be positive, got \(outerRatio)")
-    precondition(initialMultiplier > 0, "F3SA: initialMultiplier must be positive, got \(initialMultiplier)")
+    require(outerRatio > 0, "F3SA: outerRatio must be positive, got \(outerRatio)")
+    require(initialMultiplier > 0, "F3SA: initialMultiplier must be positive, got \(initialMultiplier)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.momentum = momentum

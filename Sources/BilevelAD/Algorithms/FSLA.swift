@@ -61,7 +61,7 @@ public struct FSLA: BilevelAlgorithm {
     innerStep: StepSchedule = .decreasing(0.1, exponent: 0.5), outerRatio: Double = 1,
     momentum: StepSchedule = .decreasing(0.1, exponent: 0.5), settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "FSLA: outerRatio must be positive, got \(outerRatio)")
+    require(outerRatio > 0, "FSLA: outerRatio must be positive, got \(outerRatio)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.momentum = momentum

@@ -66,11 +66,11 @@ public struct GALET: BilevelAlgorithm {
     outerStepSize: Double = 0.1, innerStepSize: Double = 0.1, innerSteps: Int = 10, shadowStepSize: Double = 0.01,
     shadowSteps: Int = 10, hvpMode: HVPMode = .forwardOverReverse
   ) {
-    precondition(
+    require(
       outerStepSize > 0 && innerStepSize > 0 && shadowStepSize > 0
         && outerStepSize.isFinite && innerStepSize.isFinite && shadowStepSize.isFinite,
       "GALET: step sizes must be positive, got α = \(outerStepSize), β = \(innerStepSize), ρ = \(shadowStepSize)")
-    precondition(innerSteps >= 0 && shadowSteps >= 0, "GALET: step counts must be non-negative, got N = \(innerSteps), K = \(shadowSteps)")
+    require(innerSteps >= 0 && shadowSteps >= 0, "GALET: step counts must be non-negative, got N = \(innerSteps), K = \(shadowSteps)")
     self.outerStepSize = outerStepSize
     self.innerStepSize = innerStepSize
     self.innerSteps = innerSteps

@@ -50,8 +50,8 @@ public struct HJFBiO: BilevelAlgorithm {
     finiteDifferenceStep: Double = 1e-5, vRadius: Double = 1e3, hessianVectorRadius: Double = 1e6,
     constraint: ConstraintSet = .unconstrained
   ) {
-    precondition(averaging > 0 && averaging <= 1, "HJFBiO: averaging must lie in (0, 1], got \(averaging)")
-    precondition(finiteDifferenceStep > 0 && vRadius > 0 && hessianVectorRadius > 0, "HJFBiO: invalid parameters")
+    require(averaging > 0 && averaging <= 1, "HJFBiO: averaging must lie in (0, 1], got \(averaging)")
+    require(finiteDifferenceStep > 0 && vRadius > 0 && hessianVectorRadius > 0, "HJFBiO: invalid parameters")
     self.innerStepSize = innerStepSize
     self.linearStepSize = linearStepSize
     self.outerStepSize = outerStepSize

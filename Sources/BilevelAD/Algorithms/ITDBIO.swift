@@ -36,7 +36,7 @@ public struct ITDBIO: BilevelAlgorithm {
   ///   - innerSteps: T.
   ///   - mode: how to differentiate through the T steps.
   public init(outerStepSize: Double = 0.1, innerStepSize: Double = 0.1, innerSteps: Int = 10, mode: UnrollMode = .reverse) {
-    precondition(innerSteps >= 0, "ITDBIO: innerSteps must be non-negative, got \(innerSteps)")
+    require(innerSteps >= 0, "ITDBIO: innerSteps must be non-negative, got \(innerSteps)")
     self.outerStepSize = outerStepSize
     self.innerStepSize = innerStepSize
     self.innerSteps = innerSteps

@@ -34,7 +34,7 @@ public struct KRMD: BilevelAlgorithm {
   ///   - innerSteps: T.
   ///   - truncatedSteps: K, the steps back-propagated through.
   public init(outerStepSize: Double = 0.1, innerStepSize: Double = 0.1, innerSteps: Int = 20, truncatedSteps: Int = 5) {
-    precondition(truncatedSteps >= 0 && innerSteps >= 0, "KRMD: step counts must be non-negative")
+    require(truncatedSteps >= 0 && innerSteps >= 0, "KRMD: step counts must be non-negative")
     self.outerStepSize = outerStepSize
     self.innerStepSize = innerStepSize
     self.innerSteps = innerSteps

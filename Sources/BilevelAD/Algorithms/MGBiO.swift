@@ -44,8 +44,8 @@ public struct MGBiO: BilevelAlgorithm {
     innerStepSize: Double = 0.1, outerStepSize: Double = 0.1, momentum: Double = 0.5,
     spectrum: ClosedRange<Double> = 0.1...10, constraint: ConstraintSet = .unconstrained, maxInnerDimension: Int = 500
   ) {
-    precondition(momentum > 0 && momentum <= 1, "MGBiO: momentum must lie in (0, 1], got \(momentum)")
-    precondition(spectrum.lowerBound > 0, "MGBiO: the spectrum's lower bound μ must be positive")
+    require(momentum > 0 && momentum <= 1, "MGBiO: momentum must lie in (0, 1], got \(momentum)")
+    require(spectrum.lowerBound > 0, "MGBiO: the spectrum's lower bound μ must be positive")
     self.innerStepSize = innerStepSize
     self.outerStepSize = outerStepSize
     self.momentum = momentum
@@ -55,7 +55,7 @@ public struct MGBiO: BilevelAlgorithm {
   }
 
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    precondition(
+    require(
       y.scalarCount <= maxInnerDimension,
       "MGBiO: the inner variable has \(y.scalarCount) entries, above maxInnerDimension \(maxInnerDimension) (it forms and decomposes the Hessian)")
     self.x = constraint.project(x)

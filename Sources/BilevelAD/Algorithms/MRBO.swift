@@ -65,8 +65,8 @@ public struct MRBO: BilevelAlgorithm {
     momentum: StepSchedule = .decreasing(0.5, exponent: 2.0 / 3), neumannStep: StepSchedule = .constant(0.1),
     neumannSteps: Int = 10, settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "MRBO: outerRatio must be positive, got \(outerRatio)")
-    precondition(neumannSteps >= 0, "MRBO: neumannSteps must be non-negative, got \(neumannSteps)")
+    require(outerRatio > 0, "MRBO: outerRatio must be positive, got \(outerRatio)")
+    require(neumannSteps >= 0, "MRBO: neumannSteps must be non-negative, got \(neumannSteps)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.momentum = momentum

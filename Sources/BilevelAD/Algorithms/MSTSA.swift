@@ -78,8 +78,8 @@ public struct MSTSA: BilevelAlgorithm {
     momentum: StepSchedule = .decreasing(0.5, exponent: 1), neumannStep: StepSchedule = .constant(0.1),
     neumannSteps: Int = 10, settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "MSTSA: outerRatio must be positive, got \(outerRatio)")
-    precondition(neumannSteps >= 1, "MSTSA: neumannSteps must be positive, got \(neumannSteps)")
+    require(outerRatio > 0, "MSTSA: outerRatio must be positive, got \(outerRatio)")
+    require(neumannSteps >= 1, "MSTSA: neumannSteps must be positive, got \(neumannSteps)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.momentum = momentum

@@ -65,9 +65,9 @@ public struct PZOBO: BilevelAlgorithm {
     innerStep: StepSchedule = .constant(0.1), outerRatio: Double = 1, smoothing: Double = 0.1,
     innerSteps: Int = 10, directionCount: Int = 10, settings: StochasticSettings = StochasticSettings(batchSize: nil)
   ) {
-    precondition(outerRatio > 0, "PZOBO: outerRatio must be positive, got \(outerRatio)")
-    precondition(smoothing > 0 && smoothing.isFinite, "PZOBO: smoothing must be positive, got \(smoothing)")
-    precondition(innerSteps >= 0 && directionCount >= 1, "PZOBO: innerSteps must be non-negative and directionCount positive")
+    require(outerRatio > 0, "PZOBO: outerRatio must be positive, got \(outerRatio)")
+    require(smoothing > 0 && smoothing.isFinite, "PZOBO: smoothing must be positive, got \(smoothing)")
+    require(innerSteps >= 0 && directionCount >= 1, "PZOBO: innerSteps must be non-negative and directionCount positive")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.smoothing = smoothing

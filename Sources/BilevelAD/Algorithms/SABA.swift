@@ -40,7 +40,7 @@ public struct SABA: BilevelAlgorithm {
     innerStep: StepSchedule = .constant(0.1), outerRatio: Double = 1,
     settings: StochasticSettings = StochasticSettings(), memoryLimit: Int = 1 << 30
   ) {
-    precondition(outerRatio > 0, "SABA: outerRatio must be positive, got \(outerRatio)")
+    require(outerRatio > 0, "SABA: outerRatio must be positive, got \(outerRatio)")
     var settings = settings
     settings.sampling = .fixedBlocks
     self.innerStep = innerStep
@@ -59,7 +59,7 @@ public struct SABA: BilevelAlgorithm {
 
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
     let bytes = memoryByteCount(for: oracles.problem, outerSize: x.scalarCount, innerSize: y.scalarCount)
-    precondition(
+    require(
       bytes <= memoryLimit,
       "SABA: its memory needs \(bytes) bytes, above the limit of \(memoryLimit); use larger batches or raise memoryLimit")
     self.x = x

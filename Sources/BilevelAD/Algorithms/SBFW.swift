@@ -90,11 +90,11 @@ public struct SBFW: BilevelAlgorithm {
     neumannStep: StepSchedule = .constant(0.1), neumannSteps: Int = 10, variant: FrankWolfeVariant = .standard,
     smoothness: Double? = nil, settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(constraint != .unconstrained, "SBFW: Frank-Wolfe needs a bounded constraint set, got .unconstrained")
-    precondition(neumannSteps >= 1, "SBFW: neumannSteps must be positive, got \(neumannSteps)")
-    precondition(
+    require(constraint != .unconstrained, "SBFW: Frank-Wolfe needs a bounded constraint set, got .unconstrained")
+    require(neumannSteps >= 1, "SBFW: neumannSteps must be positive, got \(neumannSteps)")
+    require(
       variant == .standard || constraint == .simplex, "SBFW: the pairwise step needs the simplex, got \(constraint)")
-    precondition(smoothness.map { $0 > 0 && $0.isFinite } ?? true, "SBFW: smoothness must be positive and finite")
+    require(smoothness.map { $0 > 0 && $0.isFinite } ?? true, "SBFW: smoothness must be positive and finite")
     self.variant = variant
     self.smoothness = smoothness
     self.constraint = constraint

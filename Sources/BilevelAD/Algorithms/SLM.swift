@@ -81,11 +81,11 @@ public struct SLM: BilevelAlgorithm {
     stepSize: Double = 0.05, dualStepSize: Double = 0.1, proximalWeight: Double = 1, averaging: Double = 0.5,
     innerSteps: Int = 10, innerStepSize: Double = 0.1, initialMultiplier: Double = 1
   ) {
-    precondition(
+    require(
       stepSize > 0 && stepSize.isFinite && innerStepSize > 0 && innerStepSize.isFinite && dualStepSize > 0,
       "SLM: step sizes must be positive, got α = \(stepSize), η = \(innerStepSize), β = \(dualStepSize)")
-    precondition(averaging > 0 && averaging <= 1, "SLM: averaging must lie in (0, 1], got \(averaging)")
-    precondition(
+    require(averaging > 0 && averaging <= 1, "SLM: averaging must lie in (0, 1], got \(averaging)")
+    require(
       proximalWeight >= 0 && initialMultiplier >= 0 && innerSteps >= 0,
       "SLM: p, λ₀ and T must be non-negative, got \(proximalWeight), \(initialMultiplier), \(innerSteps)")
     self.stepSize = stepSize

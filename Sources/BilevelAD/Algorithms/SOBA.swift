@@ -45,7 +45,7 @@ public struct SOBA: BilevelAlgorithm {
     innerStep: StepSchedule = .decreasing(0.1, exponent: 0.5), outerRatio: Double = 1,
     settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "SOBA: outerRatio must be positive, got \(outerRatio)")
+    require(outerRatio > 0, "SOBA: outerRatio must be positive, got \(outerRatio)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.settings = settings

@@ -48,8 +48,8 @@ public struct SRBA: BilevelAlgorithm {
     innerStep: StepSchedule = .constant(0.1), outerRatio: Double = 1, periodFraction: Double = 0.5,
     vRadius: Double? = nil, settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "SRBA: outerRatio must be positive, got \(outerRatio)")
-    precondition(periodFraction > 0, "SRBA: periodFraction must be positive, got \(periodFraction)")
+    require(outerRatio > 0, "SRBA: outerRatio must be positive, got \(outerRatio)")
+    require(periodFraction > 0, "SRBA: periodFraction must be positive, got \(periodFraction)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.periodFraction = periodFraction

@@ -94,9 +94,9 @@ public struct STABLE: BilevelAlgorithm {
     crossJacobianBound: Double = .infinity, maxInnerDimension: Int = 200, maxOuterDimension: Int = 200,
     settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "STABLE: outerRatio must be positive, got \(outerRatio)")
-    precondition(hessianLowerBound > 0, "STABLE: hessianLowerBound must be positive, got \(hessianLowerBound)")
-    precondition(crossJacobianBound > 0, "STABLE: crossJacobianBound must be positive, got \(crossJacobianBound)")
+    require(outerRatio > 0, "STABLE: outerRatio must be positive, got \(outerRatio)")
+    require(hessianLowerBound > 0, "STABLE: hessianLowerBound must be positive, got \(hessianLowerBound)")
+    require(crossJacobianBound > 0, "STABLE: crossJacobianBound must be positive, got \(crossJacobianBound)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.momentum = momentum
@@ -112,11 +112,11 @@ public struct STABLE: BilevelAlgorithm {
   ///
   /// - Precondition: dim y ≤ `maxInnerDimension` and dim x ≤ `maxOuterDimension`.
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    precondition(
+    require(
       y.scalarCount <= maxInnerDimension,
       "STABLE: the inner variable has \(y.scalarCount) entries, above maxInnerDimension \(maxInnerDimension) "
         + "(STABLE keeps a dense dim y × dim y Hessian estimate); raise maxInnerDimension or use a Hessian-free method")
-    precondition(
+    require(
       x.scalarCount <= maxOuterDimension,
       "STABLE: the outer variable has \(x.scalarCount) entries, above maxOuterDimension \(maxOuterDimension) "
         + "(STABLE keeps a dense dim x × dim y cross-Jacobian estimate); raise maxOuterDimension or use a Hessian-free method")
@@ -190,10 +190,10 @@ struct ClippedSymmetricInverse {
 
   /// - Precondition: `matrix` is square and μ > 0.
   init(_ matrix: Tensor, lowerBound: Double) {
-    precondition(
+    require(
       matrix.rank == 2 && matrix.shape[0] == matrix.shape[1],
       "ClippedSymmetricInverse: the matrix must be square, got shape \(matrix.shape)")
-    precondition(lowerBound > 0, "ClippedSymmetricInverse: the lower bound must be positive, got \(lowerBound)")
+    require(lowerBound > 0, "ClippedSymmetricInverse: the lower bound must be positive, got \(lowerBound)")
     let n = matrix.shape[0]
     let (values, vectors) = DenseFactorizations.symmetricEigen(matrix.scalars, n: n)
     q = Tensor(shape: [n, n], scalars: vectors)

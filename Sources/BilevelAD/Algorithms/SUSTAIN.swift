@@ -68,8 +68,8 @@ public struct SUSTAIN: BilevelAlgorithm {
     momentum: StepSchedule = .decreasing(0.5, exponent: 2.0 / 3), neumannStep: StepSchedule = .constant(0.1),
     neumannSteps: Int = 10, settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "SUSTAIN: outerRatio must be positive, got \(outerRatio)")
-    precondition(neumannSteps >= 1, "SUSTAIN: neumannSteps must be positive, got \(neumannSteps)")
+    require(outerRatio > 0, "SUSTAIN: outerRatio must be positive, got \(outerRatio)")
+    require(neumannSteps >= 1, "SUSTAIN: neumannSteps must be positive, got \(neumannSteps)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.momentum = momentum

@@ -28,8 +28,8 @@ public func solve<Algorithm: BilevelAlgorithm>(
   evaluateEvery: Int = 1, evaluator: ((Tensor, Tensor) -> Evaluation)? = nil,
   observe: ((TraceRecord) -> Bool)? = nil
 ) -> SolveResult<Tensor, Tensor> {
-  precondition(evaluateEvery >= 1, "solve: evaluateEvery must be at least 1, got \(evaluateEvery)")
-  precondition(stopping.maxIterations >= 0, "solve: maxIterations must be non-negative, got \(stopping.maxIterations)")
+  require(evaluateEvery >= 1, "solve: evaluateEvery must be at least 1, got \(evaluateEvery)")
+  require(stopping.maxIterations >= 0, "solve: maxIterations must be non-negative, got \(stopping.maxIterations)")
   var algorithm = solver
   let oracles = problem.makeOracles()
   let evaluate = evaluator ?? problem.evaluate

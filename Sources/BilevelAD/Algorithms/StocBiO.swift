@@ -56,8 +56,8 @@ public struct StocBiO: BilevelAlgorithm {
     innerStep: StepSchedule = .constant(0.1), neumannStep: StepSchedule = .constant(0.1), outerRatio: Double = 1,
     innerSteps: Int = 10, neumannSteps: Int = 10, settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "StocBiO: outerRatio must be positive, got \(outerRatio)")
-    precondition(innerSteps >= 0 && neumannSteps >= 0, "StocBiO: step counts must be non-negative")
+    require(outerRatio > 0, "StocBiO: outerRatio must be positive, got \(outerRatio)")
+    require(innerSteps >= 0 && neumannSteps >= 0, "StocBiO: step counts must be non-negative")
     self.innerStep = innerStep
     self.neumannStep = neumannStep
     self.outerRatio = outerRatio

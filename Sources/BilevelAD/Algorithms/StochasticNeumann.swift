@@ -102,7 +102,7 @@ func randomizedNeumannSeries<Generator: RandomNumberGenerator>(
   oracles: Oracles, x: Tensor, y: Tensor, rightHandSide b: Tensor, step: Double, terms: Int,
   truncation: NeumannTruncation = .randomized, using generator: inout Generator, nextBatch: () -> [Int]?
 ) -> Tensor {
-  precondition(terms >= 1, "randomizedNeumannSeries: the truncation bound must be at least 1, got \(terms)")
+  require(terms >= 1, "randomizedNeumannSeries: the truncation bound must be at least 1, got \(terms)")
   if truncation == .expected {
     return stochasticNeumannSeries(
       oracles: oracles, x: x, y: y, rightHandSide: b, step: step, terms: terms - 1, nextBatch: nextBatch)
@@ -130,7 +130,7 @@ func jointRandomizedNeumannSeries<Generator: RandomNumberGenerator>(
   previousRightHandSide previousB: Tensor, step: Double, terms: Int, truncation: NeumannTruncation = .randomized,
   using generator: inout Generator, nextBatch: () -> [Int]?
 ) -> (current: Tensor, previous: Tensor) {
-  precondition(terms >= 1, "jointRandomizedNeumannSeries: the truncation bound must be at least 1, got \(terms)")
+  require(terms >= 1, "jointRandomizedNeumannSeries: the truncation bound must be at least 1, got \(terms)")
   if truncation == .expected {
     return jointStochasticNeumannSeries(
       oracles: oracles, x: x, y: y, rightHandSide: b, previousX: previousX, previousY: previousY,

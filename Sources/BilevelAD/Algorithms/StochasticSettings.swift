@@ -24,7 +24,7 @@ public struct StochasticSettings: Sendable, Equatable {
     batchSize: Int? = 64, sampling: SamplingScheme = .fixedBlocks, seed: UInt64 = 0,
     neumannTruncation: NeumannTruncation = .randomized
   ) {
-    precondition(batchSize.map { $0 >= 1 } ?? true, "StochasticSettings: batch size must be positive")
+    require(batchSize.map { $0 >= 1 } ?? true, "StochasticSettings: batch size must be positive")
     self.batchSize = batchSize
     self.sampling = sampling
     self.seed = seed

@@ -65,8 +65,8 @@ public struct TTSA: BilevelAlgorithm {
     neumannStep: StepSchedule = .constant(0.1), neumannSteps: Int = 10,
     settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "TTSA: outerRatio must be positive, got \(outerRatio)")
-    precondition(neumannSteps >= 1, "TTSA: neumannSteps must be positive, got \(neumannSteps)")
+    require(outerRatio > 0, "TTSA: outerRatio must be positive, got \(outerRatio)")
+    require(neumannSteps >= 1, "TTSA: neumannSteps must be positive, got \(neumannSteps)")
     self.innerStep = innerStep
     self.outerStep = outerStep
     self.outerRatio = outerRatio

@@ -41,8 +41,8 @@ public struct VPBGD: BilevelAlgorithm {
     penalty: (initial: Double, final: Double, rampIterations: Int) = (10, 10, 0),
     constraint: ConstraintSet = .unconstrained
   ) {
-    precondition(stepSize > 0 && innerStepSize > 0 && innerSteps >= 0, "VPBGD: invalid parameters")
-    precondition(penalty.initial >= 0 && penalty.final >= 0, "VPBGD: the penalty must be non-negative")
+    require(stepSize > 0 && innerStepSize > 0 && innerSteps >= 0, "VPBGD: invalid parameters")
+    require(penalty.initial >= 0 && penalty.final >= 0, "VPBGD: the penalty must be non-negative")
     self.stepSize = stepSize
     self.innerStepSize = innerStepSize
     self.innerSteps = innerSteps

@@ -79,9 +79,9 @@ public struct VRBO: BilevelAlgorithm {
     innerSteps: Int = 10, neumannSteps: Int = 10, periodFraction: Double = 0.5,
     settings: StochasticSettings = StochasticSettings()
   ) {
-    precondition(outerRatio > 0, "VRBO: outerRatio must be positive, got \(outerRatio)")
-    precondition(periodFraction > 0, "VRBO: periodFraction must be positive, got \(periodFraction)")
-    precondition(innerSteps >= 0 && neumannSteps >= 0, "VRBO: step counts must be non-negative")
+    require(outerRatio > 0, "VRBO: outerRatio must be positive, got \(outerRatio)")
+    require(periodFraction > 0, "VRBO: periodFraction must be positive, got \(periodFraction)")
+    require(innerSteps >= 0 && neumannSteps >= 0, "VRBO: step counts must be non-negative")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.neumannStep = neumannStep

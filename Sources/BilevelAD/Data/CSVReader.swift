@@ -56,10 +56,10 @@ public struct NumericTable: Sendable, Equatable {
   }
 
   init(header: [String]?, rows: Int, columns: Int, values: [Double], firstDataLine: Int, rowLines: [Int]?) {
-    precondition(
+    require(
       rows >= 0 && columns >= 0 && values.count == rows * columns,
       "NumericTable: \(values.count) values for \(rows) rows of \(columns) columns")
-    precondition(
+    require(
       header.map { $0.count == columns } ?? true,
       "NumericTable: a header of \(header?.count ?? 0) names for \(columns) columns")
     self.header = header
@@ -74,7 +74,7 @@ public struct NumericTable: Sendable, Equatable {
   ///
   /// - Precondition: `0 <= row < rows` and `0 <= column < columns`.
   public subscript(row: Int, column: Int) -> Double {
-    precondition(
+    require(
       (0..<rows).contains(row) && (0..<columns).contains(column),
       "NumericTable[\(row), \(column)]: out of bounds for \(rows) × \(columns)")
     return values[row * columns + column]
@@ -255,7 +255,7 @@ extension NumericTable {
   ///   `CSVError.invalidLabel` with the line and column of the first bad label.
   /// - Precondition: `classes >= 1`.
   public func splitFeaturesAndLabels(classes: Int) throws(CSVError) -> LabeledTable {
-    precondition(classes >= 1, "splitFeaturesAndLabels: \(classes) classes")
+    require(classes >= 1, "splitFeaturesAndLabels: \(classes) classes")
     guard columns >= 2 else {
       throw .missingFeatures(line: rows > 0 ? line(ofRow: 0) : 1, columns: columns)
     }

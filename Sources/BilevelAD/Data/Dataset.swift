@@ -13,11 +13,11 @@ public struct Dataset: Sendable {
   ///
   /// - Precondition: one label per row, each in 0..<classCount.
   public init(features: Tensor, labels: [Int], classCount: Int) {
-    precondition(features.rank == 2, "Dataset: features must be a matrix, got shape \(features.shape)")
-    precondition(
+    require(features.rank == 2, "Dataset: features must be a matrix, got shape \(features.shape)")
+    require(
       features.shape[0] == labels.count,
       "Dataset: \(features.shape[0]) feature rows but \(labels.count) labels")
-    precondition(labels.allSatisfy { $0 >= 0 && $0 < classCount }, "Dataset: labels must lie in 0..<\(classCount)")
+    require(labels.allSatisfy { $0 >= 0 && $0 < classCount }, "Dataset: labels must lie in 0..<\(classCount)")
     self.features = withoutDerivative(at: features)
     self.labels = labels
     self.classCount = classCount
@@ -48,7 +48,7 @@ public struct Dataset: Sendable {
   ///
   /// - Precondition: the sizes are non-negative and sum to at most `sampleCount`.
   public func split(sizes: [Int], seed: UInt64) -> [Dataset] {
-    precondition(sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) <= sampleCount,
+    require(sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) <= sampleCount,
                  "Dataset.split: sizes \(sizes) exceed the \(sampleCount) samples")
     var generator = SeededRandomNumberGenerator(seed: seed)
     let order = Array(0..<sampleCount).shuffled(using: &generator)
@@ -83,8 +83,8 @@ public struct Dataset: Sendable {
   ///   - seed: the seed of the corruption.
   /// - Returns: the corrupted set and the indices whose labels were changed.
   public func corruptingLabels(fraction: Double, seed: UInt64) -> (dataset: Dataset, corrupted: [Int]) {
-    precondition(fraction >= 0 && fraction <= 1, "corruptingLabels: fraction must lie in [0, 1], got \(fraction)")
-    precondition(classCount >= 2, "corruptingLabels: needs at least two classes")
+    require(fraction >= 0 && fraction <= 1, "corruptingLabels: fraction must lie in [0, 1], got \(fraction)")
+    require(classCount >= 2, "corruptingLabels: needs at least two classes")
     var generator = SeededRandomNumberGenerator(seed: seed)
     let count = Int((fraction * Double(sampleCount)).rounded())
     let chosen = Array(Array(0..<sampleCount).shuffled(using: &generator).prefix(count)).sorted()
@@ -132,7 +132,7 @@ extension Dataset {
   ///   - noise: the standard deviation of the label noise relative to the scores'.
   ///   - seed: the seed.
   public static func synthetic(samples: Int, features: Int, classes: Int, noise: Double = 0.5, seed: UInt64) -> Dataset {
-    precondition(samples > 0 && features > 0 && classes >= 2, "Dataset.synthetic: invalid shape \(samples) × \(features), \(classes) classes")
+    require(samples > 0 && features > 0 && classes >= 2, "Dataset.synthetic: invalid shape \(samples) × \(features), \(classes) classes")
     let x = Tensor(randomNormal: [samples, features], seed: seed)
     let weights = Tensor(randomNormal: [features, classes], seed: seed &+ 1) / Double(features).squareRoot()
     let scores = (matmul(x, weights) + noise * Tensor(randomNormal: [samples, classes], seed: seed &+ 2)).scalars

@@ -40,8 +40,8 @@ public struct MinibatchSampler: Sendable {
   ///
   /// - Precondition: 1 ≤ batchSize ≤ sampleCount.
   public init(sampleCount: Int, batchSize: Int, scheme: SamplingScheme = .fixedBlocks, seed: UInt64) {
-    precondition(sampleCount >= 1, "MinibatchSampler: sampleCount must be positive, got \(sampleCount)")
-    precondition(
+    require(sampleCount >= 1, "MinibatchSampler: sampleCount must be positive, got \(sampleCount)")
+    require(
       batchSize >= 1 && batchSize <= sampleCount,
       "MinibatchSampler: batch size \(batchSize) must lie in 1...\(sampleCount)")
     self.sampleCount = sampleCount

@@ -42,10 +42,10 @@ extension BilevelProblem {
   public func checkHypergradient(
     x: Tensor, y0: Tensor, direction: Tensor, estimate: Tensor, step: Double = 1e-5
   ) -> HypergradientCheck {
-    precondition(direction.shape == x.shape, "checkHypergradient: direction of shape \(direction.shape) does not match x's shape \(x.shape)")
-    precondition(estimate.shape == x.shape, "checkHypergradient: estimate of shape \(estimate.shape) does not match x's shape \(x.shape)")
+    require(direction.shape == x.shape, "checkHypergradient: direction of shape \(direction.shape) does not match x's shape \(x.shape)")
+    require(estimate.shape == x.shape, "checkHypergradient: estimate of shape \(estimate.shape) does not match x's shape \(x.shape)")
     let directionNorm = euclideanNorm(direction)
-    precondition(directionNorm > 0, "checkHypergradient: the direction is zero")
+    require(directionNorm > 0, "checkHypergradient: the direction is zero")
     let epsilon = step * max(1, euclideanNorm(x)) / directionNorm
     let plus = outerObjective(x: x + epsilon * direction, y0: y0)
     let minus = outerObjective(x: x - epsilon * direction, y0: y0)

@@ -118,7 +118,7 @@ extension BilevelProblem {
     innerTolerance: Double, initialGuess: Tensor?, innerGradient: Tensor? = nil, countsBefore: OracleCounts? = nil,
     crossProduct: (Tensor) -> Tensor
   ) -> HypergradientResult<Tensor, Tensor> {
-    precondition(solver.validate() == nil, "implicitHypergradient: \(solver.validate() ?? "")")
+    require(solver.validate() == nil, "implicitHypergradient: \(solver.validate() ?? "")")
     let before = countsBefore ?? oracles.counts
     let innerGradientNorm = euclideanNorm(innerGradient ?? oracles.innerGradientY(x: x, y: y))
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y)

@@ -23,7 +23,7 @@ extension BilevelProblem {
   public func penaltyHypergradient(
     x: Tensor, y0: Tensor, multiplier: Double, innerTolerance: Double = 1e-10
   ) -> HypergradientResult<Tensor, Tensor> {
-    precondition(multiplier > 0 && multiplier.isFinite, "penaltyHypergradient: multiplier must be positive, got \(multiplier)")
+    require(multiplier > 0 && multiplier.isFinite, "penaltyHypergradient: multiplier must be positive, got \(multiplier)")
     let outer = self.outer
     let inner = self.inner
     let penalized = BilevelProblem(outer: outer, inner: { x, y in outer(x, y) + multiplier * inner(x, y) })

@@ -62,8 +62,8 @@ extension BilevelProblem {
     optimizer: InnerOptimizer = .gradientDescent, innerTolerance: Double = 1e-6,
     forwardMemoryLimit: Int = 64 << 20
   ) -> HypergradientResult<Tensor, Tensor> {
-    precondition(steps >= 0, "unrolledHypergradient: steps must be non-negative, got \(steps)")
-    precondition(
+    require(steps >= 0, "unrolledHypergradient: steps must be non-negative, got \(steps)")
+    require(
       innerLearningRate > 0 && innerLearningRate.isFinite,
       "unrolledHypergradient: innerLearningRate must be positive, got \(innerLearningRate)")
     let x = withoutDerivative(at: x)
@@ -153,7 +153,7 @@ extension BilevelProblem {
       counts.hessianVectorProducts += n * steps
       counts.crossProducts += n * steps
     case let .truncated(lastSteps):
-      precondition(lastSteps >= 0, "unrolledHypergradient: truncated(lastSteps:) must be non-negative, got \(lastSteps)")
+      require(lastSteps >= 0, "unrolledHypergradient: truncated(lastSteps:) must be non-negative, got \(lastSteps)")
       let kept = min(lastSteps, steps)
       let start = run(x, optimizer.initialState(y0), from: 1, through: steps - kept)
       hypergradient = gradient(at: x) { x in
@@ -165,7 +165,7 @@ extension BilevelProblem {
       counts.hessianVectorProducts += kept
       counts.crossProducts += kept
     case let .checkpointed(every):
-      precondition(every >= 1, "unrolledHypergradient: checkpointed(every:) must be at least 1, got \(every)")
+      require(every >= 1, "unrolledHypergradient: checkpointed(every:) must be at least 1, got \(every)")
       // Each segment of `every` steps is one `checkpointed` block: the tape keeps the
       // segments' ends (K / every states) and, during the backward pass, one segment's
       // recomputed tape (every steps).

@@ -38,8 +38,8 @@ extension BilevelProblem {
     x: Tensor, y0: Tensor, samples: Int, smoothing: Double, estimator: ZeroOrderEstimator = .antithetic,
     seed: UInt64 = 0, innerTolerance: Double = 1e-10
   ) -> HypergradientResult<Tensor, Tensor> {
-    precondition(samples >= 1, "zeroOrderHypergradient: samples must be at least 1, got \(samples)")
-    precondition(smoothing > 0 && smoothing.isFinite, "zeroOrderHypergradient: smoothing must be positive, got \(smoothing)")
+    require(samples >= 1, "zeroOrderHypergradient: samples must be at least 1, got \(samples)")
+    require(smoothing > 0 && smoothing.isFinite, "zeroOrderHypergradient: smoothing must be positive, got \(smoothing)")
     var counts = OracleCounts()
     var solves = 0
     var failures: [String] = []

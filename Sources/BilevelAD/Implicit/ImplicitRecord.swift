@@ -12,7 +12,7 @@ import Synchronization
 /// ```swift
 /// let record = ImplicitRecord()
 /// let H = hessian(at: x) { x in f(x, argmin(at: x, from: y0, record: record) { x, y in g(x, y) }) }
-/// precondition(record.allConverged, record.failures.joined(separator: "\n"))
+/// require(record.allConverged, record.failures.joined(separator: "\n"))
 /// ```
 /// A record is safe to share between threads.
 public final class ImplicitRecord: Sendable {

@@ -23,7 +23,7 @@ extension LinearSolver {
     var v: Tensor
     var r: Tensor
     if let initialGuess, euclideanNorm(initialGuess) > 0 {
-      precondition(
+      require(
         initialGuess.shape == b.shape,
         "conjugateGradient: initial guess of shape \(initialGuess.shape) does not match \(b.shape)")
       v = withoutDerivative(at: initialGuess)

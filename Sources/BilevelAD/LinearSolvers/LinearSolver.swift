@@ -85,7 +85,7 @@ extension LinearSolver {
 
   /// Solves A v = b.
   func solve(_ linearMap: LinearOperator, rightHandSide b: Tensor, initialGuess: Tensor?) -> LinearSolveResult {
-    precondition(validate() == nil, validate() ?? "")
+    require(validate() == nil, validate() ?? "")
     switch self {
     case .dense:
       return solveDense(linearMap, rightHandSide: b)

@@ -29,10 +29,10 @@ public struct WoodburyStructure {
   /// - Precondition: u is n × r and v is r × n for the same n and r, and the diagonal has
   ///   n entries or one.
   public init(diagonal: Tensor, u: Tensor, v: Tensor) {
-    precondition(
+    require(
       u.rank == 2 && v.rank == 2 && u.shape[0] == v.shape[1] && u.shape[1] == v.shape[0],
       "WoodburyStructure: U of shape \(u.shape) and V of shape \(v.shape) are not n × r and r × n")
-    precondition(
+    require(
       diagonal.scalarCount == u.shape[0] || diagonal.scalarCount == 1,
       "WoodburyStructure: the diagonal has \(diagonal.scalarCount) entries, expected \(u.shape[0]) or 1")
     self.diagonal = withoutDerivative(at: diagonal).reshaped(to: [diagonal.scalarCount])
@@ -62,7 +62,7 @@ public struct WoodburyStructure {
   /// - Complexity: O(r n).
   public func applied(to b: Tensor) -> Tensor {
     let n = dimension
-    precondition(b.scalarCount == n, "WoodburyStructure.applied: \(b.scalarCount) entries, expected \(n)")
+    require(b.scalarCount == n, "WoodburyStructure.applied: \(b.scalarCount) entries, expected \(n)")
     let column = b.reshaped(to: [n])
     let diagonalPart = diagonal.scalarCount == 1 ? diagonal.reshaped(to: []) * column : diagonal * column
     return (diagonalPart + matmul(u, matmul(v, column.reshaped(to: [n, 1]))).reshaped(to: [n])).reshaped(to: b.shape)
@@ -87,7 +87,7 @@ public struct WoodburyStructure {
   public func solve(_ b: Tensor) -> Tensor? {
     let n = dimension
     let r = rank
-    precondition(b.scalarCount == n, "WoodburyStructure.solve: \(b.scalarCount) entries, expected \(n)")
+    require(b.scalarCount == n, "WoodburyStructure.solve: \(b.scalarCount) entries, expected \(n)")
     if diagonal.scalars.contains(where: { $0 == 0 || !$0.isFinite }) { return nil }
     let column = withoutDerivative(at: b).reshaped(to: [n])
     let scale = diagonal.scalarCount == 1 ? diagonal.reshaped(to: []) : diagonal
@@ -120,7 +120,7 @@ public struct WoodburyStructure {
   /// - Precondition: X is a matrix with as many columns as w has entries.
   /// - Complexity: O(m d).
   public static func ridgeLogistic(features X: Tensor, weights w: Tensor, ridge λ: Double) -> WoodburyStructure {
-    precondition(
+    require(
       X.rank == 2 && X.shape[1] == w.scalarCount,
       "WoodburyStructure.ridgeLogistic: features of shape \(X.shape) do not match \(w.scalarCount) weights")
     let features = withoutDerivative(at: X)
@@ -168,12 +168,12 @@ extension BilevelProblem {
     x: Tensor, y: Tensor, structure: (Tensor, Tensor) -> WoodburyStructure,
     hvpMode: HVPMode = .forwardOverReverse, innerTolerance: Double = 1e-6, residualTolerance: Double = 1e-8
   ) -> HypergradientResult<Tensor, Tensor> {
-    precondition(residualTolerance >= 0, "woodburyHypergradient: residualTolerance must be non-negative, got \(residualTolerance)")
+    require(residualTolerance >= 0, "woodburyHypergradient: residualTolerance must be non-negative, got \(residualTolerance)")
     let oracles = makeOracles()
     let innerGradientNorm = euclideanNorm(oracles.innerGradientY(x: x, y: y))
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y)
     let claimed = structure(x, y)
-    precondition(
+    require(
       claimed.dimension == y.scalarCount,
       "woodburyHypergradient: the structure has \(claimed.dimension) unknowns but y has \(y.scalarCount) entries")
     var diagnostics: [String] = []

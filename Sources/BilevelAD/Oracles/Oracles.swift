@@ -18,7 +18,7 @@ public final class Oracles {
   func outerFunction(_ batch: [Int]?) -> (Tensor, Tensor) -> Tensor {
     guard let batch else { return problem.outer }
     guard let finiteSum = problem.finiteSum else {
-      preconditionFailure("Oracles: a mini-batch was given but the problem has no finite-sum structure")
+      fatalError("Oracles: a mini-batch was given but the problem has no finite-sum structure")
     }
     counts.outerSamples += batch.count
     return { x, y in finiteSum.outerBatch(x, y, batch) }
@@ -28,7 +28,7 @@ public final class Oracles {
   func innerFunction(_ batch: [Int]?) -> (Tensor, Tensor) -> Tensor {
     guard let batch else { return problem.inner }
     guard let finiteSum = problem.finiteSum else {
-      preconditionFailure("Oracles: a mini-batch was given but the problem has no finite-sum structure")
+      fatalError("Oracles: a mini-batch was given but the problem has no finite-sum structure")
     }
     counts.innerSamples += batch.count
     return { x, y in finiteSum.innerBatch(x, y, batch) }

@@ -45,8 +45,8 @@ extension BilevelProblem {
     x: Tensor, y0: Tensor, tolerance: Double = 1e-10, maxIterations: Int = 500,
     method: InnerSolverMethod = .newtonConjugateGradient
   ) -> InnerSolution<Tensor> {
-    precondition(tolerance >= 0, "solveInner: tolerance must be non-negative, got \(tolerance)")
-    precondition(maxIterations >= 0, "solveInner: maxIterations must be non-negative, got \(maxIterations)")
+    require(tolerance >= 0, "solveInner: tolerance must be non-negative, got \(tolerance)")
+    require(maxIterations >= 0, "solveInner: maxIterations must be non-negative, got \(maxIterations)")
     let oracles = makeOracles()
     var y = y0
     var (value, grad) = oracles.innerValueAndGradientY(x: x, y: y)

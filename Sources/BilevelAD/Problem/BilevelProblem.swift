@@ -77,7 +77,7 @@ public struct BilevelProblem {
     outer: @escaping (Tensor, Tensor, [Int]) -> Tensor,
     inner: @escaping (Tensor, Tensor, [Int]) -> Tensor
   ) {
-    precondition(
+    require(
       outerSampleCount > 0 && innerSampleCount > 0,
       "BilevelProblem: sample counts must be positive, got \(outerSampleCount) and \(innerSampleCount)")
     let allOuter = Array(0..<outerSampleCount)

@@ -58,7 +58,7 @@ public enum ConstraintSet: Sendable, Equatable {
     let values = g.scalars
     switch self {
     case .unconstrained:
-      preconditionFailure("linearMinimizer: the unconstrained set has no linear minimizer")
+      fatalError("linearMinimizer: the unconstrained set has no linear minimizer")
     case let .box(lower, upper):
       return Tensor(shape: g.shape, scalars: values.map { $0 > 0 ? lower : upper })
     case let .ball(radius):

@@ -46,7 +46,7 @@ public struct HyperCleaning {
   ) {
     let n = trainSize ?? data.sampleCount / 2
     let m = validationSize ?? (data.sampleCount - n) / 2
-    precondition(n > 0 && m > 0 && n + m < data.sampleCount,
+    require(n > 0 && m > 0 && n + m < data.sampleCount,
                  "HyperCleaning: train \(n) and validation \(m) sizes do not fit \(data.sampleCount) samples")
     let parts = data.split(sizes: [n, m, data.sampleCount - n - m], seed: seed)
     let (mean, deviation) = parts[0].featureStatistics()

@@ -31,10 +31,10 @@ public struct HyperparameterSelection {
   ///   - validationSize: m.
   ///   - seed: the seed of the split.
   public init(data: Dataset, trainSize: Int? = nil, validationSize: Int? = nil, seed: UInt64 = 0) {
-    precondition(data.classCount == 2, "HyperparameterSelection: needs a binary data set, got \(data.classCount) classes")
+    require(data.classCount == 2, "HyperparameterSelection: needs a binary data set, got \(data.classCount) classes")
     let n = trainSize ?? data.sampleCount / 2
     let m = validationSize ?? (data.sampleCount - n) / 2
-    precondition(n > 0 && m > 0 && n + m < data.sampleCount,
+    require(n > 0 && m > 0 && n + m < data.sampleCount,
                  "HyperparameterSelection: train \(n) and validation \(m) sizes do not fit \(data.sampleCount) samples")
     let parts = data.split(sizes: [n, m, data.sampleCount - n - m], seed: seed)
     let (mean, deviation) = parts[0].featureStatistics()

@@ -32,7 +32,7 @@ public struct MatrixSensing {
   ///   - innerRows: the rows of U in y.
   ///   - seed: the seed.
   public init(dimension: Int = 10, rank: Int = 3, innerRows: Int = 6, seed: UInt64 = 0) {
-    precondition(innerRows > 0 && innerRows < dimension, "MatrixSensing: innerRows must lie in 1..<\(dimension)")
+    require(innerRows > 0 && innerRows < dimension, "MatrixSensing: innerRows must lie in 1..<\(dimension)")
     self.dimension = dimension
     self.rank = rank
     self.innerRows = innerRows

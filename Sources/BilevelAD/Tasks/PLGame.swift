@@ -39,7 +39,7 @@ public struct PLGame {
   ///   - spectrum: [μ, L] for the nonzero eigenvalues of P and Q.
   ///   - seed: the seed.
   public init(dimension: Int = 50, rank: Int = 48, spectrum: ClosedRange<Double> = 0.1...1, seed: UInt64 = 0) {
-    precondition(rank > 0 && rank < dimension, "PLGame: rank must lie in 1..<\(dimension), got \(rank)")
+    require(rank > 0 && rank < dimension, "PLGame: rank must lie in 1..<\(dimension), got \(rank)")
     self.dimension = dimension
     self.rank = rank
     let d = dimension

@@ -40,8 +40,8 @@ public struct QuadraticBilevel {
   ) {
     let n = innerDimension
     let m = outerDimension ?? innerDimension
-    precondition(n > 0 && m > 0, "QuadraticBilevel: dimensions must be positive, got \(n) and \(m)")
-    precondition(conditionNumber >= 1, "QuadraticBilevel: conditionNumber must be at least 1, got \(conditionNumber)")
+    require(n > 0 && m > 0, "QuadraticBilevel: dimensions must be positive, got \(n) and \(m)")
+    require(conditionNumber >= 1, "QuadraticBilevel: conditionNumber must be at least 1, got \(conditionNumber)")
     let q = randomOrthogonalMatrix(n, seed: seed)
     let eigenvalues = (0..<n).map { i in n == 1 ? 1 : 1 + (conditionNumber - 1) * Double(i) / Double(n - 1) }
     let scaled = q * Tensor(eigenvalues).reshaped(to: [1, n])

@@ -38,7 +38,7 @@ public struct QuadraticFiniteSum {
     innerSamples: Int = 1024, outerSamples: Int = 1024, innerDimension: Int = 100, outerDimension: Int = 100,
     strongConvexity: Double = 0.1, smoothness: Double = 1, crossSmoothness: Double = 0.1, seed: UInt64 = 2442
   ) {
-    precondition(innerSamples > 0 && outerSamples > 0 && innerDimension > 0 && outerDimension > 0,
+    require(innerSamples > 0 && outerSamples > 0 && innerDimension > 0 && outerDimension > 0,
                  "QuadraticFiniteSum: sizes must be positive")
     self.outerDimension = outerDimension
     self.innerDimension = innerDimension

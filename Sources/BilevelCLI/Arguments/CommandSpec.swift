@@ -1,3 +1,4 @@
+import Autodiff
 // A declarative description of a command line, in the conventions of
 // swift-argument-parser: a command has positional arguments, named options and flags,
 // and subcommands. Parsing (`CommandSpec+Parsing.swift`) turns `[String]` into
@@ -71,33 +72,33 @@ public struct CommandSpec: Sendable, Equatable {
   }
 
   private func _checkInvariants() {
-    precondition(
+    require(
       subcommands.isEmpty || arguments.isEmpty,
       "CommandSpec '\(name)': a command has subcommands or positional arguments, not both")
     let optionNames = options.map(\.name)
-    precondition(
+    require(
       Set(optionNames).count == optionNames.count,
       "CommandSpec '\(name)': duplicate option names in \(optionNames)")
-    precondition(
+    require(
       !optionNames.contains("help") && !optionNames.contains("version"),
       "CommandSpec '\(name)': '--help' and '--version' are built in")
     let argumentNames = arguments.map(\.name)
-    precondition(
+    require(
       Set(argumentNames).count == argumentNames.count,
       "CommandSpec '\(name)': duplicate argument names in \(argumentNames)")
-    precondition(
+    require(
       Set(argumentNames).isDisjoint(with: optionNames),
       "CommandSpec '\(name)': an argument and an option share a name")
     for (index, argument) in arguments.enumerated() {
-      precondition(
+      require(
         !argument.isRepeating || index == arguments.count - 1,
         "CommandSpec '\(name)': only the last positional argument may repeat")
-      precondition(
+      require(
         argument.isOptional || index == 0 || !arguments[index - 1].isOptional,
         "CommandSpec '\(name)': required argument '<\(argument.name)>' follows an optional one")
     }
     let subcommandNames = subcommands.map(\.name)
-    precondition(
+    require(
       Set(subcommandNames).count == subcommandNames.count && !subcommandNames.contains("help"),
       "CommandSpec '\(name)': subcommand names must be unique and not 'help'")
   }

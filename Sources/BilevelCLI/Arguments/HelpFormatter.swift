@@ -161,7 +161,7 @@ extension CommandSpec {
     var stack = [self]
     for name in path {
       guard let next = stack[stack.count - 1].subcommand(named: name) else {
-        preconditionFailure("CommandSpec '\(stack.commandPath.joined(separator: " "))' has no subcommand '\(name)'")
+        fatalError("CommandSpec '\(stack.commandPath.joined(separator: " "))' has no subcommand '\(name)'")
       }
       stack.append(next)
     }

@@ -48,7 +48,7 @@ public struct ParsedArguments: Sendable, Equatable {
   /// - Precondition: The command declares the flag.
   public func flag(_ name: String) -> Bool {
     guard case .flag = lookUp(name) else {
-      preconditionFailure("ParsedArguments.flag: '\(name)' is not a flag of '\(commandName)'")
+      fatalError("ParsedArguments.flag: '\(name)' is not a flag of '\(commandName)'")
     }
     return flags.contains(name)
   }
@@ -173,7 +173,7 @@ public struct ParsedArguments: Sendable, Equatable {
         items += parts
       }
     case .flag:
-      preconditionFailure("ParsedArguments.list: '\(name)' is a flag of '\(commandName)'")
+      fatalError("ParsedArguments.list: '\(name)' is a flag of '\(commandName)'")
     }
     if let allowed {
       for item in items where !allowed.contains(item) {
@@ -246,7 +246,7 @@ public struct ParsedArguments: Sendable, Equatable {
         return option.isFlag ? .flag(option) : .option(option)
       }
     }
-    preconditionFailure("ParsedArguments: '\(commandName)' declares no argument '\(name)'")
+    fatalError("ParsedArguments: '\(commandName)' declares no argument '\(name)'")
   }
 
   /// The last value of an option or positional, else the option's default.
@@ -264,7 +264,7 @@ public struct ParsedArguments: Sendable, Equatable {
       }
       return value
     case .flag:
-      preconditionFailure("ParsedArguments: '\(name)' is a flag of '\(commandName)'; use flag(_:)")
+      fatalError("ParsedArguments: '\(name)' is a flag of '\(commandName)'; use flag(_:)")
     }
   }
 

@@ -1,3 +1,4 @@
+import Autodiff
 import Foundation
 
 /// Builds CSV text: one record per line, fields quoted as RFC 4180 requires, numbers in
@@ -26,7 +27,7 @@ public struct CSVWriter: Sendable, Equatable {
   ///   - header: Column names, written as the first record.
   ///   - lineEnding: `"\n"` or `"\r\n"`.
   public init(header: [String]? = nil, lineEnding: String = "\n") {
-    precondition(lineEnding == "\n" || lineEnding == "\r\n", "CSVWriter: unsupported line ending")
+    require(lineEnding == "\n" || lineEnding == "\r\n", "CSVWriter: unsupported line ending")
     self.lineEnding = lineEnding
     if let header { append(header) }
   }
@@ -37,7 +38,7 @@ public struct CSVWriter: Sendable, Equatable {
   /// - Precondition: Every record has as many fields as the first.
   public mutating func append(_ fields: [String]) {
     if let fieldCount {
-      precondition(
+      require(
         fields.count == fieldCount,
         "CSVWriter.append: a record of \(fields.count) fields after records of \(fieldCount)")
     } else {

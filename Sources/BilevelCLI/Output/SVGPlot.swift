@@ -1,3 +1,4 @@
+import Autodiff
 import Foundation
 
 /// A line chart as a standalone SVG 1.1 document: named series of (x, y) points, axes with
@@ -45,9 +46,9 @@ public struct SVGPlot: Sendable, Equatable {
     /// - Precondition: All given arrays have the same length, and `lower` and `upper` are
     ///   both given or both `nil`.
     public init(name: String, x: [Double], y: [Double], lower: [Double]? = nil, upper: [Double]? = nil) {
-      precondition(x.count == y.count, "SVGPlot.Series '\(name)': \(x.count) x values and \(y.count) y values")
-      precondition((lower == nil) == (upper == nil), "SVGPlot.Series '\(name)': a band needs both lower and upper")
-      precondition(
+      require(x.count == y.count, "SVGPlot.Series '\(name)': \(x.count) x values and \(y.count) y values")
+      require((lower == nil) == (upper == nil), "SVGPlot.Series '\(name)': a band needs both lower and upper")
+      require(
         (lower?.count ?? x.count) == x.count && (upper?.count ?? x.count) == x.count,
         "SVGPlot.Series '\(name)': band curves must have \(x.count) values")
       self.name = name

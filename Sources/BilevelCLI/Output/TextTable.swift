@@ -1,3 +1,4 @@
+import Autodiff
 import Foundation
 
 /// A plain-text table for the terminal: a title, a header row underlined with dashes,
@@ -69,7 +70,7 @@ public struct TextTable: Sendable, Equatable, CustomStringConvertible {
   /// - Parameter cells: One cell per column; line breaks are shown as spaces.
   /// - Precondition: `cells.count == columns.count`.
   public mutating func append(_ cells: [String]) {
-    precondition(
+    require(
       cells.count == columns.count,
       "TextTable.append: a row of \(cells.count) cells in a table of \(columns.count) columns")
     rows.append(cells.map { String($0.map { $0.isNewline ? " " : $0 }) })
