@@ -68,12 +68,20 @@ public struct Evaluation: Sendable {
   public var hypergradientNorm: Double?
   /// Task metrics such as "test accuracy".
   public var metrics: [String: Double]
+  /// Why F or ‖∇F‖ cannot be trusted (the inner solve or the linear solve behind them did
+  /// not converge); nil when they can. The driver never stops on a tolerance met by an
+  /// unreliable evaluation, and records the reason in the trace.
+  public var unreliable: String?
 
   /// An evaluation with the given values.
-  public init(outerValue: Double? = nil, hypergradientNorm: Double? = nil, metrics: [String: Double] = [:]) {
+  public init(
+    outerValue: Double? = nil, hypergradientNorm: Double? = nil, metrics: [String: Double] = [:],
+    unreliable: String? = nil
+  ) {
     self.outerValue = outerValue
     self.hypergradientNorm = hypergradientNorm
     self.metrics = metrics
+    self.unreliable = unreliable
   }
 }
 
@@ -93,12 +101,21 @@ extension BilevelProblem {
   /// The default evaluation: y*(x) solved tightly (Newton-CG from `y`, ‖∇_y g‖ ≤ 1e-10),
   /// F(x) = f(x, y*), and ‖∇F(x)‖ from the implicit hypergradient with conjugate gradient
   /// to 1e-10. Its oracle calls are not counted against the algorithm.
+  ///
+  /// When the inner solve or the linear solve does not converge (an unbounded or NaN inner
+  /// problem, an indefinite Hessian), the evaluation is marked `unreliable` with the
+  /// solvers' diagnostics: its ‖∇F‖ is then no evidence of stationarity.
   public func evaluate(x: Tensor, y: Tensor) -> Evaluation {
     let inner = solveInner(x: x, y0: y, tolerance: 1e-10, maxIterations: 200)
     let value = outer(x, inner.solution).scalar
     let h = implicitHypergradient(
       x: x, y: inner.solution, solver: .conjugateGradient(maxIterations: max(100, 2 * y.scalarCount), tolerance: 1e-10),
       innerTolerance: 1e-8)
-    return Evaluation(outerValue: value, hypergradientNorm: h.gradient.norm().scalar)
+    var problems: [String] = []
+    if !inner.converged { problems.append("inner solve: \(inner.diagnostics)") }
+    if !h.converged || h.indefinite { problems.append("hypergradient: \(h.diagnostics)") }
+    return Evaluation(
+      outerValue: value, hypergradientNorm: h.gradient.norm().scalar,
+      unreliable: problems.isEmpty ? nil : problems.joined(separator: "; "))
   }
 }

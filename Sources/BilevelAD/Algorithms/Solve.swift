@@ -45,7 +45,7 @@ public func solve<Algorithm: BilevelAlgorithm>(
     let entry = TraceRecord(
       iteration: iteration, time: elapsed, counts: oracles.counts, outerValue: evaluation.outerValue,
       hypergradientNorm: evaluation.hypergradientNorm, directionNorm: direction.map { $0.norm().scalar },
-      metrics: evaluation.metrics)
+      metrics: evaluation.metrics, unreliable: evaluation.unreliable)
     trace.records.append(entry)
     return entry
   }
@@ -56,7 +56,11 @@ public func solve<Algorithm: BilevelAlgorithm>(
     if entry.outerValue.map({ !$0.isFinite }) == true || entry.hypergradientNorm.map({ !$0.isFinite }) == true {
       return .diverged
     }
-    if let tolerance = stopping.hypergradientTolerance, let norm = entry.hypergradientNorm, norm <= tolerance {
+    // An unreliable evaluation (an inner or linear solve that did not converge) is no
+    // evidence of stationarity: it never satisfies the tolerance.
+    if let tolerance = stopping.hypergradientTolerance, let norm = entry.hypergradientNorm, norm <= tolerance,
+      entry.unreliable == nil
+    {
       return .tolerance
     }
     return nil

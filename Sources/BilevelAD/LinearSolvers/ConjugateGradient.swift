@@ -43,6 +43,9 @@ extension LinearSolver {
       let curvature = innerProduct(p, ap)
       if !(curvature > 0) {
         indefinite = true
+        // A NaN product leaves no usable iterate: return NaN, never a zero that would
+        // make the hypergradient look like ∇_x f.
+        if curvature.isNaN { v = Tensor(shape: b.shape, repeating: .nan) }
         diagnostics.append(
           curvature.isNaN
             ? "conjugate gradient met NaN in a Hessian-vector product at iteration \(iterations)"

@@ -17,12 +17,18 @@ public struct TraceRecord: Equatable, Sendable, Codable {
   public var directionNorm: Double?
   /// Task metrics, such as "test accuracy".
   public var metrics: [String: Double]
+  /// Why the evaluation at this iteration cannot be trusted (an inner solve or a linear
+  /// solve that did not converge, an indefinite inner Hessian); nil when it can. An
+  /// unreliable ‖∇F‖ never satisfies a tolerance.
+  public var unreliable: String?
 
   /// A record with every field given.
   public init(
     iteration: Int, time: Double, counts: OracleCounts, outerValue: Double? = nil,
-    hypergradientNorm: Double? = nil, directionNorm: Double? = nil, metrics: [String: Double] = [:]
+    hypergradientNorm: Double? = nil, directionNorm: Double? = nil, metrics: [String: Double] = [:],
+    unreliable: String? = nil
   ) {
+    self.unreliable = unreliable
     self.iteration = iteration
     self.time = time
     self.counts = counts

@@ -6,7 +6,8 @@ import Autodiff
 /// min_x F(x) = f(x, y*(x))   subject to   y*(x) = argmin_y g(x, y)
 /// ```
 /// `outer` is f and `inner` is g; both take x first and y second and return a
-/// one-element tensor. They are ordinary Swift closures over `Tensor`, or over any
+/// one-element tensor (checked on every call: an objective that returns more values, often
+/// the result of an unintended NumPy-style broadcast, stops with a message naming it). They are ordinary Swift closures over `Tensor`, or over any
 /// `TensorStructure` (a network's parameters as y, several hyperparameters as x): the
 /// engine differentiates them to whatever order an estimator needs.
 ///
@@ -51,8 +52,8 @@ public struct BilevelProblem {
     outer: @escaping (Tensor, Tensor) -> Tensor,
     inner: @escaping (Tensor, Tensor) -> Tensor
   ) {
-    self.outer = outer
-    self.inner = inner
+    self.outer = scalarChecked(outer, "outer objective f(x, y)")
+    self.inner = scalarChecked(inner, "inner objective g(x, y)")
     self.finiteSum = nil
     self.structures = nil
   }
@@ -82,6 +83,8 @@ public struct BilevelProblem {
       "BilevelProblem: sample counts must be positive, got \(outerSampleCount) and \(innerSampleCount)")
     let allOuter = Array(0..<outerSampleCount)
     let allInner = Array(0..<innerSampleCount)
+    let outer = scalarChecked(outer, "outer objective f(x, y, batch)")
+    let inner = scalarChecked(inner, "inner objective g(x, y, batch)")
     self.outer = { x, y in outer(x, y, allOuter) }
     self.inner = { x, y in inner(x, y, allInner) }
     self.finiteSum = FiniteSum(
@@ -115,4 +118,30 @@ public struct FiniteSum {
   public let outerBatch: (Tensor, Tensor, [Int]) -> Tensor
   /// (x, y, batch) ↦ mean of g_i over the batch.
   public let innerBatch: (Tensor, Tensor, [Int]) -> Tensor
+}
+
+/// `objective` with a check that it returns one value: a shape mistake inside f or g (a
+/// broadcast such as `y[2] − t[2, 1]` giving [2, 2]) would otherwise be summed silently
+/// by an estimator's seed or change what is minimized.
+private func scalarChecked(_ objective: @escaping (Tensor, Tensor) -> Tensor, _ name: String) -> (Tensor, Tensor) -> Tensor {
+  { x, y in
+    let value = objective(x, y)
+    require(
+      value.scalarCount == 1,
+      "BilevelProblem: the \(name) must return one value, got shape \(value.shape) (check for an unintended broadcast)")
+    return value
+  }
+}
+
+/// `objective` with a check that it returns one value (see the two-argument form).
+private func scalarChecked(
+  _ objective: @escaping (Tensor, Tensor, [Int]) -> Tensor, _ name: String
+) -> (Tensor, Tensor, [Int]) -> Tensor {
+  { x, y, batch in
+    let value = objective(x, y, batch)
+    require(
+      value.scalarCount == 1,
+      "BilevelProblem: the \(name) must return one value, got shape \(value.shape) (check for an unintended broadcast)")
+    return value
+  }
 }

@@ -63,6 +63,11 @@ enum RunCommand {
     progress.finish()
 
     console.output(table(task: task, taskName: taskName, results: results).rendered() + "\n")
+    for result in results {
+      if let reason = result.runs.compactMap({ $0.trace.records.last?.unreliable }).first {
+        console.output("* \(result.name): the last evaluation is unreliable, ‖∇F‖ is no evidence of stationarity: \(reason)\n")
+      }
+    }
     for baseline in task.baselines {
       console.output("Reference, \(baseline.label): \(baseline.value)\n")
     }
@@ -180,11 +185,12 @@ enum RunCommand {
         TextTable.format(median(lasts.map(\.time))!, significantDigits: 3),
         "\(Int(median(lasts.map { Double($0.counts.total) })!))",
         median(lasts.map(\.outerValue)).map { TextTable.format($0) } ?? "–",
-        median(lasts.map(\.hypergradientNorm)).map { TextTable.format($0, significantDigits: 3) } ?? "–",
+        (median(lasts.map(\.hypergradientNorm)).map { TextTable.format($0, significantDigits: 3) } ?? "–")
+          + (lasts.contains { $0.unreliable != nil } ? " *" : ""),
       ]
       row += task.metrics.map { metric in median(lasts.map { $0.metrics[metric] }).map { TextTable.format($0) } ?? "–" }
       let reasons = Set(result.runs.map(\.stopReason.rawValue)).sorted()
-      row.append(reasons.joined(separator: ", "))
+      row.append(reasons.joined(separator: ", ") + (lasts.contains { $0.unreliable != nil } ? " (unreliable *)" : ""))
       table.append(row)
     }
     return table
