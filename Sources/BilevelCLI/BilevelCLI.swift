@@ -22,8 +22,8 @@ public struct Console: Sendable {
   /// The process's standard output and error.
   public static var standard: Console {
     Console(
-      output: { text in FileHandle.standardOutput.write(Data(text.utf8)) },
-      error: { text in FileHandle.standardError.write(Data(text.utf8)) },
+      output: { text in writeStandardOutput(text) },
+      error: { text in _ = writeAll(text, to: 2) },
       errorIsTerminal: isatty(2) != 0)
   }
 }
@@ -70,4 +70,34 @@ public enum BilevelCommandLine {
     default: console.output(CommandTree.root.helpText() + "\n")
     }
   }
+}
+
+/// Writes all of `text` to the file descriptor `descriptor`, retrying short and
+/// interrupted writes.
+///
+/// - Returns: nil, or the `errno` of the write that failed.
+func writeAll(_ text: String, to descriptor: Int32) -> Int32? {
+  let bytes = Array(text.utf8)
+  var offset = 0
+  while offset < bytes.count {
+    let written = bytes.withUnsafeBytes { buffer in
+      write(descriptor, buffer.baseAddress! + offset, bytes.count - offset)
+    }
+    if written < 0 {
+      if errno == EINTR { continue }
+      return errno
+    }
+    offset += written
+  }
+  return nil
+}
+
+/// Writes `text` to standard output. A closed pipe ends the process quietly with status
+/// 141 (as SIGPIPE does for other tools); any other failure, such as a full disk, prints
+/// one line to standard error and exits with 74 (EX_IOERR).
+func writeStandardOutput(_ text: String) {
+  guard let failure = writeAll(text, to: 1) else { return }
+  if failure == EPIPE { exit(141) }
+  _ = writeAll("\(CLIError.outputFailed(reason: String(cString: strerror(failure))).rendered)\n", to: 2)
+  exit(74)
 }

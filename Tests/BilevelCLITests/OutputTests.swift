@@ -85,7 +85,7 @@ struct OutputTests {
     #expect(CSVWriter.format(.nan) == "nan" && CSVWriter.format(.infinity) == "inf")
   }
 
-  @Test("CSV and JSON files are written, and an unwritable path is a cannot-open error")
+  @Test("CSV and JSON files are written, and an unwritable path is a cannot-create error (73)")
   func writingFiles() throws {
     let directory = FileManager.default.temporaryDirectory
       .appendingPathComponent("OutputTests-\(UUID().uuidString)")
@@ -101,11 +101,11 @@ struct OutputTests {
     #expect(try String(contentsOfFile: jsonPath, encoding: .utf8) == "{\"a\":1,\"b\":2}\n")
     let missing = directory.appendingPathComponent("no/such/dir/a.csv").path
     let error = #expect(throws: CLIError.self) { try csv.write(to: missing) }
-    guard case .cannotOpen(let errorPath, _) = error else {
-      Issue.record("expected a cannot-open error, got \(String(describing: error))")
+    guard case .cannotCreate(let errorPath, _) = error else {
+      Issue.record("expected a cannot-create error, got \(String(describing: error))")
       return
     }
-    #expect(errorPath == missing && error?.exitCode == 66)
+    #expect(errorPath == missing && error?.exitCode == 73)
   }
 
   // MARK: JSONWriter

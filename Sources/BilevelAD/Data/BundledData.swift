@@ -47,10 +47,13 @@ extension Dataset {
   ///   - path: the file.
   ///   - classes: the number of classes; inferred as 1 + the largest label when nil (labels
   ///     must then be integers below 1000).
+  ///   - maximumBytes: the largest file accepted (256 MiB by default).
   /// - Throws: `CSVError` with the line and column of the first problem, including a
   ///   label that is not an integer in 0..<classes, or fewer than two classes present.
-  public static func load(csv path: String, classes: Int? = nil) throws(CSVError) -> Dataset {
-    try dataset(from: CSVReader.read(contentsOf: path), classes: classes)
+  public static func load(
+    csv path: String, classes: Int? = nil, maximumBytes: Int = CSVReader.defaultMaximumBytes
+  ) throws(CSVError) -> Dataset {
+    try dataset(from: CSVReader.read(contentsOf: path, maximumBytes: maximumBytes), classes: classes)
   }
 
   /// A data set from a parsed table whose last column holds integer class labels.

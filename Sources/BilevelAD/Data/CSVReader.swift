@@ -118,11 +118,16 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
   case invalidLabel(line: Int, column: Int, value: Double, classes: Int)
   /// Every label, in the label column, is the same class: nothing to classify.
   case singleClass(column: Int, label: Int)
+  /// The file holds more than `maximumBytes` (an endless stream such as `/dev/zero`, or a
+  /// file larger than the limit the caller allowed).
+  case tooLarge(path: String, maximumBytes: Int)
+  /// The file holds a NUL byte at `offset` (0-based): it is not a text file.
+  case notText(offset: Int)
 
   /// The 1-based line of the problem, if it has one.
   public var line: Int? {
     switch self {
-    case .cannotOpen, .emptyFile, .singleClass: nil
+    case .cannotOpen, .emptyFile, .singleClass, .tooLarge, .notText: nil
     case .headerOnly(let line), .raggedRow(let line, _, _), .nonNumeric(let line, _, _),
       .nonFinite(let line, _, _), .outOfRange(let line, _, _), .malformedQuote(let line, _),
       .missingFeatures(let line, _), .invalidLabel(let line, _, _, _):
@@ -134,7 +139,7 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
   /// missing or extra field.
   public var column: Int? {
     switch self {
-    case .cannotOpen, .emptyFile, .headerOnly, .missingFeatures: nil
+    case .cannotOpen, .emptyFile, .headerOnly, .missingFeatures, .tooLarge, .notText: nil
     case .singleClass(let column, _): column
     case .raggedRow(_, let expected, let got): min(expected, got) + 1
     case .nonNumeric(_, let column, _), .nonFinite(_, let column, _),
@@ -173,6 +178,10 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
       return "line \(line), column \(column): the label \(shown) is not an integer in 0..<\(classes)"
     case .singleClass(let column, let label):
       return "column \(column): every label is \(label); a classification task needs at least two classes"
+    case .tooLarge(let path, let maximumBytes):
+      return "'\(path)' holds more than \(maximumBytes / (1 << 20)) MiB, the most this reader accepts (raise the limit if the file is meant to be this large)"
+    case .notText(let offset):
+      return "the file is not text: it holds a NUL byte at byte \(offset)"
     }
   }
 }
@@ -181,13 +190,17 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
 public enum CSVReader {
   /// Reads a numeric CSV file.
   ///
-  /// - Parameter path: The file's path.
+  /// - Parameters:
+  ///   - path: The file's path (a regular file, or a stream such as a pipe).
+  ///   - maximumBytes: The most bytes to read; more is an error (`tooLarge`), so that an
+  ///     endless stream such as `/dev/zero` cannot exhaust memory.
   /// - Returns: The table.
-  /// - Throws: `CSVError.cannotOpen` if the file cannot be read, or any other `CSVError`
-  ///   with the line and column of the first problem.
+  /// - Throws: `CSVError.cannotOpen` if the file cannot be read, `tooLarge`, `notText` for
+  ///   a NUL byte, or any other `CSVError` with the line and column of the first problem.
   /// - Complexity: O(*n*) in the file's size.
-  public static func read(contentsOf path: String) throws(CSVError) -> NumericTable {
-    let bytes = try readBytes(path)
+  public static func read(contentsOf path: String, maximumBytes: Int = defaultMaximumBytes) throws(CSVError) -> NumericTable {
+    let bytes = try readBytes(path, maximumBytes: maximumBytes)
+    if let offset = bytes.firstIndex(of: 0) { throw .notText(offset: offset) }
     return try bytes.withUnsafeBufferPointer { buffer throws(CSVError) in
       try parse(bytes: buffer)
     }
@@ -224,7 +237,11 @@ public enum CSVReader {
 
   /// The whole file, through C stdio so that failures carry the system's reason
   /// (`No such file or directory`, `Permission denied`, `Is a directory`).
-  private static func readBytes(_ path: String) throws(CSVError) -> [UInt8] {
+  /// The largest file `read(contentsOf:)` accepts unless told otherwise: 256 MiB.
+  public static let defaultMaximumBytes = 256 << 20
+
+  /// The file's bytes, reading at most `maximumBytes` (an endless stream stops there).
+  private static func readBytes(_ path: String, maximumBytes: Int) throws(CSVError) -> [UInt8] {
     guard let file = fopen(path, "rb") else {
       throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))
     }
@@ -234,6 +251,7 @@ public enum CSVReader {
     while true {
       let count = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
       bytes.append(contentsOf: chunk[..<count])
+      if bytes.count > maximumBytes { throw .tooLarge(path: path, maximumBytes: maximumBytes) }
       if count < chunk.count {
         if ferror(file) != 0 {
           throw .cannotOpen(path: path, reason: String(cString: strerror(errno)))

@@ -37,6 +37,11 @@ public enum CLIError: Error, Sendable, Equatable, CustomStringConvertible {
   case cannotOpen(path: String, reason: String)
   /// A data file that opens but does not parse (exit status 65, EX_DATAERR).
   case invalidData(path: String, reason: String)
+  /// An output file that cannot be created or written (exit status 73, EX_CANTCREAT).
+  case cannotCreate(path: String, reason: String)
+  /// Standard output that cannot be written, a full disk for instance (exit status 74,
+  /// EX_IOERR).
+  case outputFailed(reason: String)
   /// A run that started and failed (exit status 1).
   case runFailed(String)
 
@@ -64,11 +69,14 @@ public enum CLIError: Error, Sendable, Equatable, CustomStringConvertible {
 
   /// The process exit status: 64 (EX_USAGE) for usage errors, 65 (EX_DATAERR) for a
   /// data file that does not parse, 66 (EX_NOINPUT) for a file that cannot be opened,
-  /// and 1 for a failed run.
+  /// 73 (EX_CANTCREAT) for an output that cannot be written, 74 (EX_IOERR) for standard
+  /// output that fails, and 1 for a failed run.
   public var exitCode: Int32 {
     switch self {
     case .cannotOpen: 66
     case .invalidData: 65
+    case .cannotCreate: 73
+    case .outputFailed: 74
     case .runFailed: 1
     default: 64
     }
@@ -84,7 +92,7 @@ public enum CLIError: Error, Sendable, Equatable, CustomStringConvertible {
       .invalidValue(_, _, _, let c), .invalidChoice(_, _, _, let c), .missingArgument(_, let c),
       .unexpectedArguments(_, let c), .unknownCommand(_, _, let c), .validation(_, let c):
       c
-    case .cannotOpen, .invalidData, .runFailed:
+    case .cannotOpen, .invalidData, .cannotCreate, .outputFailed, .runFailed:
       nil
     }
   }
@@ -118,6 +126,10 @@ public enum CLIError: Error, Sendable, Equatable, CustomStringConvertible {
       "Cannot open '\(path)': \(reason)"
     case .invalidData(let path, let reason):
       "Invalid data in '\(path)': \(reason)"
+    case .cannotCreate(let path, let reason):
+      "Cannot write '\(path)': \(reason)"
+    case .outputFailed(let reason):
+      "Cannot write to standard output: \(reason)"
     case .runFailed(let message):
       message
     }

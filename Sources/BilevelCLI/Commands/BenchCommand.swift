@@ -261,7 +261,7 @@ enum BenchCommand {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
       guard let data = try? encoder.encode(rows) else { throw CLIError.runFailed("could not encode the benchmark as JSON") }
-      try OutputFile.write(String(decoding: data, as: UTF8.self) + "\n", to: path)
+      try OutputFile.write(String(decoding: data, as: UTF8.self) + "\n", to: path, console: console)
     }
   }
 

@@ -19,6 +19,7 @@ enum CommandTree {
     .option("corruption", valueName: "fraction", help: "Fraction of corrupted training labels (hypercleaning, hypercleaning-mlp).", default: "0.5"),
     .option("hidden", valueName: "n", help: "Hidden units of the tanh network (hypercleaning-mlp).", default: "16"),
     .option("data", valueName: "path", help: "A CSV file (numeric columns, integer label last) replacing the bundled data."),
+    .option("data-limit", valueName: "MiB", help: "The largest --data file read, in MiB.", default: "256"),
     .option("csv", valueName: "path", help: "Write the traces as CSV ('-' for standard output)."),
     .option("json", valueName: "path", help: "Write the traces as JSON ('-' for standard output)."),
     .option("plot", valueName: "path", help: "Write convergence curves as SVG."),

@@ -25,10 +25,26 @@ enum RunCommand {
     }
     let quiet = arguments.flag("quiet")
     let progress = ProgressLine(isEnabled: console.errorIsTerminal && !quiet, output: console.error)
+    // Outputs are checked before any work: a long run must not be lost to a bad path.
+    let standardOutputTaken = try checkOutputs(arguments, dataPath: dataPath)
+    // With '-' for an output, standard output carries only that output; the table and the
+    // notes go to standard error.
+    let report: @Sendable (String) -> Void = standardOutputTaken ? console.error : console.output
 
     if !quiet { progress.update("preparing \(taskName)…") }
     let task = try TaskRegistry.entry(taskName)!.make(
-      TaskOptions(seed: seed, dataPath: dataPath, corruption: corruption, hidden: hidden, evaluateHypergradient: true))
+      TaskOptions(
+        seed: seed, dataPath: dataPath, corruption: corruption, hidden: hidden,
+        maximumDataBytes: try arguments.int("data-limit", range: 1...(1 << 20)) << 20, evaluateHypergradient: true))
+    let plotAxis = try arguments.choice("plot-x", from: ["iteration", "time", "oracle-calls"])
+    let plotMetric = try arguments.contains("plot-metric") ? arguments.string("plot-metric") : nil
+    if let plotMetric {
+      let metrics = ["hypergradient-norm", "outer-value"] + task.metrics
+      if !metrics.contains(plotMetric) {
+        throw arguments.invalidValueError(
+          "plot-metric", reason: "\(taskName) records \(metrics.map { "'\($0)'" }.joined(separator: ", "))")
+      }
+    }
     // Configure every algorithm first, so that one that cannot run on this task is
     // reported before any time is spent.
     let seedCount = try arguments.int("seeds", range: 1...1000)
@@ -62,49 +78,43 @@ enum RunCommand {
     }
     progress.finish()
 
-    console.output(table(task: task, taskName: taskName, results: results).rendered() + "\n")
+    report(table(task: task, taskName: taskName, results: results).rendered() + "\n")
     for result in results {
       if let reason = result.runs.compactMap({ $0.trace.records.last?.unreliable }).first {
-        console.output("* \(result.name): the last evaluation is unreliable, ‖∇F‖ is no evidence of stationarity: \(reason)\n")
+        report("* \(result.name): the last evaluation is unreliable, ‖∇F‖ is no evidence of stationarity: \(reason)\n")
       }
     }
     for baseline in task.baselines {
-      console.output("Reference, \(baseline.label): \(baseline.value)\n")
+      report("Reference, \(baseline.label): \(baseline.value)\n")
     }
     if task.constraint != .unconstrained {
       for result in results where result.runs.contains(where: { !task.constraint.contains($0.x, tolerance: 1e-9) }) {
-        console.output("Note: \(result.name) does not keep x in the task's constraint set; its final x is infeasible.\n")
+        report("Note: \(result.name) does not keep x in the task's constraint set; its final x is infeasible.\n")
       }
     }
     let traces = results.flatMap { $0.runs.map(\.trace) }
     if let path = arguments.contains("csv") ? try arguments.path("csv") : nil {
-      try OutputFile.write(csv(traces), to: path)
+      try OutputFile.write(csv(traces), to: path, console: console)
     }
     if let path = arguments.contains("json") ? try arguments.path("json") : nil {
-      try OutputFile.write(json(traces), to: path)
+      try OutputFile.write(json(traces), to: path, console: console)
     }
     if let path = arguments.contains("plot") ? try arguments.path("plot") : nil {
-      let axis = try arguments.choice("plot-x", from: ["iteration", "time", "oracle-calls"])
-      let metric = try arguments.contains("plot-metric") ? arguments.string("plot-metric") : nil
-      let metrics = ["hypergradient-norm", "outer-value"] + task.metrics
-      if let metric, !metrics.contains(metric) {
-        throw arguments.invalidValueError(
-          "plot-metric", reason: "\(taskName) records \(metrics.map { "'\($0)'" }.joined(separator: ", "))")
-      }
-      try OutputFile.write(plot(results, task: taskName, metric: metric, xAxis: axis, taskMetrics: task.metrics), to: path)
+      try OutputFile.write(
+        plot(results, task: taskName, metric: plotMetric, xAxis: plotAxis, taskMetrics: task.metrics), to: path, console: console)
     }
     if let directory = arguments.contains("plot-dir") ? try arguments.path("plot-dir") : nil {
       do {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
       } catch {
-        throw CLIError.cannotOpen(path: directory, reason: "cannot create the directory: \(error.localizedDescription)")
+        throw CLIError.cannotCreate(path: directory, reason: "cannot create the directory: \(error.localizedDescription)")
       }
       for quantity in ["hypergradient-norm", "outer-value"] + task.metrics {
         for axis in ["iteration", "time", "oracle-calls"] {
           let file = "\(taskName)-\(quantity.replacingOccurrences(of: " ", with: "-"))-\(axis).svg"
           try OutputFile.write(
             plot(results, task: taskName, metric: quantity, xAxis: axis, taskMetrics: task.metrics),
-            to: (directory as NSString).appendingPathComponent(file))
+            to: (directory as NSString).appendingPathComponent(file), console: console)
         }
       }
     }
@@ -163,6 +173,51 @@ enum RunCommand {
       innerStep: innerStep, outerStep: outerStep, innerSteps: innerSteps, batchSize: batchSize, seed: seed,
       innerDimension: task.y0.scalarCount, outerDimension: task.x0.scalarCount, constraint: task.constraint,
       neumannTruncation: truncation, smoothness: task.smoothness)
+  }
+
+  /// Checks every output before the run: each path's folder exists and is writable, no
+  /// output overwrites the input data, no two outputs share a path, and at most one
+  /// output goes to standard output.
+  ///
+  /// - Returns: whether one output is standard output (`-`).
+  static func checkOutputs(
+    _ arguments: ParsedArguments, dataPath: String?
+  ) throws(CLIError) -> Bool {
+    var seen: [String: String] = [:]  // canonical path → option
+    var standardOutput: [String] = []
+    for option in ["csv", "json", "plot"] where arguments.contains(option) {
+      let path = try arguments.path(option)
+      if path == "-" {
+        standardOutput.append("--\(option)")
+        continue
+      }
+      let canonical = OutputFile.canonical(path)
+      if let dataPath, canonical == OutputFile.canonical(dataPath) {
+        throw arguments.validationError("--\(option) '\(path)' is the --data file; writing it would destroy the input")
+      }
+      if let other = seen[canonical] {
+        throw arguments.validationError("--\(other) and --\(option) both write '\(path)'; give each output its own path")
+      }
+      seen[canonical] = option
+      try OutputFile.checkWritable(path)
+    }
+    if standardOutput.count > 1 {
+      throw arguments.validationError(
+        "\(standardOutput.joined(separator: " and ")) both write to standard output ('-'); only one output can")
+    }
+    if arguments.contains("plot-dir") {
+      let directory = try arguments.path("plot-dir")
+      var isDirectory: ObjCBool = false
+      if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+        if !isDirectory.boolValue { throw CLIError.cannotCreate(path: directory, reason: "it is a file, not a directory") }
+        if !FileManager.default.isWritableFile(atPath: directory) {
+          throw CLIError.cannotCreate(path: directory, reason: "the directory is not writable")
+        }
+      } else {
+        try OutputFile.checkWritable(directory)
+      }
+    }
+    return !standardOutput.isEmpty
   }
 
   /// One row per algorithm: the last record's values, the median over seeds when several.

@@ -62,7 +62,7 @@ public struct CSVWriter: Sendable, Equatable {
   /// - Parameter path: The file to create or replace.
   /// - Throws: `CLIError.cannotOpen` if the file cannot be written.
   public func write(to path: String) throws(CLIError) {
-    try OutputFile.write(text, to: path)
+    try OutputFile.write(text, to: path, console: .standard)
   }
 
   /// A field as it appears in CSV: unchanged, or in double quotes with inner quotes doubled.

@@ -50,6 +50,6 @@ public enum JSONWriter {
   /// - Throws: `CLIError.cannotOpen` if the file cannot be written; `EncodingError` if the
   ///   value cannot be encoded.
   public static func write<T: Encodable>(_ value: T, to path: String, pretty: Bool = true) throws {
-    try OutputFile.write(encode(value, pretty: pretty) + "\n", to: path)
+    try OutputFile.write(encode(value, pretty: pretty) + "\n", to: path, console: .standard)
   }
 }

@@ -10,6 +10,8 @@ struct TaskOptions: Sendable {
   var corruption: Double = 0.5
   /// Hidden units of the tanh network (hypercleaning-mlp).
   var hidden: Int = 16
+  /// The largest --data file read, in bytes.
+  var maximumDataBytes = CSVReader.defaultMaximumBytes
   /// Whether evaluations compute ‖∇F‖ (costly on the learning tasks).
   var evaluateHypergradient = true
 }
@@ -89,7 +91,7 @@ enum TaskRegistry {
         exactHypergradient: task.hypergradient(at:))
     },
     TaskEntry(name: "hypercleaning", summary: "Data hyper-cleaning on the bundled UCI digits (or --data), 50 % of training labels corrupted.") { (options: TaskOptions) throws(CLIError) in
-      let data = try loadDataset(options.dataPath, bundled: .digits)
+      let data = try loadDataset(options.dataPath, bundled: .digits, maximumBytes: options.maximumDataBytes)
       guard data.sampleCount >= 8 else {
         throw CLIError.invalidData(path: options.dataPath ?? "digits.csv", reason: "needs at least 8 samples, got \(data.sampleCount)")
       }
@@ -111,7 +113,7 @@ enum TaskRegistry {
         ])
     },
     TaskEntry(name: "hypercleaning-mlp", summary: "Data hyper-cleaning with a one-hidden-layer tanh network (--hidden units, 16 by default) as the inner model: y is a TanhMLP structure.") { (options: TaskOptions) throws(CLIError) in
-      let data = try loadDataset(options.dataPath, bundled: .digits)
+      let data = try loadDataset(options.dataPath, bundled: .digits, maximumBytes: options.maximumDataBytes)
       guard data.sampleCount >= 8 else {
         throw CLIError.invalidData(path: options.dataPath ?? "digits.csv", reason: "needs at least 8 samples, got \(data.sampleCount)")
       }
@@ -137,7 +139,7 @@ enum TaskRegistry {
         ])
     },
     TaskEntry(name: "hyperparam", summary: "One L2 weight per feature for logistic regression on the bundled breast-cancer data (or --data).") { (options: TaskOptions) throws(CLIError) in
-      let data = try loadDataset(options.dataPath, bundled: .breastCancer)
+      let data = try loadDataset(options.dataPath, bundled: .breastCancer, maximumBytes: options.maximumDataBytes)
       guard data.classCount == 2 else {
         throw CLIError.invalidData(path: options.dataPath ?? "breast_cancer.csv", reason: "hyperparam needs binary labels 0 and 1, found \(data.classCount) classes")
       }
@@ -219,9 +221,11 @@ enum TaskRegistry {
 
   static func entry(_ name: String) -> TaskEntry? { entries.first { $0.name == name } }
 
-  static func loadDataset(_ path: String?, bundled: BundledDataset) throws(CLIError) -> Dataset {
+  static func loadDataset(
+    _ path: String?, bundled: BundledDataset, maximumBytes: Int = CSVReader.defaultMaximumBytes
+  ) throws(CLIError) -> Dataset {
     do {
-      if let path { return try Dataset.load(csv: path) }
+      if let path { return try Dataset.load(csv: path, maximumBytes: maximumBytes) }
       return try Dataset.bundled(bundled)
     } catch {
       if case let .cannotOpen(file, reason) = error { throw CLIError.cannotOpen(path: file, reason: reason) }

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+
+@testable import BilevelCLI
+
+// Probes from the reliability review: output that cannot be written, endless input,
+// outputs that would destroy the input or each other, and checks that come after the run.
+
+/// The built `bilevel-cli` executable, next to the test bundle.
+private let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+  .appendingPathComponent("bilevel-cli").path
+
+/// Runs the real executable with standard output sent to `output` (a path), with a time
+/// limit; returns the status, standard error and the seconds it took.
+private func runProcess(_ arguments: [String], output: String? = nil, timeout: Double = 20) throws -> (status: Int32, error: String, seconds: Double) {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: tool)
+  process.arguments = arguments
+  if let output { process.standardOutput = FileHandle(forWritingAtPath: output) } else { process.standardOutput = FileHandle.nullDevice }
+  let errorPipe = Pipe()
+  process.standardError = errorPipe
+  let start = Date()
+  try process.run()
+  let deadline = Date().addingTimeInterval(timeout)
+  while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+  if process.isRunning { process.terminate() }
+  process.waitUntilExit()
+  let error = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+  return (process.terminationStatus, error, Date().timeIntervalSince(start))
+}
+
+@Suite("Outputs and inputs that could lose data")
+struct OutputSafetyTests {
+  @Test("a full disk on standard output is exit 74 with one line, not a crash")
+  func fullStandardOutput() throws {
+    try #require(FileManager.default.isExecutableFile(atPath: tool), "no executable at \(tool)")
+    let result = try runProcess(["list"], output: "/dev/full")
+    #expect(result.status == 74, "\(result.error)")
+    #expect(result.error == "Error: Cannot write to standard output: No space left on device\n", "\(result.error)")
+  }
+
+  @Test("an endless --data stream is refused with exit 65 and a message, within seconds")
+  func endlessInput() throws {
+    try #require(FileManager.default.isExecutableFile(atPath: tool))
+    let result = try runProcess(["run", "hyperparam", "--data", "/dev/zero", "--data-limit", "8", "--iterations", "1"])
+    #expect(result.status == 65, "\(result.error)")
+    #expect(result.error.contains("holds more than 8 MiB"), "\(result.error)")
+    #expect(result.seconds < 15)
+  }
+
+  @Test("a file of NUL bytes is reported as not text")
+  func nulBytes() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("nul-\(UUID()).csv").path
+    try Data(repeating: 0, count: 1000).write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let result = runTool(["run", "hyperparam", "--data", path, "--iterations", "1"])
+    #expect(result.status == 65)
+    #expect(result.error.contains("the file is not text: it holds a NUL byte at byte 0"), "\(result.error)")
+  }
+
+  @Test("outputs that would overwrite the data, each other, or share standard output are refused before any work")
+  func conflictingOutputs() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outputs-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let data = directory.appendingPathComponent("data.csv").path
+    try Data("1,2,0\n2,1,1\n3,3,0\n4,1,1\n5,2,0\n6,1,1\n7,2,0\n8,9,1\n9,2,0\n".utf8).write(to: URL(fileURLWithPath: data))
+    let before = try String(contentsOfFile: data, encoding: .utf8)
+    let overwrite = runTool(["run", "hyperparam", "--data", data, "--csv", data, "--iterations", "1"])
+    #expect(overwrite.status == 64)
+    #expect(overwrite.error.contains("--csv '\(data)' is the --data file"), "\(overwrite.error)")
+    #expect(try String(contentsOfFile: data, encoding: .utf8) == before)
+    let same = directory.appendingPathComponent("out").path
+    let twice = runTool(["run", "quadratic", "--csv", same, "--json", same, "--iterations", "1"])
+    #expect(twice.status == 64)
+    #expect(twice.error.contains("--csv and --json both write"), "\(twice.error)")
+    let both = runTool(["run", "quadratic", "--csv", "-", "--json", "-", "--iterations", "1"])
+    #expect(both.status == 64)
+    #expect(both.error.contains("--csv and --json both write to standard output"), "\(both.error)")
+  }
+
+  @Test("a bad output path or plot metric fails before the run (exit 73 / 64) and writes nothing")
+  func earlyOutputChecks() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("early-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let missing = runTool(["run", "quadratic", "--json", "/nonexistent-folder/t.json", "--iterations", "1"])
+    #expect(missing.status == 73, "\(missing.error)")
+    #expect(missing.error.contains("Cannot write '/nonexistent-folder/t.json': the directory '/nonexistent-folder' does not exist"))
+    let csv = directory.appendingPathComponent("t.csv").path
+    let bogus = runTool(["run", "quadratic", "--csv", csv, "--plot", directory.appendingPathComponent("p.svg").path,
+                         "--plot-metric", "bogus", "--iterations", "1"])
+    #expect(bogus.status == 64, "\(bogus.error)")
+    #expect(!FileManager.default.fileExists(atPath: csv), "the CSV must not be written when a later check fails")
+  }
+
+  @Test("with '-' for an output, standard output carries only that output")
+  func standardOutputOnlyCarriesTheOutput() throws {
+    let result = runTool(["run", "quadratic", "--csv", "-", "--iterations", "2", "--evaluate-every", "1"])
+    #expect(result.status == 0, "\(result.error)")
+    #expect(result.output.hasPrefix("algorithm,iteration,"), "\(result.output.prefix(200))")
+    #expect(!result.output.contains("stopped by"))
+    #expect(result.error.contains("stopped by"), "the table goes to standard error")
+  }
+}
