@@ -27,14 +27,18 @@ struct CSVReaderTests {
     #expect(table.line(ofRow: 1) == 2)
   }
 
-  @Test("a header is detected when a cell of the first row is text")
+  @Test("a header is detected when every cell of the first row is text, or declared")
   func header() throws {
     let table = try CSVReader.parse("x1,x2,label\n0.5,-1,1\n")
     #expect(table.header == ["x1", "x2", "label"])
     #expect(table.values == [0.5, -1, 1])
     #expect(table.line(ofRow: 0) == 2)
-    let numericNames = try CSVReader.parse("0,1,label\n7,8,9\n")
+    let numericNames = try CSVReader.parse("0,1,label\n7,8,9\n", header: true)
     #expect(numericNames.header == ["0", "1", "label"])
+    // A typo in the first data row is a bad cell, not a header that drops the row.
+    #expect(throws: CSVError.nonNumeric(line: 1, column: 2, cell: "1O.5")) { try CSVReader.parse("3,1O.5,1\n7,8,9\n") }
+    let declaredData = try CSVReader.parse("1,2\n3,4\n", header: false)
+    #expect(declaredData.header == nil && declaredData.rows == 2)
   }
 
   @Test(

@@ -103,3 +103,29 @@ struct OutputSafetyTests {
     #expect(result.error.contains("stopped by"), "the table goes to standard error")
   }
 }
+
+@Suite("Bounded work")
+struct BoundedWorkTests {
+  @Test("--time-limit bounds the whole command, evaluations included; the last record is marked")
+  func wallClockLimit() {
+    let start = Date()
+    let result = runTool([
+      "run", "quadratic", "--algorithm", "aid-bio", "--time-limit", "1", "--iterations", "100000000",
+      "--evaluate-every", "1", "--json", "-",
+    ])
+    let seconds = Date().timeIntervalSince(start)
+    #expect(result.status == 0, "\(result.error)")
+    #expect(seconds < 3, "took \(seconds) s")
+    #expect(result.error.contains("time limit"), "\(result.error)")
+  }
+
+  @Test("run caps --inner-steps as hypergradient caps --steps")
+  func innerStepsCap() {
+    let huge = runTool(["run", "quadratic", "--algorithm", "itd-bio", "--inner-steps", "1000000", "--iterations", "1"])
+    #expect(huge.status == 64)
+    #expect(huge.error.contains("The value '1000000' is invalid for '--inner-steps <n>'"), "\(huge.error)")
+    let tape = runTool(["run", "quadratic", "--algorithm", "itd-bio", "--inner-steps", "5000", "--iterations", "1"])
+    #expect(tape.status == 64)
+    #expect(tape.error.contains("itd-bio keeps every inner step on its tape"), "\(tape.error)")
+  }
+}

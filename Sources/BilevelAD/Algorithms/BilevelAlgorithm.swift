@@ -37,16 +37,21 @@ public struct StoppingRule: Sendable, Equatable {
   public var oracleBudget: Int?
   /// Stop once an evaluated ‖∇F(x)‖ is at most this.
   public var hypergradientTolerance: Double?
+  /// The most wall-clock seconds for the whole run, evaluations included, checked before
+  /// every step and every evaluation. Once it has passed, the last iterate is recorded
+  /// without an evaluation and marked unreliable ("not evaluated").
+  public var wallClockLimit: Double?
 
   /// A stopping rule; any limit left nil does not apply.
   public init(
     maxIterations: Int = 1000, timeLimit: Double? = nil, oracleBudget: Int? = nil,
-    hypergradientTolerance: Double? = nil
+    hypergradientTolerance: Double? = nil, wallClockLimit: Double? = nil
   ) {
     self.maxIterations = maxIterations
     self.timeLimit = timeLimit
     self.oracleBudget = oracleBudget
     self.hypergradientTolerance = hypergradientTolerance
+    self.wallClockLimit = wallClockLimit
   }
 }
 

@@ -39,9 +39,16 @@ public func solve<Algorithm: BilevelAlgorithm>(
   let startTime = DispatchTime.now().uptimeNanoseconds
   algorithm.start(x: x0, y: y0, oracles: oracles)
   elapsed += Double(DispatchTime.now().uptimeNanoseconds - startTime) * 1e-9
+  func wallClockPassed() -> Bool {
+    guard let limit = stopping.wallClockLimit else { return false }
+    return Double(DispatchTime.now().uptimeNanoseconds - startTime) * 1e-9 >= limit
+  }
 
   func record(_ iteration: Int, direction: Tensor?) -> TraceRecord {
-    let evaluation = evaluate(algorithm.x, algorithm.y)
+    let evaluation =
+      wallClockPassed() && iteration > 0
+      ? Evaluation(unreliable: "not evaluated: the wall-clock limit was reached")
+      : evaluate(algorithm.x, algorithm.y)
     let entry = TraceRecord(
       iteration: iteration, time: elapsed, counts: oracles.counts, outerValue: evaluation.outerValue,
       hypergradientNorm: evaluation.hypergradientNorm, directionNorm: direction.map { $0.norm().scalar },
@@ -74,6 +81,7 @@ public func solve<Algorithm: BilevelAlgorithm>(
   while true {
     if iteration >= stopping.maxIterations { reason = .maxIterations; break }
     if let limit = stopping.timeLimit, elapsed >= limit { reason = .timeLimit; break }
+    if wallClockPassed() { reason = .timeLimit; break }
     if let budget = stopping.oracleBudget, oracles.counts.total >= budget { reason = .oracleBudget; break }
     let before = DispatchTime.now().uptimeNanoseconds
     let direction = algorithm.step(oracles: oracles)

@@ -48,12 +48,14 @@ extension Dataset {
   ///   - classes: the number of classes; inferred as 1 + the largest label when nil (labels
   ///     must then be integers below 1000).
   ///   - maximumBytes: the largest file accepted (256 MiB by default).
+  ///   - header: whether the first row is a header; nil detects it (a header when every
+  ///     cell of the first row is text).
   /// - Throws: `CSVError` with the line and column of the first problem, including a
   ///   label that is not an integer in 0..<classes, or fewer than two classes present.
   public static func load(
-    csv path: String, classes: Int? = nil, maximumBytes: Int = CSVReader.defaultMaximumBytes
+    csv path: String, classes: Int? = nil, maximumBytes: Int = CSVReader.defaultMaximumBytes, header: Bool? = nil
   ) throws(CSVError) -> Dataset {
-    try dataset(from: CSVReader.read(contentsOf: path, maximumBytes: maximumBytes), classes: classes)
+    try dataset(from: CSVReader.read(contentsOf: path, maximumBytes: maximumBytes, header: header), classes: classes)
   }
 
   /// A data set from a parsed table whose last column holds integer class labels.

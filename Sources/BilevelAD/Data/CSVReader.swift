@@ -13,7 +13,7 @@
 //
 // Accepted: a UTF-8 byte order mark; LF, CRLF or CR line ends; a trailing newline; blank
 // lines (skipped); spaces and tabs around fields; fields in double quotes (RFC 4180, `""`
-// for a quote inside); a header row, detected when a cell of the first row is text.
+// for a quote inside); a header row, detected when every cell of the first row is text.
 
 import Foundation
 
@@ -194,15 +194,18 @@ public enum CSVReader {
   ///   - path: The file's path (a regular file, or a stream such as a pipe).
   ///   - maximumBytes: The most bytes to read; more is an error (`tooLarge`), so that an
   ///     endless stream such as `/dev/zero` cannot exhaust memory.
+  ///   - header: Whether the first row is a header; nil detects it.
   /// - Returns: The table.
   /// - Throws: `CSVError.cannotOpen` if the file cannot be read, `tooLarge`, `notText` for
   ///   a NUL byte, or any other `CSVError` with the line and column of the first problem.
   /// - Complexity: O(*n*) in the file's size.
-  public static func read(contentsOf path: String, maximumBytes: Int = defaultMaximumBytes) throws(CSVError) -> NumericTable {
+  public static func read(
+    contentsOf path: String, maximumBytes: Int = defaultMaximumBytes, header: Bool? = nil
+  ) throws(CSVError) -> NumericTable {
     let bytes = try readBytes(path, maximumBytes: maximumBytes)
     if let offset = bytes.firstIndex(of: 0) { throw .notText(offset: offset) }
     return try bytes.withUnsafeBufferPointer { buffer throws(CSVError) in
-      try parse(bytes: buffer)
+      try parse(bytes: buffer, header: header)
     }
   }
 
@@ -212,11 +215,11 @@ public enum CSVReader {
   /// - Returns: The table.
   /// - Throws: A `CSVError` with the line and column of the first problem.
   /// - Complexity: O(*n*) in the text's UTF-8 length.
-  public static func parse(_ text: String) throws(CSVError) -> NumericTable {
+  public static func parse(_ text: String, header: Bool? = nil) throws(CSVError) -> NumericTable {
     var text = text
     let result: Result<NumericTable, CSVError> = text.withUTF8 { buffer in
       do throws(CSVError) {
-        return .success(try parse(bytes: buffer))
+        return .success(try parse(bytes: buffer, header: header))
       } catch {
         return .failure(error)
       }
@@ -226,13 +229,16 @@ public enum CSVReader {
 
   /// Parses numeric CSV from UTF-8 bytes.
   ///
-  /// - Parameter bytes: The file's contents.
+  /// - Parameters:
+  ///   - bytes: The file's contents.
+  ///   - header: Whether the first row is a header; nil detects it (a header when every
+  ///     cell of the first row is text).
   /// - Returns: The table.
   /// - Throws: A `CSVError` with the line and column of the first problem.
-  public static func parse(bytes: UnsafeBufferPointer<UInt8>) throws(CSVError) -> NumericTable {
+  public static func parse(bytes: UnsafeBufferPointer<UInt8>, header: Bool? = nil) throws(CSVError) -> NumericTable {
     guard let base = bytes.baseAddress, bytes.count > 0 else { throw .emptyFile }
     var scanner = CSVScanner(base: base, count: bytes.count)
-    return try scanner.table()
+    return try scanner.table(header: header)
   }
 
   /// The whole file, through C stdio so that failures carry the system's reason
@@ -353,7 +359,7 @@ private struct CSVScanner {
     }
   }
 
-  mutating func table() throws(CSVError) -> NumericTable {
+  mutating func table(header declaredHeader: Bool?) throws(CSVError) -> NumericTable {
     var header: [String]?
     var headerLine = 0
     var columns = 0
@@ -366,22 +372,24 @@ private struct CSVScanner {
     guard skipBlankLines() else { throw .emptyFile }
     let firstLine = line
     var firstFields: [CSVField] = []
-    var isHeader = false
+    // A header only when every cell is text: a row with one typo among numbers ('1O.5')
+    // is a data row with a bad cell, reported with its line and column, not a header
+    // that silently drops the row.
+    var isHeader = true
     repeat {
       let field = try field(column: firstFields.count + 1)
       firstFields.append(field)
-      if !isHeader {
-        let cell = classify(field)
-        if case .number(let value) = cell {
-          values.append(value)
-        } else if case .text = cell {
-          isHeader = true
-        } else {
-          values.append(.nan)  // an error, reported below if this row is data
-        }
+      let cell = classify(field)
+      if case .number(let value) = cell {
+        values.append(value)
+        isHeader = false
+      } else {
+        if case .text = cell {} else { isHeader = false }
+        values.append(.nan)  // an error, reported below if this row is data
       }
     } while endField()
     columns = firstFields.count
+    if let declaredHeader { isHeader = declaredHeader }
     if isHeader {
       header = firstFields.map(text)
       headerLine = firstLine

@@ -6,6 +6,8 @@ import Foundation
 /// compares them in one table; optionally writes traces (CSV, JSON) and an SVG plot.
 enum RunCommand {
   static func run(_ arguments: ParsedArguments, console: Console) throws(CLIError) {
+    // --time-limit bounds the whole command's wall-clock time, evaluations included.
+    let commandStart = Date()
     let taskName = try arguments.choice("task", from: TaskRegistry.names)
     let names = try arguments.list("algorithm", from: AlgorithmRegistry.names)
     let iterations = try arguments.int("iterations", range: 0...)
@@ -35,7 +37,8 @@ enum RunCommand {
     let task = try TaskRegistry.entry(taskName)!.make(
       TaskOptions(
         seed: seed, dataPath: dataPath, corruption: corruption, hidden: hidden,
-        maximumDataBytes: try arguments.int("data-limit", range: 1...(1 << 20)) << 20, evaluateHypergradient: true))
+        maximumDataBytes: try arguments.int("data-limit", range: 1...(1 << 20)) << 20,
+        header: try headerChoice(arguments), evaluateHypergradient: true))
     let plotAxis = try arguments.choice("plot-x", from: ["iteration", "time", "oracle-calls"])
     let plotMetric = try arguments.contains("plot-metric") ? arguments.string("plot-metric") : nil
     if let plotMetric {
@@ -64,7 +67,9 @@ enum RunCommand {
         let label = seedCount > 1 ? "\(name) (seed \(seed &+ UInt64(k)))" : name
         var result = solve(
           task.problem, x0: task.x0, y0: task.y0, solver: algorithm,
-          stopping: StoppingRule(maxIterations: iterations, timeLimit: timeLimit, oracleBudget: budget, hypergradientTolerance: tolerance),
+          stopping: StoppingRule(
+            maxIterations: iterations, oracleBudget: budget, hypergradientTolerance: tolerance,
+            wallClockLimit: timeLimit.map { max(0, $0 - Date().timeIntervalSince(commandStart)) }),
           evaluateEvery: evaluateEvery, evaluator: task.evaluator
         ) { record in
           let norm = record.hypergradientNorm.map { ", ‖∇F‖ \(TextTable.format($0, significantDigits: 3))" } ?? ""
@@ -140,7 +145,11 @@ enum RunCommand {
     let tuned = task.tunedSteps[algorithm]
     let innerStep = arguments.contains("inner-step") ? try arguments.double("inner-step", positive: true) : (tuned?.inner ?? task.innerStep)
     let outerStep = arguments.contains("outer-step") ? try arguments.double("outer-step", positive: true) : (tuned?.outer ?? task.outerStep)
-    let innerSteps = arguments.contains("inner-steps") ? try arguments.int("inner-steps", range: 0...) : nil
+    let innerSteps = arguments.contains("inner-steps") ? try arguments.int("inner-steps", range: 0...100_000) : nil
+    if let innerSteps, innerSteps > 2000, ["itd-bio", "k-rmd"].contains(algorithm) {
+      throw arguments.invalidValueError(
+        "inner-steps", reason: "\(algorithm) keeps every inner step on its tape (memory grows with --inner-steps); use at most 2000")
+    }
     // Algorithms derive steps from these (ratios, tenths, twentieths): all must stay
     // positive and finite in floating point.
     let ratio = innerStep / outerStep
@@ -173,6 +182,14 @@ enum RunCommand {
       innerStep: innerStep, outerStep: outerStep, innerSteps: innerSteps, batchSize: batchSize, seed: seed,
       innerDimension: task.y0.scalarCount, outerDimension: task.x0.scalarCount, constraint: task.constraint,
       neumannTruncation: truncation, smoothness: task.smoothness)
+  }
+
+  /// `--header` (true), `--no-header` (false) or neither (nil: detect).
+  static func headerChoice(_ arguments: ParsedArguments) throws(CLIError) -> Bool? {
+    if arguments.flag("header") && arguments.flag("no-header") {
+      throw arguments.validationError("--header and --no-header contradict each other")
+    }
+    return arguments.flag("header") ? true : arguments.flag("no-header") ? false : nil
   }
 
   /// Checks every output before the run: each path's folder exists and is writable, no

@@ -12,6 +12,8 @@ struct TaskOptions: Sendable {
   var hidden: Int = 16
   /// The largest --data file read, in bytes.
   var maximumDataBytes = CSVReader.defaultMaximumBytes
+  /// Whether the --data file has a header row; nil detects it.
+  var header: Bool? = nil
   /// Whether evaluations compute ‖∇F‖ (costly on the learning tasks).
   var evaluateHypergradient = true
 }
@@ -91,7 +93,7 @@ enum TaskRegistry {
         exactHypergradient: task.hypergradient(at:))
     },
     TaskEntry(name: "hypercleaning", summary: "Data hyper-cleaning on the bundled UCI digits (or --data), 50 % of training labels corrupted.") { (options: TaskOptions) throws(CLIError) in
-      let data = try loadDataset(options.dataPath, bundled: .digits, maximumBytes: options.maximumDataBytes)
+      let data = try loadDataset(options.dataPath, bundled: .digits, maximumBytes: options.maximumDataBytes, header: options.header)
       guard data.sampleCount >= 8 else {
         throw CLIError.invalidData(path: options.dataPath ?? "digits.csv", reason: "needs at least 8 samples, got \(data.sampleCount)")
       }
@@ -113,7 +115,7 @@ enum TaskRegistry {
         ])
     },
     TaskEntry(name: "hypercleaning-mlp", summary: "Data hyper-cleaning with a one-hidden-layer tanh network (--hidden units, 16 by default) as the inner model: y is a TanhMLP structure.") { (options: TaskOptions) throws(CLIError) in
-      let data = try loadDataset(options.dataPath, bundled: .digits, maximumBytes: options.maximumDataBytes)
+      let data = try loadDataset(options.dataPath, bundled: .digits, maximumBytes: options.maximumDataBytes, header: options.header)
       guard data.sampleCount >= 8 else {
         throw CLIError.invalidData(path: options.dataPath ?? "digits.csv", reason: "needs at least 8 samples, got \(data.sampleCount)")
       }
@@ -139,7 +141,7 @@ enum TaskRegistry {
         ])
     },
     TaskEntry(name: "hyperparam", summary: "One L2 weight per feature for logistic regression on the bundled breast-cancer data (or --data).") { (options: TaskOptions) throws(CLIError) in
-      let data = try loadDataset(options.dataPath, bundled: .breastCancer, maximumBytes: options.maximumDataBytes)
+      let data = try loadDataset(options.dataPath, bundled: .breastCancer, maximumBytes: options.maximumDataBytes, header: options.header)
       guard data.classCount == 2 else {
         throw CLIError.invalidData(path: options.dataPath ?? "breast_cancer.csv", reason: "hyperparam needs binary labels 0 and 1, found \(data.classCount) classes")
       }
@@ -222,10 +224,10 @@ enum TaskRegistry {
   static func entry(_ name: String) -> TaskEntry? { entries.first { $0.name == name } }
 
   static func loadDataset(
-    _ path: String?, bundled: BundledDataset, maximumBytes: Int = CSVReader.defaultMaximumBytes
+    _ path: String?, bundled: BundledDataset, maximumBytes: Int = CSVReader.defaultMaximumBytes, header: Bool? = nil
   ) throws(CLIError) -> Dataset {
     do {
-      if let path { return try Dataset.load(csv: path, maximumBytes: maximumBytes) }
+      if let path { return try Dataset.load(csv: path, maximumBytes: maximumBytes, header: header) }
       return try Dataset.bundled(bundled)
     } catch {
       if case let .cannotOpen(file, reason) = error { throw CLIError.cannotOpen(path: file, reason: reason) }
