@@ -33,8 +33,15 @@ out=.build-fuzz
 corpus="$out/corpus-$target"
 mkdir -p "$corpus"
 
-swiftc -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 \
-  -module-name "$target" "Fuzz/$target.swift" "${sources[@]}" -o "$out/$target"
+# The sources are compiled into one module with the fuzz target: their `import Autodiff`
+# (used only for `require`) is dropped and the one file that defines `require` is added.
+staged="$out/src-$target"
+rm -rf "$staged" && mkdir -p "$staged"
+for file in "${sources[@]}" Sources/Autodiff/Tensor/Require.swift; do
+  sed '/^import Autodiff$/d' "$file" > "$staged/$(basename "$file")"
+done
+swiftc -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 -package-name fuzz \
+  -module-name "$target" "Fuzz/$target.swift" "$staged"/*.swift -o "$out/$target"
 
 # Seed an empty corpus with a few typical inputs.
 if [ -z "$(ls -A "$corpus")" ]; then

@@ -129,3 +129,65 @@ struct BoundedWorkTests {
     #expect(tape.error.contains("itd-bio keeps every inner step on its tape"), "\(tape.error)")
   }
 }
+
+@Suite("Messages that name the real problem")
+struct MessageTests {
+  /// A temporary CSV file with `text`, removed after `body`.
+  private func withFile(_ text: String, _ body: (String) throws -> Void) throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("messages-\(UUID()).csv").path
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try body(path)
+  }
+
+  /// Rows `x, x², label` for x = 1...n with the given label of each row.
+  private func rows(_ labels: [Int]) -> String {
+    labels.enumerated().map { "\(Double($0.offset + 1)),\(Double(($0.offset + 1) * ($0.offset + 1))),\($0.element)" }
+      .joined(separator: "\n") + "\n"
+  }
+
+  @Test("a label gap names the line of the largest label")
+  func labelGap() throws {
+    var labels = Array(repeating: 0, count: 60)
+    for i in stride(from: 1, to: 60, by: 2) { labels[i] = 1 }
+    labels[50] = 20
+    try withFile(rows(labels)) { path in
+      let result = runTool(["run", "hypercleaning", "--data", path, "--iterations", "1"])
+      #expect(result.status == 65)
+      #expect(result.error.contains("line 51, column 3: labels must be the integers 0..<k without gaps; the label 20 makes k = 21, but only 3 distinct labels appear"), "\(result.error)")
+    }
+  }
+
+  @Test("huge finite features are reported as an overflow in their column, not a step size")
+  func overflowingColumn() throws {
+    let text = (1...20).map { "\($0),\($0 % 2 == 0 ? "1e300" : "-1e300"),\($0 % 2)" }.joined(separator: "\n") + "\n"
+    try withFile(text) { path in
+      let result = runTool(["run", "hyperparam", "--data", path, "--iterations", "1"])
+      #expect(result.status == 65, "\(result.error)")
+      #expect(result.error.contains("column 2: the values are too large to standardize"), "\(result.error)")
+    }
+  }
+
+  @Test("a seed beyond Int says the range; a misspelled algorithm gets a suggestion")
+  func valueMessages() {
+    let seed = runTool(["run", "quadratic", "--seed", "18446744073709551615", "--iterations", "1"])
+    #expect(seed.status == 64)
+    #expect(seed.error.contains("expected a non-negative integer no larger in magnitude than 9223372036854775807"), "\(seed.error)")
+    let typo = runTool(["run", "quadratic", "--algorithm", "sobaa", "--iterations", "1"])
+    #expect(typo.status == 64)
+    #expect(typo.error.contains("The value 'sobaa' is invalid for '--algorithm <names>'. Did you mean 'soba'?"), "\(typo.error)")
+  }
+
+  @Test("options that do not apply to the task are refused with exit 64")
+  func inapplicableOptions() {
+    let corruption = runTool(["run", "quadratic", "--corruption", "0.3", "--iterations", "1"])
+    #expect(corruption.status == 64)
+    #expect(corruption.error.contains("--corruption applies to the hypercleaning, hypercleaning-mlp tasks, not 'quadratic'"))
+    let batch = runTool(["run", "quadratic", "--batch-size", "8", "--iterations", "1"])
+    #expect(batch.status == 64)
+    #expect(batch.error.contains("--batch-size applies to tasks with samples"), "\(batch.error)")
+    let data = runTool(["hypergradient", "quadratic", "--data", "/tmp/x.csv"])
+    #expect(data.status == 64)
+    #expect(data.error.contains("--data applies to the hypercleaning, hypercleaning-mlp, hyperparam tasks, not 'quadratic'"), "\(data.error)")
+  }
+}

@@ -75,10 +75,11 @@ extension Dataset {
       }
       classCount = Int(largest) + 1
       let present = Set((0..<table.rows).map { Int(table[$0, table.columns - 1]) }).count
-      if classCount > 20 && present * 2 < classCount {
-        // Labels 0 and 999 would make a 1000-class model out of two classes.
-        throw CSVError.invalidLabel(
-          line: table.line(ofRow: 0), column: table.columns, value: largest, classes: present)
+      if present >= 2 && present < classCount {
+        // Labels 0 and 20 would make a 21-class model out of two classes: report the
+        // largest label where it is.
+        let row = (0..<table.rows).first { table[$0, table.columns - 1] == largest } ?? 0
+        throw CSVError.labelGap(line: table.line(ofRow: row), column: table.columns, label: Int(largest), distinct: present)
       }
     }
     let labelled = try table.splitFeaturesAndLabels(classes: classCount)

@@ -123,6 +123,9 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
   case tooLarge(path: String, maximumBytes: Int)
   /// The file holds a NUL byte at `offset` (0-based): it is not a text file.
   case notText(offset: Int)
+  /// Inferred labels that are not 0..<k without gaps: `label`, on `line`, is the largest,
+  /// and only `distinct` different labels appear.
+  case labelGap(line: Int, column: Int, label: Int, distinct: Int)
 
   /// The 1-based line of the problem, if it has one.
   public var line: Int? {
@@ -130,7 +133,7 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
     case .cannotOpen, .emptyFile, .singleClass, .tooLarge, .notText: nil
     case .headerOnly(let line), .raggedRow(let line, _, _), .nonNumeric(let line, _, _),
       .nonFinite(let line, _, _), .outOfRange(let line, _, _), .malformedQuote(let line, _),
-      .missingFeatures(let line, _), .invalidLabel(let line, _, _, _):
+      .missingFeatures(let line, _), .invalidLabel(let line, _, _, _), .labelGap(let line, _, _, _):
       line
     }
   }
@@ -144,7 +147,7 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
     case .raggedRow(_, let expected, let got): min(expected, got) + 1
     case .nonNumeric(_, let column, _), .nonFinite(_, let column, _),
       .outOfRange(_, let column, _), .malformedQuote(_, let column),
-      .invalidLabel(_, let column, _, _):
+      .invalidLabel(_, let column, _, _), .labelGap(_, let column, _, _):
       column
     }
   }
@@ -182,6 +185,8 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
       return "'\(path)' holds more than \(maximumBytes / (1 << 20)) MiB, the most this reader accepts (raise the limit if the file is meant to be this large)"
     case .notText(let offset):
       return "the file is not text: it holds a NUL byte at byte \(offset)"
+    case .labelGap(let line, let column, let label, let distinct):
+      return "line \(line), column \(column): labels must be the integers 0..<k without gaps; the label \(label) makes k = \(label + 1), but only \(distinct) distinct labels appear"
     }
   }
 }

@@ -91,7 +91,10 @@ extension BilevelProblem {
         t *= 0.5
       }
       if !accepted {
-        diagnostics.append("the line search found no decrease of g at iteration \(iterations)")
+        diagnostics.append(
+          value.isFinite && !candidateValue.isNaN
+            ? "the line search found no decrease of g at iteration \(iterations)"
+            : "the inner objective g became \(value.isNaN || candidateValue.isNaN ? "NaN" : "infinite") at iteration \(iterations)")
         break
       }
       previous = (y, grad)
@@ -100,8 +103,10 @@ extension BilevelProblem {
       gradientNorm = euclideanNorm(grad)
     }
     let converged = gradientNorm <= tolerance
-    if !gradientNorm.isFinite {
-      diagnostics.append("the inner gradient became non-finite")
+    if !value.isFinite && diagnostics.isEmpty {
+      diagnostics.append("the inner objective g is \(value.isNaN ? "NaN" : "infinite") at iteration \(iterations)")
+    } else if !gradientNorm.isFinite {
+      diagnostics.append("the inner gradient became non-finite at iteration \(iterations)")
     } else if !converged && diagnostics.isEmpty {
       diagnostics.append("stopped after \(iterations) iterations with ‖∇_y g‖ = \(gradientNorm) above the tolerance \(tolerance)")
     }

@@ -110,7 +110,12 @@ public enum CLIError: Error, Sendable, Equatable, CustomStringConvertible {
     case .invalidValue(let value, let argument, let reason, _):
       "The value '\(value)' is invalid for '\(argument)'" + (reason.map { ": \($0)" } ?? "")
     case .invalidChoice(let value, let argument, let allowed, _):
-      "The value '\(value)' is invalid for '\(argument)'" + Self.formattedValueList(allowed)
+      if let suggestion = closestMatch(to: value, among: allowed) {
+        "The value '\(value)' is invalid for '\(argument)'. Did you mean '\(suggestion)'?"
+          + Self.formattedValueList(allowed).dropFirst()
+      } else {
+        "The value '\(value)' is invalid for '\(argument)'" + Self.formattedValueList(allowed)
+      }
     case .missingArgument(let argument, _):
       "Missing expected argument '\(argument)'"
     case .unexpectedArguments(let values, _):

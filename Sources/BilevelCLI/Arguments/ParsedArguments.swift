@@ -89,6 +89,12 @@ public struct ParsedArguments: Sendable, Equatable {
     throws(CLIError) -> Int
   {
     let text = try rawValue(name)
+    let digits = text.hasPrefix("-") ? text.dropFirst() : Substring(text)
+    if Int(text) == nil, !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) {
+      // A well-formed integer too large for Int: say so rather than that it is not an integer.
+      throw invalidValue(
+        text, name: name, reason: "\(Self.integerExpectation(range)) no larger in magnitude than \(Int.max)")
+    }
     guard let value = Int(text), range?.contains(value) ?? true else {
       throw invalidValue(text, name: name, reason: Self.integerExpectation(range))
     }

@@ -29,6 +29,10 @@ enum HypergradientCommand {
     let steps = try arguments.int("steps", range: 1...100_000)
     let seed = UInt64(try arguments.int("seed", range: 0...))
     let dataPath = arguments.contains("data") ? try arguments.path("data") : nil
+    if dataPath != nil && !TaskRegistry.dataTasks.contains(taskName) {
+      throw arguments.validationError(
+        "--data applies to the \(TaskRegistry.dataTasks.joined(separator: ", ")) tasks, not '\(taskName)'")
+    }
     let task = try TaskRegistry.entry(taskName)!.make(TaskOptions(seed: seed, dataPath: dataPath, evaluateHypergradient: false))
     let problem = task.problem
     let x = task.x0

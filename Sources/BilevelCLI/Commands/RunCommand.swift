@@ -18,8 +18,16 @@ enum RunCommand {
     let budget = arguments.contains("oracle-budget") ? try arguments.int("oracle-budget", range: 1...) : nil
     let tolerance = arguments.contains("tolerance") ? try arguments.double("tolerance", positive: true) : nil
     let dataPath = arguments.contains("data") ? try arguments.path("data") : nil
-    if dataPath != nil && !["hyperparam", "hypercleaning", "hypercleaning-mlp"].contains(taskName) {
-      throw arguments.validationError("--data applies to the hyperparam, hypercleaning and hypercleaning-mlp tasks, not '\(taskName)'")
+    if dataPath != nil && !TaskRegistry.dataTasks.contains(taskName) {
+      throw arguments.validationError(
+        "--data applies to the \(TaskRegistry.dataTasks.joined(separator: ", ")) tasks, not '\(taskName)'")
+    }
+    if arguments.contains("corruption") && !TaskRegistry.corruptionTasks.contains(taskName) {
+      throw arguments.validationError(
+        "--corruption applies to the \(TaskRegistry.corruptionTasks.joined(separator: ", ")) tasks, not '\(taskName)'")
+    }
+    for option in ["data-limit", "header", "no-header"] where arguments.contains(option) && dataPath == nil {
+      throw arguments.validationError("--\(option) applies to a --data file, and none was given")
     }
     let hidden = try arguments.int("hidden", range: 1...4096)
     if arguments.contains("hidden") && taskName != "hypercleaning-mlp" {
@@ -39,6 +47,9 @@ enum RunCommand {
         seed: seed, dataPath: dataPath, corruption: corruption, hidden: hidden,
         maximumDataBytes: try arguments.int("data-limit", range: 1...(1 << 20)) << 20,
         header: try headerChoice(arguments), evaluateHypergradient: true))
+    if arguments.contains("batch-size") && task.sampleCounts == nil {
+      throw arguments.validationError("--batch-size applies to tasks with samples (finite sums), not '\(taskName)'")
+    }
     let plotAxis = try arguments.choice("plot-x", from: ["iteration", "time", "oracle-calls"])
     let plotMetric = try arguments.contains("plot-metric") ? arguments.string("plot-metric") : nil
     if let plotMetric {

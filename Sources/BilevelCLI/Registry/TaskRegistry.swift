@@ -76,6 +76,11 @@ struct TaskEntry: Sendable {
 }
 
 enum TaskRegistry {
+  /// The tasks that read --data.
+  static let dataTasks = ["hypercleaning", "hypercleaning-mlp", "hyperparam"]
+  /// The tasks that read --corruption.
+  static let corruptionTasks = ["hypercleaning", "hypercleaning-mlp"]
+
   static let entries: [TaskEntry] = [
     TaskEntry(name: "quadratic", summary: "Quadratic bilevel problem with a closed-form hypergradient (d = 20, condition 10).") { options in
       let task = QuadraticBilevel(innerDimension: 20, conditionNumber: 10, seed: options.seed)
@@ -226,13 +231,27 @@ enum TaskRegistry {
   static func loadDataset(
     _ path: String?, bundled: BundledDataset, maximumBytes: Int = CSVReader.defaultMaximumBytes, header: Bool? = nil
   ) throws(CLIError) -> Dataset {
+    let data: Dataset
     do {
-      if let path { return try Dataset.load(csv: path, maximumBytes: maximumBytes, header: header) }
-      return try Dataset.bundled(bundled)
+      if let path {
+        data = try Dataset.load(csv: path, maximumBytes: maximumBytes, header: header)
+      } else {
+        return try Dataset.bundled(bundled)
+      }
     } catch {
       if case let .cannotOpen(file, reason) = error { throw CLIError.cannotOpen(path: file, reason: reason) }
       throw CLIError.invalidData(path: path ?? "\(bundled.rawValue) (bundled)", reason: error.description)
     }
+    // Finite but huge features overflow when standardized and surface later as a NaN that
+    // looks like a bad step size: name the column now.
+    let (mean, deviation) = data.featureStatistics()
+    let means = mean.scalars, deviations = deviation.scalars
+    if let column = means.indices.first(where: { !means[$0].isFinite || !deviations[$0].isFinite }) {
+      throw CLIError.invalidData(
+        path: path ?? "",
+        reason: "column \(column + 1): the values are too large to standardize (their mean or variance overflows a Double)")
+    }
+    return data
   }
 
   static func format(_ value: Double) -> String { TextTable.format(value, significantDigits: 4) }
