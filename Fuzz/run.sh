@@ -3,6 +3,7 @@
 #
 #   Fuzz/run.sh CSVReaderFuzz 60        # or: csv
 #   Fuzz/run.sh ArgumentParserFuzz 60   # or: arguments
+#   Fuzz/run.sh RunCommandFuzz 60       # or: run (random --data bytes through a whole run command)
 #
 # The binary, the corpus (.build-fuzz/corpus-TARGET/) and any crash reproducers
 # (.build-fuzz/crash-*) go under .build-fuzz/ at the package root. Re-running reuses
@@ -23,8 +24,14 @@ case "$target" in
     target=ArgumentParserFuzz
     sources=(Sources/BilevelCLI/Arguments/*.swift)
     ;;
+  RunCommandFuzz | run)
+    # The whole command: every library source in one module, with a Bundle.module for
+    # the bundled data (SwiftPM generates it in a package build).
+    target=RunCommandFuzz
+    sources=($(find Sources/Autodiff Sources/BilevelAD Sources/BilevelCLI -name '*.swift' | sort) Fuzz/BundleModule.swift)
+    ;;
   *)
-    echo "unknown target '$target' (CSVReaderFuzz or ArgumentParserFuzz)" >&2
+    echo "unknown target '$target' (CSVReaderFuzz, ArgumentParserFuzz or RunCommandFuzz)" >&2
     exit 64
     ;;
 esac
@@ -37,8 +44,10 @@ mkdir -p "$corpus"
 # (used only for `require`) is dropped and the one file that defines `require` is added.
 staged="$out/src-$target"
 rm -rf "$staged" && mkdir -p "$staged"
-for file in "${sources[@]}" Sources/Autodiff/Tensor/Require.swift; do
-  sed '/^import Autodiff$/d' "$file" > "$staged/$(basename "$file")"
+extra=()
+[ "$target" = RunCommandFuzz ] || extra=(Sources/Autodiff/Tensor/Require.swift)
+for file in "${sources[@]}" "${extra[@]}"; do
+  sed -e '/^import Autodiff$/d' -e '/^@_exported import Autodiff$/d' -e '/^import BilevelAD$/d' "$file" > "$staged/$(echo "$file" | tr / _)"
 done
 swiftc -sanitize=fuzzer,address -parse-as-library -O -swift-version 6 -package-name fuzz \
   -module-name "$target" "Fuzz/$target.swift" "$staged"/*.swift -o "$out/$target"
@@ -55,6 +64,10 @@ if [ -z "$(ls -A "$corpus")" ]; then
     printf '\nhelp\0run' > "$corpus/help"
     printf 'x\nrun\0--itrations\0-3\0--outer-step\0-0.5\0--\0--data' > "$corpus/errors"
     printf 'y\nplot\0a\0b\0--output=p.svg' > "$corpus/plot"
+  fi
+  if [ "$target" = RunCommandFuzz ]; then
+    head -40 Sources/BilevelAD/Resources/breast_cancer.csv > "$corpus/breast-cancer"
+    printf '1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,1,0\n2,2,1\n3,3,0\n4,5,1\n' > "$corpus/small"
   fi
 fi
 
