@@ -94,6 +94,19 @@ struct OutputSafetyTests {
     #expect(!FileManager.default.fileExists(atPath: csv), "the CSV must not be written when a later check fails")
   }
 
+  @Test("outputs are written atomically: the file appears whole and no temporary file is left")
+  func atomicOutputs() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("atomic-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let json = directory.appendingPathComponent("t.json").path
+    try Data("old".utf8).write(to: URL(fileURLWithPath: json))
+    let result = runTool(["run", "quadratic", "--json", json, "--iterations", "2"])
+    #expect(result.status == 0, "\(result.error)")
+    #expect(try String(contentsOfFile: json, encoding: .utf8).hasPrefix("["))
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["t.json"])
+  }
+
   @Test("with '-' for an output, standard output carries only that output")
   func standardOutputOnlyCarriesTheOutput() throws {
     let result = runTool(["run", "quadratic", "--csv", "-", "--iterations", "2", "--evaluate-every", "1"])
@@ -117,6 +130,18 @@ struct BoundedWorkTests {
     #expect(result.status == 0, "\(result.error)")
     #expect(seconds < 3, "took \(seconds) s")
     #expect(result.error.contains("time limit"), "\(result.error)")
+  }
+
+  @Test("--time-limit also bounds one outer step's inner loop")
+  func innerLoopDeadline() {
+    let start = Date()
+    let result = runTool([
+      "run", "quadratic", "--algorithm", "aid-bio,bome", "--time-limit", "1", "--inner-steps", "100000",
+      "--iterations", "5",
+    ])
+    let seconds = Date().timeIntervalSince(start)
+    #expect(result.status == 0, "\(result.error)")
+    #expect(seconds < 3, "took \(seconds) s")
   }
 
   @Test("run caps --inner-steps as hypergradient caps --steps")

@@ -60,7 +60,7 @@ public struct AIDBIO: BilevelAlgorithm {
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    for _ in 0..<innerSteps {
+    for _ in 0..<innerSteps where !oracles.isPastDeadline {
       y = y - innerStepSize * oracles.innerGradientY(x: x, y: y)
     }
     let estimate = oracles.problem.implicitHypergradient(

@@ -92,7 +92,7 @@ public struct ALSET: BilevelAlgorithm {
     var streams = self.streams!
     defer { self.streams = streams }
     let beta = innerStep.value(at: t)
-    for _ in 0..<innerSteps {
+    for _ in 0..<innerSteps where !oracles.isPastDeadline {
       y = y - beta * oracles.innerGradientY(x: x, y: y, batch: streams.nextInner()?.indices)
     }
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: streams.nextOuter()?.indices)

@@ -84,11 +84,11 @@ public struct AmIGO: BilevelAlgorithm {
   public mutating func step(oracles: Oracles) -> Tensor {
     let rho = innerStep.value(at: t)
     let eta = linearSystemStep.value(at: t)
-    for _ in 0..<innerSteps {
+    for _ in 0..<innerSteps where !oracles.isPastDeadline {
       y = y - rho * oracles.innerGradientY(x: x, y: y, batch: streams!.nextInner()?.indices)
     }
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: streams!.nextOuter()?.indices)
-    for _ in 0..<linearSystemSteps {
+    for _ in 0..<linearSystemSteps where !oracles.isPastDeadline {
       let hessianV = oracles.hessianVectorProduct(x: x, y: y, v: v, batch: streams!.nextInner()?.indices)
       v = v - eta * (hessianV - outerY)
     }

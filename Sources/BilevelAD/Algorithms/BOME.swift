@@ -78,7 +78,7 @@ public struct BOME: BilevelAlgorithm {
 
   public mutating func step(oracles: Oracles) -> Tensor {
     var yT = y
-    for _ in 0..<innerSteps {
+    for _ in 0..<innerSteps where !oracles.isPastDeadline {
       yT = yT - innerStepSize * oracles.innerGradientY(x: x, y: yT)
     }
     let (fx, fy) = oracles.outerGradients(x: x, y: y)

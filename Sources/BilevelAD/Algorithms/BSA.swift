@@ -94,7 +94,7 @@ public struct BSA: BilevelAlgorithm {
     ) { streams.nextInner()?.indices }
     let directionX = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: streams.nextInner()?.indices)
     x = x - (rho / outerRatio) * directionX
-    for _ in 0..<innerSteps {
+    for _ in 0..<innerSteps where !oracles.isPastDeadline {
       y = y - rho * oracles.innerGradientY(x: x, y: y, batch: streams.nextInner()?.indices)
     }
     t += 1

@@ -96,10 +96,10 @@ extension F2BA {
     x: inout Tensor, y: inout Tensor, z: inout Tensor, multiplier: Double, innerStepSize: Double, innerSteps: Int,
     outerStepSize: Double, constraint: ConstraintSet, oracles: Oracles
   ) -> Tensor {
-    for _ in 0..<innerSteps {
+    for _ in 0..<innerSteps where !oracles.isPastDeadline {
       z = z - innerStepSize * oracles.innerGradientY(x: x, y: z)
     }
-    for _ in 0..<innerSteps {
+    for _ in 0..<innerSteps where !oracles.isPastDeadline {
       let outerY = oracles.outerGradientY(x: x, y: y)
       let innerY = oracles.innerGradientY(x: x, y: y)
       y = y - innerStepSize * (outerY / multiplier + innerY)

@@ -80,7 +80,7 @@ public struct F2SA: BilevelAlgorithm {
   public mutating func step(oracles: Oracles) -> Tensor {
     let alpha = yStep.value(at: k)
     let beta = zStep.value(at: k)
-    for _ in 0..<innerSteps {
+    for _ in 0..<innerSteps where !oracles.isPastDeadline {
       z = z - beta * oracles.innerGradientY(x: x, y: z, batch: streams!.nextInner()?.indices)
       let outerY = oracles.outerGradientY(x: x, y: y, batch: streams!.nextOuter()?.indices)
       let innerY = oracles.innerGradientY(x: x, y: y, batch: streams!.nextInner()?.indices)

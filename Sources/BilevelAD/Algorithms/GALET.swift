@@ -88,11 +88,11 @@ public struct GALET: BilevelAlgorithm {
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    for _ in 0..<innerSteps {
+    for _ in 0..<innerSteps where !oracles.isPastDeadline {
       y = y - innerStepSize * oracles.innerGradientY(x: x, y: y)
     }
     let (fx, fy) = oracles.outerGradients(x: x, y: y)
-    for _ in 0..<shadowSteps {
+    for _ in 0..<shadowSteps where !oracles.isPastDeadline {
       let residual = oracles.hessianVectorProduct(x: x, y: y, v: w, mode: hvpMode) - fy
       w = w - shadowStepSize * oracles.hessianVectorProduct(x: x, y: y, v: residual, mode: hvpMode)
     }

@@ -108,7 +108,7 @@ public struct SLM: BilevelAlgorithm {
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    for _ in 0..<innerSteps {
+    for _ in 0..<innerSteps where !oracles.isPastDeadline {
       z = z - innerStepSize * oracles.innerGradientY(x: x, y: z)
     }
     let (fx, fy) = oracles.outerGradients(x: x, y: y)

@@ -39,6 +39,7 @@ public func solve<Algorithm: BilevelAlgorithm>(
   let startTime = DispatchTime.now().uptimeNanoseconds
   algorithm.start(x: x0, y: y0, oracles: oracles)
   elapsed += Double(DispatchTime.now().uptimeNanoseconds - startTime) * 1e-9
+  oracles.deadline = stopping.wallClockLimit.map { startTime + UInt64(min(max(0, $0), 1e9) * 1e9) }
   func wallClockPassed() -> Bool {
     guard let limit = stopping.wallClockLimit else { return false }
     return Double(DispatchTime.now().uptimeNanoseconds - startTime) * 1e-9 >= limit

@@ -79,7 +79,7 @@ public struct StocBiO: BilevelAlgorithm {
     var streams = self.streams!
     defer { self.streams = streams }
     let rho = innerStep.value(at: t)
-    for _ in 0..<innerSteps {
+    for _ in 0..<innerSteps where !oracles.isPastDeadline {
       y = y - rho * oracles.innerGradientY(x: x, y: y, batch: streams.nextInner()?.indices)
     }
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: streams.nextOuter()?.indices)

@@ -64,7 +64,7 @@ public struct VPBGD: BilevelAlgorithm {
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    for _ in 0..<innerSteps {
+    for _ in 0..<innerSteps where !oracles.isPastDeadline {
       omega = omega - innerStepSize * oracles.innerGradientY(x: x, y: omega)
     }
     let gamma = penalty(at: t)

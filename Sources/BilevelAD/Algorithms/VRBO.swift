@@ -125,7 +125,7 @@ public struct VRBO: BilevelAlgorithm {
     }
     let directionX = directions!.x
     x = x - (rho / outerRatio) * directionX
-    for _ in 0..<innerSteps {
+    for _ in 0..<innerSteps where !oracles.isPastDeadline {
       let old = previous!
       let innerBatch = streams.nextInner()?.indices
       let outerBatch = streams.nextOuter()?.indices

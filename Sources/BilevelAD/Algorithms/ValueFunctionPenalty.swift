@@ -71,7 +71,7 @@ public struct ValueFunctionPenalty: BilevelAlgorithm {
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    for _ in 0..<innerSteps {
+    for _ in 0..<innerSteps where !oracles.isPastDeadline {
       theta = theta - innerStepSize * (oracles.innerGradientY(x: x, y: theta) + (theta - y) / smoothing)
     }
     let gamma = penalty(at: k)

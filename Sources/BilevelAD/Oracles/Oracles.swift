@@ -1,4 +1,5 @@
 import Autodiff
+import Dispatch
 
 /// The first- and second-order oracles of a bilevel problem, each call counted.
 ///
@@ -11,8 +12,19 @@ public final class Oracles {
   /// The calls made so far.
   public private(set) var counts = OracleCounts()
 
+  /// When the run must end (`DispatchTime` uptime in nanoseconds), set by the driver from
+  /// `StoppingRule.wallClockLimit`; nil for no limit. Algorithms' inner loops stop early
+  /// once it has passed, so one outer step cannot overrun the limit by its inner work.
+  public var deadline: UInt64?
+
   /// Oracles of `problem`, with zero counts.
   public init(problem: BilevelProblem) { self.problem = problem }
+
+  /// Whether `deadline` has passed: inner loops check it before each inner step.
+  public var isPastDeadline: Bool {
+    guard let deadline else { return false }
+    return DispatchTime.now().uptimeNanoseconds >= deadline
+  }
 
   /// f, on a mini-batch of outer samples when `batch` is given.
   func outerFunction(_ batch: [Int]?) -> (Tensor, Tensor) -> Tensor {

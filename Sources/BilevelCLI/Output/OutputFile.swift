@@ -30,7 +30,7 @@ enum OutputFile {
         if type == .typeSymbolicLink { try handle.truncate(atOffset: 0) }
         try handle.write(contentsOf: Data(text.utf8))
       } else {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try writeAtomically(Data(text.utf8), to: path)
       }
     } catch let error as CLIError {
       throw error
@@ -62,8 +62,56 @@ enum OutputFile {
     }
   }
 
+  /// Writes `data` to a temporary file beside `path` and renames it over `path`. While the
+  /// temporary file exists, an interrupt (SIGINT, SIGTERM) removes it before the process
+  /// ends, so neither a half-written output nor a stray temporary file is left behind.
+  static func writeAtomically(_ data: Data, to path: String) throws {
+    let temporary = "\(path).tmp-\(getpid())"
+    PendingTemporaryFile.set(temporary)
+    defer { PendingTemporaryFile.set(nil) }
+    do {
+      try data.write(to: URL(fileURLWithPath: temporary))
+      guard rename(temporary, path) == 0 else {
+        let reason = String(cString: strerror(errno))
+        unlink(temporary)
+        throw CLIError.cannotCreate(path: path, reason: reason)
+      }
+    } catch {
+      unlink(temporary)
+      throw error
+    }
+  }
+
   /// The path with symbolic links resolved and made absolute, for comparing two paths.
   static func canonical(_ path: String) -> String {
     URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+  }
+}
+
+/// The temporary file an atomic write is filling, removed by the interrupt handler.
+///
+/// The handler may only use async-signal-safe calls, so the path is kept as a C string in
+/// a buffer that lives for the whole process; `set` is called from the main thread only.
+enum PendingTemporaryFile {
+  private nonisolated(unsafe) static let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: 4096)
+  private nonisolated(unsafe) static var installed = false
+
+  /// Records `path` (nil: none) as the file to remove on an interrupt.
+  static func set(_ path: String?) {
+    if !installed {
+      installed = true
+      buffer[0] = 0
+      for signalNumber in [SIGINT, SIGTERM] {
+        signal(signalNumber) { received in
+          if PendingTemporaryFile.buffer[0] != 0 { unlink(PendingTemporaryFile.buffer) }
+          _exit(128 + received)
+        }
+      }
+    }
+    guard let path, path.utf8.count < 4095 else {
+      buffer[0] = 0
+      return
+    }
+    _ = path.withCString { strcpy(buffer, $0) }
   }
 }
