@@ -95,17 +95,7 @@ extension BilevelProblem {
     let apply = { (v: Tensor) -> Tensor in
       oracles.finiteDifferenceHessianVectorProduct(x: x, y: y, v: v, step: scaledStep(v))
     }
-    let n = y.scalarCount
-    let linearMap = LinearOperator(
-      dimension: n, apply: apply,
-      materialize: {
-        let columns = (0..<n).map { j -> Tensor in
-          var e = [Double](repeating: 0, count: n)
-          e[j] = 1
-          return apply(Tensor(shape: y.shape, scalars: e)).reshaped(to: [n])
-        }
-        return Tensor(stacking: columns).transposed()
-      })
+    let linearMap = LinearOperator(shape: y.shape, apply: apply)
     return implicitHypergradient(
       x: x, y: y, oracles: oracles, linearMap: linearMap, solver: solver, innerTolerance: innerTolerance,
       initialGuess: nil

@@ -99,6 +99,22 @@ private struct FlatLayouts<X: TensorStructure, Y: TensorStructure> {
   }
   func structuredX(_ flat: Tensor) -> X { x.unflattened(flat) }
   func structuredY(_ flat: Tensor) -> Y { y.unflattened(flat) }
+
+  /// `map` on flat tensors, its value checked to have y's layout.
+  func flat(_ map: @escaping (X, Y) -> Y, operation: String) -> (Tensor, Tensor) -> Tensor {
+    { x, y in
+      let value = map(structuredX(x), structuredY(y))
+      self.y.requireSameLayout(value, operation: operation)
+      return value.flattened()
+    }
+  }
+}
+
+/// Stops with a message naming `layer` unless its options are valid.
+private func requireLayerOptions(_ layer: String, tolerance: Double, maxIterations: Int, linearSolver: LinearSolver) {
+  require(tolerance >= 0, "\(layer): tolerance must be non-negative, got \(tolerance)")
+  require(maxIterations >= 0, "\(layer): maxIterations must be non-negative, got \(maxIterations)")
+  if let problem = linearSolver.validate() { fatalError("\(layer): \(problem)") }
 }
 
 /// y*(x) = argmin_y g(x, y) as a differentiable value: forward mode, reverse mode, Hessians
@@ -142,9 +158,7 @@ public func argmin<X: TensorStructure, Y: TensorStructure>(
   linearSolver: LinearSolver = .conjugateGradient(maxIterations: 1000, tolerance: 1e-12), record: ImplicitRecord? = nil,
   of g: @escaping (X, Y) -> Tensor
 ) -> Y {
-  require(tolerance >= 0, "argmin: tolerance must be non-negative, got \(tolerance)")
-  require(maxIterations >= 0, "argmin: maxIterations must be non-negative, got \(maxIterations)")
-  if let problem = linearSolver.validate() { fatalError("argmin: \(problem)") }
+  requireLayerOptions("argmin", tolerance: tolerance, maxIterations: maxIterations, linearSolver: linearSolver)
   let layouts = FlatLayouts(x, y0)
   let flatG: (Tensor, Tensor) -> Tensor = { x, y in
     let value = g(layouts.structuredX(x), layouts.structuredY(y))
@@ -204,15 +218,9 @@ public func root<X: TensorStructure, Y: TensorStructure>(
   linearSolver: LinearSolver = .gmres(maxIterations: 1000, restart: 50, tolerance: 1e-12),
   record: ImplicitRecord? = nil, solve: ((_ x: X, _ y0: Y) -> Y)? = nil, of F: @escaping (X, Y) -> Y
 ) -> Y {
-  require(tolerance >= 0, "root: tolerance must be non-negative, got \(tolerance)")
-  require(maxIterations >= 0, "root: maxIterations must be non-negative, got \(maxIterations)")
-  if let problem = linearSolver.validate() { fatalError("root: \(problem)") }
+  requireLayerOptions("root", tolerance: tolerance, maxIterations: maxIterations, linearSolver: linearSolver)
   let layouts = FlatLayouts(x, y0)
-  let residual: (Tensor, Tensor) -> Tensor = { x, y in
-    let value = F(layouts.structuredX(x), layouts.structuredY(y))
-    layouts.y.requireSameLayout(value, operation: "root: F's value")
-    return value.flattened()
-  }
+  let residual = layouts.flat(F, operation: "root: F's value")
   let start = layouts.y.flattened()
   let y = implicitFunction(
     at: x.flattened(), residual: residual, symmetric: false, linearSolver: linearSolver, record: record, layer: "root"
@@ -292,15 +300,9 @@ public func fixedPoint<X: TensorStructure, Y: TensorStructure>(
   linearSolver: LinearSolver = .gmres(maxIterations: 1000, restart: 50, tolerance: 1e-12),
   record: ImplicitRecord? = nil, of T: @escaping (X, Y) -> Y
 ) -> Y {
-  require(tolerance >= 0, "fixedPoint: tolerance must be non-negative, got \(tolerance)")
-  require(maxIterations >= 0, "fixedPoint: maxIterations must be non-negative, got \(maxIterations)")
-  if let problem = linearSolver.validate() { fatalError("fixedPoint: \(problem)") }
+  requireLayerOptions("fixedPoint", tolerance: tolerance, maxIterations: maxIterations, linearSolver: linearSolver)
   let layouts = FlatLayouts(x, y0)
-  let map: (Tensor, Tensor) -> Tensor = { x, y in
-    let value = T(layouts.structuredX(x), layouts.structuredY(y))
-    layouts.y.requireSameLayout(value, operation: "fixedPoint: T's value")
-    return value.flattened()
-  }
+  let map = layouts.flat(T, operation: "fixedPoint: T's value")
   let start = layouts.y.flattened()
   let y = implicitFunction(
     at: x.flattened(), residual: { x, y in map(x, y) - y }, symmetric: false, linearSolver: linearSolver,

@@ -46,12 +46,7 @@ func numericalLinearSolve(
   let result: LinearSolveResult
   if case .dense = solver, !op.symmetric {
     // The dense solver symmetrizes; a nonsymmetric operator is solved by LU.
-    let columns = (0..<n).map { j -> Tensor in
-      var e = [Double](repeating: 0, count: n)
-      e[j] = 1
-      return apply(Tensor(shape: b.shape, scalars: e)).reshaped(to: [n])
-    }
-    let matrix = n == 0 ? Tensor.zeros([0, 0]) : Tensor(stacking: columns).transposed()
+    let matrix = denseMatrix(shape: b.shape, apply: apply)
     let solution = DenseFactorizations.luSolve(matrix.scalars, n: n, b.scalars)
     let v = Tensor(shape: b.shape, scalars: solution ?? [Double](repeating: .nan, count: n))
     let residual = solution == nil ? Double.nan : euclideanNorm(apply(v) - b)
@@ -59,17 +54,7 @@ func numericalLinearSolve(
       solution: v, iterations: n, residualNorm: residual, converged: solution != nil && residual.isFinite,
       diagnostics: solution == nil ? ["the linear operator is singular"] : [])
   } else {
-    let linearMap = LinearOperator(
-      dimension: n, apply: apply,
-      materialize: {
-        let columns = (0..<n).map { j -> Tensor in
-          var e = [Double](repeating: 0, count: n)
-          e[j] = 1
-          return apply(Tensor(shape: b.shape, scalars: e)).reshaped(to: [n])
-        }
-        return n == 0 ? Tensor.zeros([0, 0]) : Tensor(stacking: columns).transposed()
-      })
-    result = solver.solve(linearMap, rightHandSide: b, initialGuess: nil)
+    result = solver.solve(LinearOperator(shape: b.shape, apply: apply), rightHandSide: b, initialGuess: nil)
   }
   var diagnostics = result.diagnostics
   if !result.converged && diagnostics.isEmpty {

@@ -49,6 +49,30 @@ struct LinearOperator {
   let materialize: () -> Tensor
 }
 
+extension LinearOperator {
+  /// The operator `apply` on vectors of `shape`, materialized column by column when a
+  /// dense solver asks for its matrix.
+  init(shape: [Int], apply: @escaping (Tensor) -> Tensor) {
+    let n = shape.reduce(1, *)
+    self.init(dimension: n, apply: apply, materialize: { denseMatrix(shape: shape, apply: apply) })
+  }
+}
+
+/// The n × n matrix of a linear map on tensors of `shape` (n values): column j is the
+/// map applied to the j-th basis vector.
+///
+/// - Complexity: n applications of the map.
+func denseMatrix(shape: [Int], apply: (Tensor) -> Tensor) -> Tensor {
+  let n = shape.reduce(1, *)
+  if n == 0 { return Tensor.zeros([0, 0]) }
+  let columns = (0..<n).map { j -> Tensor in
+    var e = [Double](repeating: 0, count: n)
+    e[j] = 1
+    return apply(Tensor(shape: shape, scalars: e)).reshaped(to: [n])
+  }
+  return Tensor(stacking: columns).transposed()
+}
+
 /// What a linear solve produced and how far to trust it.
 struct LinearSolveResult {
   var solution: Tensor
