@@ -3,8 +3,8 @@ import BilevelAD
 import Foundation
 import Testing
 
-@Suite("Stochastic bilevel algorithms, part B: MSTSA, ALSET, STABLE, SBFW, F3SA, AdaPAG")
-struct IssueEightPartBTests {
+@Suite("Single-loop stochastic algorithms: MSTSA, ALSET, STABLE, SBFW, F3SA, AdaPAG")
+struct SingleLoopStochasticAlgorithmTests {
   /// The benchmark's quadratic finite sum, small: ‖∇F(x₀)‖ = 4.6 at x₀ = −2·1.
   static var task: QuadraticFiniteSum {
     QuadraticFiniteSum(innerSamples: 64, outerSamples: 64, innerDimension: 10, outerDimension: 5, seed: 1)

@@ -3,7 +3,7 @@ import BilevelAD
 import Testing
 
 @Suite("GALET, F2BA, Prox-F2BA and SLM")
-struct IssueEightPartATests {
+struct PenaltyAndFirstOrderAlgorithmTests {
   static var quadratic: QuadraticBilevel { QuadraticBilevel(innerDimension: 10, conditionNumber: 10, seed: 7) }
   static var x0: Tensor { Tensor(randomNormal: [10], seed: 8) }
 
