@@ -10,7 +10,8 @@ import Autodiff
 public enum LinearSolver: Sendable, Equatable {
   /// Materialize the Hessian (n Hessian-vector products) and solve by Cholesky. When the
   /// Hessian is not positive definite the result says so and the system is solved by LU
-  /// with partial pivoting instead. For small y (n up to a few hundred).
+  /// with partial pivoting instead. For small y (n up to a few hundred). For y a
+  /// structure of tensors, the matrix is over its scalars flattened in order.
   case dense
   /// Matrix-free conjugate gradient on Hessian-vector products, stopping when
   /// ‖H v − b‖ ≤ tolerance · ‖b‖. Stops and reports non-positive curvature p^T H p ≤ 0.

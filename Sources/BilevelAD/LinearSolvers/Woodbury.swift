@@ -162,6 +162,10 @@ extension BilevelProblem {
   /// - Precondition: the structure has n = y.scalarCount unknowns.
   /// - Complexity: O(r² n + r³) arithmetic besides the four oracle calls.
   ///
+  /// It works on x and y as tensors: for a problem over structures, call it on
+  /// `problem.flattened(x:y:)`, whose y is the structure's scalars flattened in order (the
+  /// diagonal and low-rank factors are then over those scalars).
+  ///
   /// References: the implicit function theorem as in `implicitHypergradient`; the
   /// identity as in `WoodburyStructure.solve`.
   public func woodburyHypergradient(
