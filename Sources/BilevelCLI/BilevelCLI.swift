@@ -35,7 +35,8 @@ public enum BilevelCommandLine {
 
   /// Runs the tool on `arguments` (without the program name) and returns the exit status:
   /// 0 on success, 64 for bad usage, 65 for a data file that does not parse, 66 for a file
-  /// that cannot be opened, 1 for a run that fails.
+  /// that cannot be opened, 73 for an output that cannot be written, 74 for standard output
+  /// that fails, 1 for a run that fails.
   ///
   /// With no arguments it runs the main demo (data hyper-cleaning on the bundled digits).
   public static func run(_ arguments: [String], console: Console = .standard) -> Int32 {

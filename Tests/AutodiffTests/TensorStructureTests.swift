@@ -265,6 +265,19 @@ struct TensorStructureTests {
     #expect(none.norm().scalar == 0)
   }
 
+  @Test("calls written against Tensor before structures existed still type-check, literals included")
+  func tensorCallsUnchanged() {
+    #expect(gradient(at: [1.0, 2.0]) { $0.sum() }.scalars == [1, 1])
+    #expect(hvp(at: [1.0, 2.0], direction: [1.0, 0.0]) { $0.squared().sum() }.scalars == [2, 0])
+    #expect(hessian(at: [1.0, 2.0]) { $0.squared().sum() }.scalars == [2, 0, 0, 2])
+    #expect(gradient(at: 3.0) { $0 * $0 }.scalar == 6)
+    #expect(valueWithGradient(at: [1.0, 2.0]) { x in (x * 2).sum() }.value.scalar == 6)
+    #expect(gradient(at: [1.0], [2.0]) { x, y in (x * y).sum() }.0.scalars == [2])
+    #expect(jacobian(at: [1.0, 2.0]) { $0 * 2 }.scalars == [2, 0, 0, 2])
+    #expect(jvp(at: [1.0], direction: [1.0]) { $0 * 2 }.tangent.scalars == [2])
+    #expect(pullback(at: [1.0, 2.0]) { $0 * 2 }([1.0, 1.0]).scalars == [2, 2])
+  }
+
   @Test("two structures of different layouts in one operation trap and name both layouts")
   func layoutMismatch() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {

@@ -240,6 +240,18 @@ struct ImplicitLayerTests {
     }
   }
 
+  @Test("a tensor being differentiated that g captures stops the program, instead of losing its derivative")
+  func capturedTracer() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      // w is differentiated by the outer jvp but reaches g by capture, not through x.
+      _ = jvp(at: Tensor([2.0]), direction: Tensor([1.0])) { w in
+        argmin(at: Tensor([1.0]), from: Tensor([0.0])) { x, y in 0.5 * (w * y.squared()).sum() - (x * y).sum() }
+      }
+    }
+    let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(text.contains("argmin: g captures a tensor that is being differentiated"), "\(text)")
+  }
+
   @Test("structured x and y go through argmin, and its Hessian is the flat one")
   func structures() {
     let task = QuadraticLayer()

@@ -171,6 +171,18 @@ struct MessageTests {
       .joined(separator: "\n") + "\n"
   }
 
+  @Test("a first row of numeric names is data unless --header says otherwise, and the message says so")
+  func numericHeader() throws {
+    let text = "0,1,label\n" + (1...20).map { "\($0),\($0 * 2),\($0 % 2)" }.joined(separator: "\n") + "\n"
+    try withFile(text) { path in
+      let refused = runTool(["run", "hyperparam", "--data", path, "--iterations", "1"])
+      #expect(refused.status == 65)
+      #expect(refused.error.contains("line 1, column 3: non-numeric cell 'label' (if line 1 is a header, pass --header)"), "\(refused.error)")
+      let declared = runTool(["run", "hyperparam", "--data", path, "--header", "--iterations", "1"])
+      #expect(declared.status == 0, "\(declared.error)")
+    }
+  }
+
   @Test("a label gap names the line of the largest label")
   func labelGap() throws {
     var labels = Array(repeating: 0, count: 60)

@@ -23,7 +23,7 @@ private final class OutputLayout<Q> {
 /// Forward mode and nesting work as for any other operation: the block's derivative rules
 /// are the block's own `jvp` and `pullback`, evaluated when needed. Everything the block
 /// depends on that is differentiated must come in through its argument; a captured
-/// tensor that is being differentiated traps with a message during the backward sweep.
+/// tensor that is being differentiated stops the program with a message.
 ///
 /// - Parameter body: the block, from any structure to any structure.
 /// - Returns: the same function, with recomputation in reverse mode.
@@ -39,7 +39,15 @@ public func checkpointed<P: TensorStructure, Q: TensorStructure>(_ body: @escapi
       return output.flattened()
     }
     let block = differentiableFunction(
-      flatBody,
+      { flat in
+        let output = flatBody(flat)
+        // The block runs on constants here; a non-constant result means it captured a
+        // tensor being differentiated, whose derivative this block would lose.
+        require(
+          output.isConstant,
+          "checkpointed: the block captures a tensor that is being differentiated; pass it in through the block's argument")
+        return output
+      },
       jvp: { x, _, tangent in jvp(at: x, direction: tangent, of: flatBody).tangent },
       vjp: { x, _, cotangent in pullback(at: x, of: flatBody)(cotangent) })
     let output = block(input.flattened())

@@ -24,6 +24,14 @@
 public func valueWithGradient<P: TensorStructure>(
   at x: P, of f: (P) -> Tensor
 ) -> (value: Tensor, gradient: P) {
+  valueWithGradientOfStructures(at: x, of: f)
+}
+
+/// The body of `valueWithGradient(at:of:)`, shared by its overloads.
+@usableFromInline
+func valueWithGradientOfStructures<P: TensorStructure>(
+  at x: P, of f: (P) -> Tensor
+) -> (value: Tensor, gradient: P) {
   let (values, backward) = reverseTrace(at: x.tensors, operation: "gradient(at:of:)") {
     [f(x.replacingTensors(with: $0))]
   }
@@ -60,6 +68,14 @@ public func gradient<P: TensorStructure>(at x: P, of f: (P) -> Tensor) -> P {
 public func valueWithGradient<P: TensorStructure, Q: TensorStructure>(
   at x: P, _ y: Q, of f: (P, Q) -> Tensor
 ) -> (value: Tensor, gradient: (P, Q)) {
+  valueWithGradientOfStructures(at: x, y, of: f)
+}
+
+/// The body of `valueWithGradient(at:_:of:)`, shared by its overloads.
+@usableFromInline
+func valueWithGradientOfStructures<P: TensorStructure, Q: TensorStructure>(
+  at x: P, _ y: Q, of f: (P, Q) -> Tensor
+) -> (value: Tensor, gradient: (P, Q)) {
   let xs = x.tensors
   let (values, backward) = reverseTrace(at: xs + y.tensors, operation: "gradient(at:_:of:)") { tracers in
     [f(x.replacingTensors(with: Array(tracers[..<xs.count])), y.replacingTensors(with: Array(tracers[xs.count...])))]
@@ -84,4 +100,59 @@ public func gradient<P: TensorStructure, Q: TensorStructure>(
   at x: P, _ y: Q, of f: (P, Q) -> Tensor
 ) -> (P, Q) {
   valueWithGradient(at: x, y, of: f).gradient
+}
+
+// MARK: - Tensor arguments
+//
+// These overloads fix the argument type to `Tensor`, so that literals keep working as
+// they did before the operators became generic (`gradient(at: [1.0, 2.0]) { ... }`, where
+// the literal can only become a `Tensor` once the parameter type is known). They forward
+// to the generic operators' bodies and add no behaviour.
+
+/// `valueWithGradient(at:of:)` for a function of a tensor.
+///
+/// - Parameters:
+///   - x: the point.
+///   - f: a function returning a one-element tensor.
+/// - Returns: f(x) and ∇f(x).
+@inlinable
+public func valueWithGradient(at x: Tensor, of f: (Tensor) -> Tensor) -> (value: Tensor, gradient: Tensor) {
+  valueWithGradientOfStructures(at: x, of: f)
+}
+
+/// `gradient(at:of:)` for a function of a tensor.
+///
+/// - Parameters:
+///   - x: the point.
+///   - f: a function returning a one-element tensor.
+/// - Returns: ∇f(x).
+@inlinable
+public func gradient(at x: Tensor, of f: (Tensor) -> Tensor) -> Tensor {
+  valueWithGradientOfStructures(at: x, of: f).gradient
+}
+
+/// `valueWithGradient(at:_:of:)` for a function of two tensors.
+///
+/// - Parameters:
+///   - x: the first argument.
+///   - y: the second argument.
+///   - f: a function returning a one-element tensor.
+/// - Returns: f(x, y) and both partial gradients.
+@inlinable
+public func valueWithGradient(
+  at x: Tensor, _ y: Tensor, of f: (Tensor, Tensor) -> Tensor
+) -> (value: Tensor, gradient: (Tensor, Tensor)) {
+  valueWithGradientOfStructures(at: x, y, of: f)
+}
+
+/// `gradient(at:_:of:)` for a function of two tensors.
+///
+/// - Parameters:
+///   - x: the first argument.
+///   - y: the second argument.
+///   - f: a function returning a one-element tensor.
+/// - Returns: (∂f/∂x, ∂f/∂y).
+@inlinable
+public func gradient(at x: Tensor, _ y: Tensor, of f: (Tensor, Tensor) -> Tensor) -> (Tensor, Tensor) {
+  valueWithGradientOfStructures(at: x, y, of: f).gradient
 }

@@ -32,6 +32,30 @@ public enum HVPMode: String, CaseIterable, Sendable {
 public func hvp<P: TensorStructure>(
   at x: P, direction: P, mode: HVPMode = .forwardOverReverse, of f: (P) -> Tensor
 ) -> P {
+  hvpOfStructures(at: x, direction: direction, mode: mode, of: f)
+}
+
+/// `hvp(at:direction:mode:of:)` for a function of a tensor (an overload that fixes the
+/// argument type, so that literal points and directions keep working; no other behaviour).
+///
+/// - Parameters:
+///   - x: the point.
+///   - direction: v, of x's shape.
+///   - mode: how to compose the modes.
+///   - f: a function returning a one-element tensor.
+/// - Returns: ∇²f(x) v.
+@inlinable
+public func hvp(
+  at x: Tensor, direction: Tensor, mode: HVPMode = .forwardOverReverse, of f: (Tensor) -> Tensor
+) -> Tensor {
+  hvpOfStructures(at: x, direction: direction, mode: mode, of: f)
+}
+
+/// The body of `hvp`, shared by its overloads.
+@usableFromInline
+func hvpOfStructures<P: TensorStructure>(
+  at x: P, direction: P, mode: HVPMode, of f: (P) -> Tensor
+) -> P {
   requireDirection(direction, matches: x, operation: "hvp(at:direction:mode:of:)")
   switch mode {
   case .reverseOverReverse:

@@ -73,7 +73,19 @@ func jacobianOfStructures<P: TensorStructure, Q: TensorStructure>(at x: P, of f:
 /// - Returns: a tensor of shape x.shape + x.shape, or [n, n] for a structure.
 /// - Complexity: one gradient trace and n backward sweeps.
 public func hessian<P: TensorStructure>(at x: P, of f: (P) -> Tensor) -> Tensor {
-  jacobian(at: x) { x in gradient(at: x, of: f) }
+  jacobianOfStructures(at: x) { x in gradient(at: x, of: f) }
+}
+
+/// `hessian(at:of:)` for a function of a tensor (an overload that fixes the argument type,
+/// so that literal points keep working; no other behaviour).
+///
+/// - Parameters:
+///   - x: the point.
+///   - f: a function returning a one-element tensor.
+/// - Returns: a tensor of shape x.shape + x.shape.
+@inlinable
+public func hessian(at x: Tensor, of f: (Tensor) -> Tensor) -> Tensor {
+  jacobianOfStructures(at: x) { x in gradient(at: x, of: f) }
 }
 
 /// The tensor of `shape` that is 1 at flat index `index` and 0 elsewhere.

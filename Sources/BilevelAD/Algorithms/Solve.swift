@@ -47,7 +47,7 @@ public func solve<Algorithm: BilevelAlgorithm>(
 
   func record(_ iteration: Int, direction: Tensor?) -> TraceRecord {
     let evaluation =
-      wallClockPassed() && iteration > 0
+      wallClockPassed()
       ? Evaluation(unreliable: "not evaluated: the wall-clock limit was reached")
       : evaluate(algorithm.x, algorithm.y)
     let entry = TraceRecord(

@@ -182,7 +182,8 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
     case .singleClass(let column, let label):
       return "column \(column): every label is \(label); a classification task needs at least two classes"
     case .tooLarge(let path, let maximumBytes):
-      return "'\(path)' holds more than \(maximumBytes / (1 << 20)) MiB, the most this reader accepts (raise the limit if the file is meant to be this large)"
+      let limit = maximumBytes >= 1 << 20 ? "\(maximumBytes >> 20) MiB" : "\(maximumBytes) bytes"
+      return "'\(path)' holds more than \(limit), the most this reader accepts"
     case .notText(let offset):
       return "the file is not text: it holds a NUL byte at byte \(offset)"
     case .labelGap(let line, let column, let label, let distinct):

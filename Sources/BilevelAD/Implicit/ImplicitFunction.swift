@@ -85,6 +85,7 @@ final class RecordedOperatorCache {
   /// The stored product when (x, y) has the stored values, exactly.
   func product(x: Tensor, y: Tensor) -> ((Tensor) -> Tensor)? {
     guard let entry, x.isConstant, y.isConstant, entry.x == x.scalars, entry.y == y.scalars else { return nil }
+    self.entry = nil  // used once: the record (a whole forward pass of g) is not kept alive
     return entry.product
   }
 }
@@ -108,6 +109,15 @@ private struct FlatLayouts<X: TensorStructure, Y: TensorStructure> {
       return value.flattened()
     }
   }
+}
+
+/// Stops with a message unless `value`, computed from constants, is constant: otherwise the
+/// layer's closure captured a tensor being differentiated, whose derivative the layer would
+/// silently lose.
+private func requireNoCapturedDerivatives(_ value: Tensor, layer: String, closure: String) {
+  require(
+    value.isConstant,
+    "\(layer): \(closure) captures a tensor that is being differentiated; pass everything \(closure) depends on through x")
 }
 
 /// Stops with a message naming `layer` unless its options are valid.
@@ -139,7 +149,8 @@ private func requireLayerOptions(_ layer: String, tolerance: Double, maxIteratio
 /// a linear solve out of budget or negative curvature is flagged there, never silent.
 /// `.neumann` and `.identity` are allowed and approximate: their derivatives are those of
 /// the approximate inverse. Everything g depends on that is differentiated must come in
-/// through x; other captured tensors are constants to the layer.
+/// through x: a captured tensor that is being differentiated stops the program with a
+/// message (its derivative would otherwise be lost).
 ///
 /// - Parameters:
 ///   - x: the outer variable (a tensor or any structure).
@@ -175,6 +186,7 @@ public func argmin<X: TensorStructure, Y: TensorStructure>(
     // A warm start that already solves the problem (‖∇_y g‖ ≤ tolerance) is checked with
     // a recorded gradient, whose pullback is then the first derivative solve's Hessian.
     let (gradientY, hessian) = valueWithPullback(at: start) { y in gradient(at: y) { y in flatG(x, y) } }
+    requireNoCapturedDerivatives(gradientY, layer: "argmin", closure: "g")
     let startNorm = euclideanNorm(gradientY)
     if startNorm <= tolerance {
       cache.store(x: x, y: start, product: hessian)
@@ -225,6 +237,7 @@ public func root<X: TensorStructure, Y: TensorStructure>(
   let y = implicitFunction(
     at: x.flattened(), residual: residual, symmetric: false, linearSolver: linearSolver, record: record, layer: "root"
   ) { x, _ in
+    requireNoCapturedDerivatives(residual(x, start), layer: "root", closure: "F")
     let (y, iterations): (Tensor, Int)
     if let solve {
       (y, iterations) = (solve(layouts.structuredX(x), layouts.y).flattened(), 0)
@@ -255,8 +268,8 @@ private func newtonRoot(
   while norm > tolerance && iterations < maxIterations && norm.isFinite {
     iterations += 1
     let jacobian = FlatLinearOperator(
-      apply: { _, u in jvp(at: y, direction: u) { y in residual(x, y) }.tangent }, applyTransposed: { _, u in u },
-      symmetric: false)
+      apply: { _, u in jvp(at: y, direction: u) { y in residual(x, y) }.tangent },
+      applyTransposed: { _, u in pullback(at: y) { y in residual(x, y) }(u) }, symmetric: false)
     let step = numericalLinearSolve(
       jacobian, parameters: Tensor.zeros([0]), rightHandSide: r, solver: linearSolver, record: nil, layer: "root")
     var t = 1.0
@@ -310,6 +323,7 @@ public func fixedPoint<X: TensorStructure, Y: TensorStructure>(
   ) { x, _ in
     var y = start
     var next = map(x, y)
+    requireNoCapturedDerivatives(next, layer: "fixedPoint", closure: "T")
     var norm = euclideanNorm(next - y)
     var iterations = 0
     while norm > tolerance && iterations < maxIterations && norm.isFinite {

@@ -42,7 +42,15 @@ func numericalLinearSolve(
 ) -> Tensor {
   let n = b.scalarCount
   let product = op.prepare?(p) ?? { u in op.apply(p, u) }
-  let apply: (Tensor) -> Tensor = { u in withoutDerivative(at: product(u)) }
+  let apply: (Tensor) -> Tensor = { u in
+    let result = product(u)
+    // p and u are constants here: a non-constant product means the operator captured a
+    // tensor being differentiated, whose derivative the solve would lose.
+    require(
+      result.isConstant,
+      "\(layer): the linear operator captures a tensor that is being differentiated; pass it in through `parameters` (or x for argmin, root and fixedPoint)")
+    return result
+  }
   let result: LinearSolveResult
   if case .dense = solver, !op.symmetric {
     // The dense solver symmetrizes; a nonsymmetric operator is solved by LU.
@@ -120,8 +128,8 @@ func differentiableLinearSolve(
 /// ```
 ///
 /// Everything the operator depends on and that should be differentiated must come in
-/// through `parameters`; tensors the closure captures are constants to it (a captured
-/// tensor that is being differentiated traps with a message during a backward sweep).
+/// through `parameters`; a captured tensor that is being differentiated stops the program
+/// with a message (its derivative would otherwise be lost).
 ///
 /// - Parameters:
 ///   - b: the right-hand side.

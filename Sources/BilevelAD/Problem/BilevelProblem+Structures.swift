@@ -220,6 +220,7 @@ extension BilevelProblem {
     innerTolerance: Double = 1e-6, initialGuess: Y? = nil
   ) -> HypergradientResult<X, Y> {
     let view = flatView(x: x, y: y, operation: "implicitHypergradient")
+    if let initialGuess { y.requireSameLayout(initialGuess, operation: "implicitHypergradient: initialGuess") }
     return view.structured(
       view.problem.implicitHypergradient(
         x: view.x, y: view.y, solver: solver, hvpMode: hvpMode, innerTolerance: innerTolerance,

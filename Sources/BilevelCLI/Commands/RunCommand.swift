@@ -72,15 +72,19 @@ enum RunCommand {
       algorithms.append((name, runs))
     }
     var results: [RunResult] = []
+    var runsLeft = algorithms.reduce(0) { $0 + $1.runs.count }
     for (name, runs) in algorithms {
       var solved: [SolveResult<Tensor, Tensor>] = []
       for (k, algorithm) in runs.enumerated() {
+        // The command's remaining time, shared equally by the runs still to come.
+        let share = timeLimit.map { max(0, $0 - Date().timeIntervalSince(commandStart)) / Double(runsLeft) }
+        runsLeft -= 1
         let label = seedCount > 1 ? "\(name) (seed \(seed &+ UInt64(k)))" : name
         var result = solve(
           task.problem, x0: task.x0, y0: task.y0, solver: algorithm,
           stopping: StoppingRule(
             maxIterations: iterations, oracleBudget: budget, hypergradientTolerance: tolerance,
-            wallClockLimit: timeLimit.map { max(0, $0 - Date().timeIntervalSince(commandStart)) }),
+            wallClockLimit: share),
           evaluateEvery: evaluateEvery, evaluator: task.evaluator
         ) { record in
           let norm = record.hypergradientNorm.map { ", ‖∇F‖ \(TextTable.format($0, significantDigits: 3))" } ?? ""

@@ -91,27 +91,37 @@ enum OutputFile {
 /// The temporary file an atomic write is filling, removed by the interrupt handler.
 ///
 /// The handler may only use async-signal-safe calls, so the path is kept as a C string in
-/// a buffer that lives for the whole process; `set` is called from the main thread only.
+/// a buffer that lives for the whole process. After removing the file, the handler
+/// restores the default action and raises the signal again, so that the process ends as
+/// an interrupted one (a shell script stops on Ctrl-C as usual). `set` is called by the
+/// command being run, one output at a time.
 enum PendingTemporaryFile {
-  private nonisolated(unsafe) static let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: 4096)
+  private nonisolated(unsafe) static let buffer: UnsafeMutablePointer<CChar> = {
+    let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: 4096)
+    buffer[0] = 0
+    return buffer
+  }()
   private nonisolated(unsafe) static var installed = false
 
   /// Records `path` (nil: none) as the file to remove on an interrupt.
   static func set(_ path: String?) {
+    let buffer = Self.buffer  // initialized before any handler can read it
     if !installed {
       installed = true
-      buffer[0] = 0
       for signalNumber in [SIGINT, SIGTERM] {
         signal(signalNumber) { received in
           if PendingTemporaryFile.buffer[0] != 0 { unlink(PendingTemporaryFile.buffer) }
-          _exit(128 + received)
+          signal(received, SIG_DFL)
+          raise(received)
         }
       }
     }
-    guard let path, path.utf8.count < 4095 else {
-      buffer[0] = 0
-      return
-    }
-    _ = path.withCString { strcpy(buffer, $0) }
+    // Disable first, copy, and enable last: a signal in between never sees a mixed path.
+    buffer[0] = 0
+    guard let path, path.utf8.count < 4095 else { return }
+    let bytes = Array(path.utf8)
+    for (index, byte) in bytes.enumerated().dropFirst() { buffer[index] = CChar(bitPattern: byte) }
+    buffer[bytes.count] = 0
+    if let first = bytes.first { buffer[0] = CChar(bitPattern: first) }
   }
 }

@@ -240,7 +240,12 @@ enum TaskRegistry {
       }
     } catch {
       if case let .cannotOpen(file, reason) = error { throw CLIError.cannotOpen(path: file, reason: reason) }
-      throw CLIError.invalidData(path: path ?? "\(bundled.rawValue) (bundled)", reason: error.description)
+      var reason = error.description
+      // A first row with numeric and text cells is read as data; a header with numeric
+      // names (pandas' '0,1,...,label') needs --header.
+      if case .nonNumeric = error, error.line == 1, header == nil { reason += " (if line 1 is a header, pass --header)" }
+      if case .tooLarge = error { reason += "; raise the limit with --data-limit" }
+      throw CLIError.invalidData(path: path ?? "\(bundled.rawValue) (bundled)", reason: reason)
     }
     // Finite but huge features overflow when standardized and surface later as a NaN that
     // looks like a bad step size: name the column now.
