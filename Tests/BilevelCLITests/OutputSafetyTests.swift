@@ -39,6 +39,26 @@ struct OutputSafetyTests {
     #expect(result.error == "Error: Cannot write to standard output: No space left on device\n", "\(result.error)")
   }
 
+  @Test("a closed pipe with SIGPIPE ignored ends quietly with 141, as SIGPIPE would")
+  func closedPipe() throws {
+    try #require(FileManager.default.isExecutableFile(atPath: tool))
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = [
+      "-c", #"( trap "" PIPE; sleep 0.3; exec "$0" list ) 2>"$1" | true; echo "${PIPESTATUS[0]}""#, tool,
+      FileManager.default.temporaryDirectory.appendingPathComponent("pipe-\(UUID())").path,
+    ]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    process.waitUntilExit()
+    let status = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "141")
+    let errorPath = process.arguments![3]
+    #expect((try? String(contentsOfFile: errorPath, encoding: .utf8)) == "", "nothing on standard error")
+    try? FileManager.default.removeItem(atPath: errorPath)
+  }
+
   @Test("an endless --data stream is refused with exit 65 and a message, within seconds")
   func endlessInput() throws {
     try #require(FileManager.default.isExecutableFile(atPath: tool))
