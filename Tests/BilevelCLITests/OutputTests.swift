@@ -1,4 +1,4 @@
-import BilevelCLI
+@testable import BilevelCLI
 import Foundation
 import Synchronization
 import Testing
@@ -55,52 +55,18 @@ struct OutputTests {
     #expect(TextTable.format(-.infinity) == "-inf")
   }
 
-  // MARK: CSVWriter
-
-  @Test("CSV fields are quoted as RFC 4180 requires")
-  func csvQuoting() {
-    #expect(CSVWriter.quoted("plain") == "plain")
-    #expect(CSVWriter.quoted("a,b") == "\"a,b\"")
-    #expect(CSVWriter.quoted("say \"hi\"") == "\"say \"\"hi\"\"\"")
-    #expect(CSVWriter.quoted("two\nlines") == "\"two\nlines\"")
-    #expect(CSVWriter.quoted("cr\r") == "\"cr\r\"")
-    #expect(CSVWriter.quoted(" padded ") == "\" padded \"")
-    #expect(CSVWriter.quoted("") == "")
-    var csv = CSVWriter(header: ["name", "note"], lineEnding: "\r\n")
-    csv.append(["soba", "fast, \"usually\""])
-    #expect(csv.text == "name,note\r\nsoba,\"fast, \"\"usually\"\"\"\r\n")
-  }
-
-  @Test("CSV numbers read back as the same doubles")
-  func csvRoundTrip() {
-    var csv = CSVWriter(header: (0..<awkwardNumbers.count).map { "c\($0)" })
-    csv.append(awkwardNumbers)
-    csv.append(awkwardNumbers.reversed())
-    let lines = csv.text.split(separator: "\n")
-    #expect(lines.count == 3)
-    let first = lines[1].split(separator: ",").map { Double($0) }
-    let second = lines[2].split(separator: ",").map { Double($0) }
-    #expect(first.map { $0?.bitPattern } == awkwardNumbers.map(\.bitPattern))
-    #expect(second.map { $0?.bitPattern } == awkwardNumbers.reversed().map(\.bitPattern))
-    #expect(CSVWriter.format(.nan) == "nan" && CSVWriter.format(.infinity) == "inf")
-  }
-
-  @Test("CSV and JSON files are written, and an unwritable path is a cannot-create error (73)")
+  @Test("output files are written, and an unwritable path is a cannot-create error (73)")
   func writingFiles() throws {
     let directory = FileManager.default.temporaryDirectory
       .appendingPathComponent("OutputTests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    let path = directory.appendingPathComponent("a.csv").path
-    var csv = CSVWriter(header: ["x"])
-    csv.append([0.1])
-    try csv.write(to: path)
-    #expect(try String(contentsOfFile: path, encoding: .utf8) == "x\n0.1\n")
+    let console = RecordingConsole().console
     let jsonPath = directory.appendingPathComponent("a.json").path
-    try JSONWriter.write(["b": 2, "a": 1], to: jsonPath, pretty: false)
+    try OutputFile.write(try JSONWriter.encode(["b": 2, "a": 1], pretty: false) + "\n", to: jsonPath, console: console)
     #expect(try String(contentsOfFile: jsonPath, encoding: .utf8) == "{\"a\":1,\"b\":2}\n")
     let missing = directory.appendingPathComponent("no/such/dir/a.csv").path
-    let error = #expect(throws: CLIError.self) { try csv.write(to: missing) }
+    let error = #expect(throws: CLIError.self) { try OutputFile.write("x\n", to: missing, console: console) }
     guard case .cannotCreate(let errorPath, _) = error else {
       Issue.record("expected a cannot-create error, got \(String(describing: error))")
       return

@@ -258,10 +258,8 @@ enum BenchCommand {
     console.output(table.rendered() + "\n")
     if arguments.contains("json") {
       let path = try arguments.path("json")
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      guard let data = try? encoder.encode(rows) else { throw CLIError.runFailed("could not encode the benchmark as JSON") }
-      try OutputFile.write(String(decoding: data, as: UTF8.self) + "\n", to: path, console: console)
+      guard let text = try? JSONWriter.encode(rows) else { throw CLIError.runFailed("could not encode the benchmark as JSON") }
+      try OutputFile.write(text + "\n", to: path, console: console)
     }
   }
 

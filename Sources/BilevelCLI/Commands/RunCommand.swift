@@ -305,10 +305,7 @@ enum RunCommand {
 
   static func json(_ traces: [Trace]) throws(CLIError) -> String {
     do {
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-      encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-      return String(decoding: try encoder.encode(traces), as: UTF8.self) + "\n"
+      return try JSONWriter.encode(traces) + "\n"
     } catch {
       throw CLIError.runFailed("could not encode the traces as JSON: \(error)")
     }

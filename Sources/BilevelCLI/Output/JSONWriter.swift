@@ -40,16 +40,4 @@ public enum JSONWriter {
       positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return try decoder.decode(type, from: Data(text.utf8))
   }
-
-  /// Writes `value` as JSON, with a trailing newline, to a file or to standard output (`-`).
-  ///
-  /// - Parameters:
-  ///   - value: Any `Encodable` value.
-  ///   - path: The file to create or replace, or `-`.
-  ///   - pretty: Whether to indent.
-  /// - Throws: `CLIError.cannotOpen` if the file cannot be written; `EncodingError` if the
-  ///   value cannot be encoded.
-  public static func write<T: Encodable>(_ value: T, to path: String, pretty: Bool = true) throws {
-    try OutputFile.write(encode(value, pretty: pretty) + "\n", to: path, console: .standard)
-  }
 }
