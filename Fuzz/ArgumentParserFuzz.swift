@@ -21,7 +21,8 @@ private func makeTool(discussion: String) -> CommandSpec {
       .option("outer-step", valueName: "step", help: "Outer learning rate.", default: "0.01"),
       .option("seeds", valueName: "list", help: "Seeds.", default: "1,2", isList: true),
       .option("data", valueName: "path", help: "A CSV file."),
-      .option("format", valueName: "format", help: "Output format.", default: "table", values: ["table", "csv", "json"]),
+      .option(
+        "format", valueName: "format", help: "Output format.", default: "table", values: ["table", "csv", "json"]),
       .flag("quiet", help: "Print only the final table."),
     ])
   let plot = CommandSpec(
@@ -51,7 +52,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let text = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
   let lines = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
   let discussion = String(lines.first ?? "")
-  let arguments = lines.count > 1
+  let arguments =
+    lines.count > 1
     ? lines[1].split(omittingEmptySubsequences: false) { $0 == "\0" || $0 == "\n" || $0 == "\r\n" }.map(String.init)
     : []
   let tool = makeTool(discussion: discussion)

@@ -14,8 +14,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let errors = ErrorLines()
   let console = Console(output: { _ in }, error: { errors.append($0) }, errorIsTerminal: false)
   let status = BilevelCommandLine.run(
-    ["run", "hyperparam", "--data", path, "--iterations", "2", "--evaluate-every", "1", "--algorithm", "aid-bio,saba",
-     "--data-limit", "1"],
+    [
+      "run", "hyperparam", "--data", path, "--iterations", "2", "--evaluate-every", "1", "--algorithm", "aid-bio,saba",
+      "--data-limit", "1",
+    ],
     console: console)
   precondition([0, 1, 65].contains(status), "unexpected exit status \(status): \(errors.text)")
   if status != 0 {
@@ -28,6 +30,14 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 final class ErrorLines: @unchecked Sendable {
   private let lock = NSLock()
   private var lines = ""
-  func append(_ text: String) { lock.lock(); lines += text; lock.unlock() }
-  var text: String { lock.lock(); defer { lock.unlock() }; return lines }
+  func append(_ text: String) {
+    lock.lock()
+    lines += text
+    lock.unlock()
+  }
+  var text: String {
+    lock.lock()
+    defer { lock.unlock() }
+    return lines
+  }
 }

@@ -13,7 +13,9 @@ public struct Console: Sendable {
   public var errorIsTerminal: Bool
 
   /// A console with the given sinks.
-  public init(output: @escaping @Sendable (String) -> Void, error: @escaping @Sendable (String) -> Void, errorIsTerminal: Bool) {
+  public init(
+    output: @escaping @Sendable (String) -> Void, error: @escaping @Sendable (String) -> Void, errorIsTerminal: Bool
+  ) {
     self.output = output
     self.error = error
     self.errorIsTerminal = errorIsTerminal

@@ -1,7 +1,7 @@
 import Autodiff
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 // Functions whose value, gradient and Hessian are known in closed form. The
 // analytic references are computed in plain Swift on Doubles (no tensor ops).

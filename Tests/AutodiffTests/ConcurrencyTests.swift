@@ -1,8 +1,8 @@
 import Autodiff
 import Dispatch
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 // Thread safety: the library promises no global state, so independent
 // differentiations may run on many threads at once. Each worker runs a

@@ -1,6 +1,6 @@
 import Autodiff
-import Testing
 import TestSupport
+import Testing
 
 // Hessian-vector products in all three modes on the shared objectives of
 // TestProblems.swift (logistic regression with L2, a 21-parameter two-layer

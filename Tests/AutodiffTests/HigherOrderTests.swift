@@ -1,7 +1,7 @@
 import Autodiff
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 // Third- and fourth-order derivatives built by nesting the public operators.
 
@@ -62,7 +62,8 @@ struct ThirdOrderTests {
     expectClose(third, Rosenbrock.analyticThirdOrder(x, direction: v), tolerance: exactTolerance)
   }
 
-  @Test("sum(tanh(x)): gradient of v^T H v is tanh'''(x) v^2 = -2 (1 - t^2)(1 - 3 t^2) v^2", arguments: HVPMode.allCases)
+  @Test(
+    "sum(tanh(x)): gradient of v^T H v is tanh'''(x) v^2 = -2 (1 - t^2)(1 - 3 t^2) v^2", arguments: HVPMode.allCases)
   func tanhClosedForm(mode: HVPMode) {
     // tanh's derivative rules go through fused primitives (a (1 - b^2), 2 a b): this
     // differentiates them twice more, in every mode.

@@ -1,8 +1,8 @@
 import Autodiff
 import Foundation
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// The blocked, packed, threaded matrix multiply against a naive triple loop, on shapes
 /// at every block edge and every transpose combination.
@@ -13,21 +13,27 @@ struct MatrixMultiplyTests {
     (33, 257, 9), (130, 70, 260), (129, 129, 129), (300, 10, 64), (10, 300, 64),
   ]
 
-  static func naive(_ a: [Double], _ b: [Double], m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool) -> [Double] {
+  static func naive(_ a: [Double], _ b: [Double], m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool)
+    -> [Double]
+  {
     var c = [Double](repeating: 0, count: m * n)
-    for i in 0..<m { for j in 0..<n {
-      var s = 0.0
-      for p in 0..<k {
-        let x = transposeA ? a[p * m + i] : a[i * k + p]
-        let y = transposeB ? b[j * k + p] : b[p * n + j]
-        s += x * y
+    for i in 0..<m {
+      for j in 0..<n {
+        var s = 0.0
+        for p in 0..<k {
+          let x = transposeA ? a[p * m + i] : a[i * k + p]
+          let y = transposeB ? b[j * k + p] : b[p * n + j]
+          s += x * y
+        }
+        c[i * n + j] = s
       }
-      c[i * n + j] = s
-    } }
+    }
     return c
   }
 
-  @Test("every shape and transpose combination matches the naive product", arguments: [(false, false), (true, false), (false, true), (true, true)])
+  @Test(
+    "every shape and transpose combination matches the naive product",
+    arguments: [(false, false), (true, false), (false, true), (true, true)])
   func shapes(transposes: (Bool, Bool)) {
     let (ta, tb) = transposes
     for (index, (m, n, k)) in Self.shapes.enumerated() {
@@ -52,7 +58,8 @@ struct MatrixMultiplyTests {
     #expect(maxRelativeError(one.scalars, all.scalars) < 1e-13)
   }
 
-  @Test("the worker pool: back-to-back threaded products, and several threads at once, give the serial result bit for bit")
+  @Test(
+    "the worker pool: back-to-back threaded products, and several threads at once, give the serial result bit for bit")
   func workerPool() {
     let a = Tensor(randomNormal: [600, 600], seed: 3)
     let v = Tensor(randomNormal: [600], seed: 4)
@@ -65,7 +72,8 @@ struct MatrixMultiplyTests {
     Parallelism.maximumThreads = saved
     // Many short loops in a row: each hands work to helpers that are still spinning.
     var mismatches = 0
-    for _ in 0..<300 where matmul(a, v).scalars != serialVector || matmul(v.reshaped(to: [1, 600]), a).scalars != serialTransposed {
+    for _ in 0..<300
+    where matmul(a, v).scalars != serialVector || matmul(v.reshaped(to: [1, 600]), a).scalars != serialTransposed {
       mismatches += 1
     }
     #expect(mismatches == 0)

@@ -1,7 +1,7 @@
 import Autodiff
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 // Nesting of differential operators (perturbation confusion, closures over
 // outer variables, mixed modes), stop-gradients, and user functions with
@@ -325,7 +325,8 @@ struct CustomRuleTests {
     expectClose(d1.scalar, 9 * Foundation.pow(a, 8), tolerance: exactTolerance, "d/dx x^9")
     let d2 = gradient(at: x) { gradient(at: $0, of: ninth) }
     expectClose(d2.scalar, 72 * Foundation.pow(a, 7), tolerance: exactTolerance, "d2/dx2 x^9")
-    let d2Forward = jvp(at: x, direction: Tensor(1.0)) { x in jvp(at: x, direction: Tensor(1.0), of: ninth).tangent }.tangent
+    let d2Forward = jvp(at: x, direction: Tensor(1.0)) { x in jvp(at: x, direction: Tensor(1.0), of: ninth).tangent }
+      .tangent
     expectClose(d2Forward.scalar, 72 * Foundation.pow(a, 7), tolerance: exactTolerance, "forward d2/dx2 x^9")
   }
 
@@ -363,10 +364,12 @@ struct CustomRuleTests {
     let w = LogisticRegression.objective.point()
     let v = LogisticRegression.objective.direction()
     expectClose(customLoss(w), LogisticRegression.loss(w), tolerance: exactTolerance, "value")
-    expectClose(gradient(at: w, of: customLoss), LogisticRegression.analyticGradient(w), tolerance: exactTolerance, "gradient")
+    expectClose(
+      gradient(at: w, of: customLoss), LogisticRegression.analyticGradient(w), tolerance: exactTolerance, "gradient")
     let expectedHV = referenceMatVec(LogisticRegression.analyticHessian(w), v)
     expectClose(hvp(at: w, direction: v, mode: mode, of: customLoss), expectedHV, tolerance: exactTolerance, "hvp")
-    expectClose(hessian(at: w, of: customLoss), LogisticRegression.analyticHessian(w), tolerance: exactTolerance, "hessian")
+    expectClose(
+      hessian(at: w, of: customLoss), LogisticRegression.analyticHessian(w), tolerance: exactTolerance, "hessian")
   }
 
   @Test("Custom function with a rank-0 output and broadcasting rules", arguments: HVPMode.allCases)
@@ -390,7 +393,8 @@ struct CustomRuleTests {
     let x = randomTensor([4], seed: 1313)
     let v = randomTensor([4], seed: 1314)
     expectClose(gradient(at: x, of: f), numericalGradient(at: x, of: f), tolerance: fdTolerance, "gradient")
-    expectClose(jvp(at: x, direction: v, of: f).tangent, numericalJVP(at: x, direction: v, of: f), tolerance: fdTolerance, "jvp")
+    expectClose(
+      jvp(at: x, direction: v, of: f).tangent, numericalJVP(at: x, direction: v, of: f), tolerance: fdTolerance, "jvp")
     let expectedHV = numericalJVP(at: x, direction: v) { gradient(at: $0, of: f) }
     for mode in HVPMode.allCases {
       expectClose(hvp(at: x, direction: v, mode: mode, of: f), expectedHV, tolerance: fdTolerance, "hvp \(mode)")
@@ -425,7 +429,8 @@ struct CheckpointedTests {
 
   @Test("gradient, jvp and every HVP mode equal the plain block's")
   func sameDerivatives() {
-    let g = gradient(at: point, of: Self.remat), reference = gradient(at: point, of: Self.plain)
+    let g = gradient(at: point, of: Self.remat)
+    let reference = gradient(at: point, of: Self.plain)
     for (a, b) in zip(g, reference) { expectClose(a, b, tolerance: 1e-14, "gradient") }
     expectClose(
       jvp(at: point, direction: direction, of: Self.remat).tangent,

@@ -1,6 +1,6 @@
 import Autodiff
-import Testing
 import TestSupport
+import Testing
 
 // Every differentiable primitive, checked in reverse mode (gradient,
 // valueWithGradient, pullback, valueWithPullback), forward mode (jvp,
@@ -273,7 +273,9 @@ enum UnaryCases {
     },
     UnaryCase("matmul(v, x) vector-matrix", input: { normal([4, 2], 95) }) { matmul(Constant.vector4(), $0) },
     UnaryCase("slicing rows 1..<3", input: { normal([4, 3], 96) }) { $0.slicing(1..<3) },
-    UnaryCase("slicing columns 0..<2 along axis -1", input: { normal([3, 4], 97) }) { $0.slicing(0..<2, alongAxis: -1) },
+    UnaryCase("slicing columns 0..<2 along axis -1", input: { normal([3, 4], 97) }) {
+      $0.slicing(0..<2, alongAxis: -1)
+    },
     UnaryCase("transposed(permutation: [2, 0, 1])", input: { normal([2, 3, 4], 98) }) {
       $0.transposed(permutation: [2, 0, 1])
     },
@@ -319,10 +321,14 @@ enum BinaryCases {
     BinaryCase("[3,1] / [1,4]", lhs: { normal([3, 1], 137) }, rhs: { positive([1, 4], 138) }) { $0 / $1 },
     BinaryCase("[] / [3,4]", lhs: { Tensor(2.2) }, rhs: { positive([3, 4], 139) }) { $0 / $1 },
     // max / min (operands never within 0.25 of each other).
-    BinaryCase("max [3,4] [3,4]", lhs: { normal([3, 4], 141) }, rhs: { separated(from: normal([3, 4], 141), seed: 142) }) {
+    BinaryCase(
+      "max [3,4] [3,4]", lhs: { normal([3, 4], 141) }, rhs: { separated(from: normal([3, 4], 141), seed: 142) }
+    ) {
       max($0, $1)
     },
-    BinaryCase("min [3,4] [3,4]", lhs: { normal([3, 4], 143) }, rhs: { separated(from: normal([3, 4], 143), seed: 144) }) {
+    BinaryCase(
+      "min [3,4] [3,4]", lhs: { normal([3, 4], 143) }, rhs: { separated(from: normal([3, 4], 143), seed: 144) }
+    ) {
       min($0, $1)
     },
     BinaryCase("max [3,4] [4]", lhs: { Constant.separatedFromRow() }, rhs: { Constant.row4() }) { max($0, $1) },
@@ -339,7 +345,8 @@ enum BinaryCases {
       $0.concatenated(with: $1, alongAxis: 1)
     },
     // A composite using both arguments several times.
-    BinaryCase("composite a * exp(b) - a / (b * b + 1)", lhs: { normal([3, 4], 171) }, rhs: { normal([4], 172) }) { a, b in
+    BinaryCase("composite a * exp(b) - a / (b * b + 1)", lhs: { normal([3, 4], 171) }, rhs: { normal([4], 172) }) {
+      a, b in
       let growth = a * exp(b)
       let damping = a / (b * b + 1.0)
       return growth - damping
@@ -466,7 +473,8 @@ struct PrimitiveGradientTests {
     let lossA: (Tensor) -> Tensor = { (c.f($0, b) * u).sum() }
     let expectedA = numericalJVP(at: a, direction: va) { gradient(at: $0, of: lossA) }
     for mode in HVPMode.allCases {
-      expectClose(hvp(at: a, direction: va, mode: mode, of: lossA), expectedA, tolerance: fdTolerance, "hvp lhs \(mode)")
+      expectClose(
+        hvp(at: a, direction: va, mode: mode, of: lossA), expectedA, tolerance: fdTolerance, "hvp lhs \(mode)")
     }
     // Mixed partial: d/da <d/db loss(a, b), w> along va.
     let w = randomTensor(b.shape, seed: 9006)

@@ -1,7 +1,7 @@
 import Autodiff
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 // Derivatives with respect to structures of tensors: a user's struct, [String: Tensor],
 // [Tensor] and nestings of them, against the same function on one flat vector (the way
@@ -12,7 +12,10 @@ import TestSupport
 struct TwoLayerNetwork: TensorStructure, Equatable {
   var w1, b1, w2, b2: Tensor
   mutating func visitTensors(_ visit: (inout Tensor) -> Void) {
-    visit(&w1); visit(&b1); visit(&w2); visit(&b2)
+    visit(&w1)
+    visit(&b1)
+    visit(&w2)
+    visit(&b2)
   }
   static func == (a: Self, b: Self) -> Bool { a.tensors.map(\.scalars) == b.tensors.map(\.scalars) }
 }
@@ -23,7 +26,8 @@ struct Model: TensorStructure {
   var temperature: Tensor
   var name = "model"
   mutating func visitTensors(_ visit: (inout Tensor) -> Void) {
-    network.visitTensors(visit); visit(&temperature)
+    network.visitTensors(visit)
+    visit(&temperature)
   }
 }
 
@@ -51,8 +55,10 @@ enum NetworkLoss {
       defer { offset += size }
       return p.slicing(offset..<(offset + size)).reshaped(to: shape)
     }
-    let w1 = take(sizes[0], [inputs, hidden]), b1 = take(sizes[1], [hidden])
-    let w2 = take(sizes[2], [hidden, classes]), b2 = take(sizes[3], [classes])
+    let w1 = take(sizes[0], [inputs, hidden])
+    let b1 = take(sizes[1], [hidden])
+    let w2 = take(sizes[2], [hidden, classes])
+    let b2 = take(sizes[3], [classes])
     return loss(w1, b1, w2, b2)
   }
 
@@ -101,16 +107,19 @@ struct TensorStructureTests {
 
   @Test("arithmetic, dot and norm read like vector math and equal the flat versions")
   func arithmetic() {
-    let p = point, g = direction
+    let p = point
+    let g = direction
     let step = p - 0.1 * g
     expectClose(step.flattened(), flat(p) - 0.1 * flat(g), tolerance: 0, "p - 0.1 g")
     expectClose(dot(g, g).scalar, dot(flat(g), flat(g)).scalar, tolerance: 1e-15, "dot")
     expectClose(g.norm().scalar, flat(g).norm().scalar, tolerance: 1e-15, "norm")
     expectClose((p.adding(g) * g / 2).flattened(), (flat(p) + flat(g)) * flat(g) / 2, tolerance: 0, "sum, product")
     expectClose((-p).flattened(), -flat(p), tolerance: 0, "negation")
-    let dp = NetworkLoss.dictionary(p), dg = NetworkLoss.dictionary(g)
+    let dp = NetworkLoss.dictionary(p)
+    let dg = NetworkLoss.dictionary(g)
     expectClose((dp - 0.1 * dg)["w2"]!, p.w2 - 0.1 * g.w2, tolerance: 0, "dictionary arithmetic")
-    let ap = p.tensors, ag = g.tensors
+    let ap = p.tensors
+    let ag = g.tensors
     expectClose((ap - 0.5 * ag)[3], p.b2 - 0.5 * g.b2, tolerance: 0, "array arithmetic")
     #expect((ap + ag).count == 8, "on arrays + keeps Swift's meaning: concatenation")
     expectClose(ap.adding(ag)[0], p.w1 + g.w1, tolerance: 0, "array adding(_:)")
@@ -118,7 +127,8 @@ struct TensorStructureTests {
 
   @Test("the acceptance calls compile and agree with the flat vector to 1e-13")
   func acceptanceCalls() {
-    let w = point.w1, b = point.b1
+    let w = point.w1
+    let b = point.b1
     let d: [String: Tensor] = ["w": direction.w1, "b": direction.b1]
     func loss(_ w: Tensor, _ b: Tensor) -> Tensor { NetworkLoss.loss(w, b, point.w2, point.b2) }
     let p: [String: Tensor] = ["w": w, "b": b]
@@ -129,7 +139,8 @@ struct TensorStructureTests {
     let gs: [Tensor] = gradient(at: [w, b]) { p in loss(p[0], p[1]) }
 
     // The flat reference over (w, b) in the dictionary's order: b before w.
-    let flatPoint = p.flattened(), flatDirection = d.flattened()
+    let flatPoint = p.flattened()
+    let flatDirection = d.flattened()
     let flatF = { (v: Tensor) in loss(p.unflattened(v)["w"]!, p.unflattened(v)["b"]!) }
     let reference = gradient(at: flatPoint, of: flatF)
     expectClose(g.flattened(), reference, tolerance: 1e-13, "gradient")
@@ -146,7 +157,8 @@ struct TensorStructureTests {
     "a struct, a dictionary and an array give the flat vector's gradient and HVPs to 1e-13",
     arguments: HVPMode.allCases)
   func agreesWithFlatVector(mode: HVPMode) {
-    let flatPoint = flat(point), flatDirection = flat(direction)
+    let flatPoint = flat(point)
+    let flatDirection = flat(direction)
     let flatGradient = gradient(at: flatPoint, of: NetworkLoss.flatLoss)
     let flatHVP = hvp(at: flatPoint, direction: flatDirection, mode: mode, of: NetworkLoss.flatLoss)
 
@@ -191,9 +203,11 @@ struct TensorStructureTests {
     let h = hessian(at: point, of: f)
     expectShape(h, [NetworkLoss.count, NetworkLoss.count], "hessian shape")
     expectClose(h, hessian(at: flat(point), of: NetworkLoss.flatLoss), tolerance: 1e-12, "hessian")
-    expectClose(matmul(h, flat(direction)), hvp(at: point, direction: direction, of: f).flattened(), tolerance: 1e-10, "H v")
+    expectClose(
+      matmul(h, flat(direction)), hvp(at: point, direction: direction, of: f).flattened(), tolerance: 1e-10, "H v")
     // A map from a structure to a structure: [a, b] ↦ ["s": a + b, "p": a * b].
-    let a = Tensor([1.0, 2.0]), b = Tensor([3.0, -1.0])
+    let a = Tensor([1.0, 2.0])
+    let b = Tensor([3.0, -1.0])
     let j = jacobian(at: [a, b]) { p -> [String: Tensor] in ["s": p[0] + p[1], "p": p[0] * p[1]] }
     // Rows: "p" (2) then "s" (2); columns: a (2) then b (2).
     let expected = Tensor(shape: [4, 4], scalars: [3, 0, 1, 0, 0, -1, 0, 2, 1, 0, 1, 0, 0, 1, 0, 1])
@@ -222,7 +236,9 @@ struct TensorStructureTests {
       let penalties = Tensor(stacking: [n.w1.squared().sum(), n.w2.squared().sum()])
       return dot(x["decay"]!, penalties)
     }
-    expectClose(gx["decay"]!, Tensor([point.w1.squared().sum().scalar, point.w2.squared().sum().scalar]), tolerance: 1e-15, "∂/∂x")
+    expectClose(
+      gx["decay"]!, Tensor([point.w1.squared().sum().scalar, point.w2.squared().sum().scalar]), tolerance: 1e-15, "∂/∂x"
+    )
     expectClose(gy.w2, 2 * 0.2 * point.w2, tolerance: 1e-15, "∂/∂y")
     let (_, pb) = valueWithPullback(at: x, point) { (x: [String: Tensor], n: TwoLayerNetwork) -> [Tensor] in
       [x["decay"]! * 2, n.b2]
@@ -235,12 +251,16 @@ struct TensorStructureTests {
   @Test("nested structures (a dictionary of arrays, a struct in a struct) and nesting of operators")
   func nesting() {
     let p: [String: [Tensor]] = ["layer1": [point.w1, point.b1], "layer2": [point.w2, point.b2]]
-    let f = { (p: [String: [Tensor]]) in NetworkLoss.loss(p["layer1"]![0], p["layer1"]![1], p["layer2"]![0], p["layer2"]![1]) }
+    let f = { (p: [String: [Tensor]]) in
+      NetworkLoss.loss(p["layer1"]![0], p["layer1"]![1], p["layer2"]![0], p["layer2"]![1])
+    }
     let g = gradient(at: p, of: f)
     let reference = gradient(at: point) { n in NetworkLoss.loss(n.w1, n.b1, n.w2, n.b2) }
     expectClose(g["layer2"]![0], reference.w2, tolerance: 1e-14, "dictionary of arrays")
     let model = Model(network: point, temperature: Tensor(1.5))
-    let gm = gradient(at: model) { m in m.temperature * NetworkLoss.loss(m.network.w1, m.network.b1, m.network.w2, m.network.b2) }
+    let gm = gradient(at: model) { m in
+      m.temperature * NetworkLoss.loss(m.network.w1, m.network.b1, m.network.w2, m.network.b2)
+    }
     expectClose(gm.network.b1, 1.5 * reference.b1, tolerance: 1e-14, "struct in struct")
     expectClose(gm.temperature.scalar, f(p).scalar, tolerance: 1e-14, "temperature")
     // Perturbation confusion with structures: d/dx [x · d/dy (x + y)] = 1, not 2.

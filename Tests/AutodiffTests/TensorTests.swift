@@ -1,7 +1,7 @@
 import Autodiff
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 // Forward (value) semantics of Tensor: construction, literals, arithmetic
 // with broadcasting, elementwise functions, reductions and shape operations.
@@ -388,10 +388,14 @@ struct ReductionTests {
       let axes = (0..<3).filter { mask & (1 << $0) != 0 }
       let kept = (0..<3).map { axes.contains($0) ? 1 : shape[$0] }
       var expected = [Double](repeating: 0, count: kept.reduce(1, *))
-      for i in 0..<5 { for j in 0..<7 { for k in 0..<9 {
-        let (a, b, c) = (kept[0] == 1 ? 0 : i, kept[1] == 1 ? 0 : j, kept[2] == 1 ? 0 : k)
-        expected[(a * kept[1] + b) * kept[2] + c] += values[(i * 7 + j) * 9 + k]
-      } } }
+      for i in 0..<5 {
+        for j in 0..<7 {
+          for k in 0..<9 {
+            let (a, b, c) = (kept[0] == 1 ? 0 : i, kept[1] == 1 ? 0 : j, kept[2] == 1 ? 0 : k)
+            expected[(a * kept[1] + b) * kept[2] + c] += values[(i * 7 + j) * 9 + k]
+          }
+        }
+      }
       let actual = x.sum(alongAxes: axes)
       #expect(actual.shape == kept)
       expectClose(actual, Tensor(shape: kept, scalars: expected), tolerance: 1e-13, "axes \(axes)")

@@ -1,7 +1,7 @@
 import Autodiff
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 // Shared scalar objectives for the HVP, closed-form, higher-order and
 // concurrency suites.

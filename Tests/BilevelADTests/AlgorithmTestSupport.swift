@@ -23,8 +23,10 @@ func deterministicTrace(
   _ algorithm: any BilevelAlgorithm, problem: BilevelProblem, x0: Tensor, y0: Tensor, iterations: Int = 4,
   evaluator: @escaping (Tensor, Tensor) -> Evaluation
 ) -> [TraceRecord] {
-  solve(problem, x0: x0, y0: y0, solver: algorithm, stopping: StoppingRule(maxIterations: iterations), evaluator: evaluator)
-    .trace.records.map(\.deterministicPart)
+  solve(
+    problem, x0: x0, y0: y0, solver: algorithm, stopping: StoppingRule(maxIterations: iterations), evaluator: evaluator
+  )
+  .trace.records.map(\.deterministicPart)
 }
 
 /// Checks that `make(seed)` runs identically for the same seed and differently for another.

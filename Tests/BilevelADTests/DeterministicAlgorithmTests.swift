@@ -19,22 +19,38 @@ struct DeterministicAlgorithmTests {
   /// Methods with exact-hypergradient theory reach 1e-6; penalty and barrier methods reach
   /// the neighbourhood their multiplier allows (measured levels, asserted with margin).
   static let quadraticCases: [AlgorithmCase] = [
-    AlgorithmCase(algorithm: AIDBIO(outerStepSize: 0.5, innerStepSize: 0.1, innerSteps: 10), iterations: 300, level: 1e-6),
-    AlgorithmCase(algorithm: ITDBIO(outerStepSize: 0.5, innerStepSize: 0.1, innerSteps: 150), iterations: 300, level: 1e-6),
-    AlgorithmCase(algorithm: HJFBiO(innerStepSize: 0.1, linearStepSize: 0.1, outerStepSize: 0.3), iterations: 600, level: 1e-6),
-    AlgorithmCase(algorithm: MGBiO(innerStepSize: 0.1, outerStepSize: 0.5, momentum: 0.5, spectrum: 0.5...20), iterations: 300, level: 1e-6),
+    AlgorithmCase(
+      algorithm: AIDBIO(outerStepSize: 0.5, innerStepSize: 0.1, innerSteps: 10), iterations: 300, level: 1e-6),
+    AlgorithmCase(
+      algorithm: ITDBIO(outerStepSize: 0.5, innerStepSize: 0.1, innerSteps: 150), iterations: 300, level: 1e-6),
+    AlgorithmCase(
+      algorithm: HJFBiO(innerStepSize: 0.1, linearStepSize: 0.1, outerStepSize: 0.3), iterations: 600, level: 1e-6),
+    AlgorithmCase(
+      algorithm: MGBiO(innerStepSize: 0.1, outerStepSize: 0.5, momentum: 0.5, spectrum: 0.5...20), iterations: 300,
+      level: 1e-6),
     // K-RMD's truncation bias: (1 − ημ)^K with K = 100 of T = 150 steps.
-    AlgorithmCase(algorithm: KRMD(outerStepSize: 0.5, innerStepSize: 0.1, innerSteps: 150, truncatedSteps: 100), iterations: 300, level: 1e-5),
+    AlgorithmCase(
+      algorithm: KRMD(outerStepSize: 0.5, innerStepSize: 0.1, innerSteps: 150, truncatedSteps: 100), iterations: 300,
+      level: 1e-5),
     // F2SA's bias is O(1/λ_k); λ grows by 10 per iteration.
-    AlgorithmCase(algorithm: F2SA(yStep: .constant(0.1), zStep: .constant(0.1), outerStep: .constant(0.3), multiplierIncrement: .constant(10), settings: full), iterations: 1000, level: 1e-4),
+    AlgorithmCase(
+      algorithm: F2SA(
+        yStep: .constant(0.1), zStep: .constant(0.1), outerStep: .constant(0.3), multiplierIncrement: .constant(10),
+        settings: full), iterations: 1000, level: 1e-4),
     // BOME's dynamic barrier stalls at a neighbourhood set by η and the steps.
     AlgorithmCase(algorithm: BOME(stepSize: 0.05, innerStepSize: 0.1, innerSteps: 10), iterations: 500, level: 0.1),
     // V-PBGD with γ = 10: a penalty neighbourhood reached slowly with the small step γ needs.
-    AlgorithmCase(algorithm: VPBGD(stepSize: 0.005, innerStepSize: 0.1, innerSteps: 10, penalty: (10, 10, 0)), iterations: 1000, level: 0.5),
+    AlgorithmCase(
+      algorithm: VPBGD(stepSize: 0.005, innerStepSize: 0.1, innerSteps: 10, penalty: (10, 10, 0)), iterations: 1000,
+      level: 0.5),
     // The smoothed value-function penalty (γ up to 10): a penalty neighbourhood.
     AlgorithmCase(algorithm: ValueFunctionPenalty(stepSize: 0.005, innerStepSize: 0.1), iterations: 1000, level: 0.5),
     // Adam with a constant rate: a slow approach to a neighbourhood (8.2 to 1.4 measured).
-    AlgorithmCase(algorithm: F2SAAdam(yLearningRate: .constant(0.02), zLearningRate: .constant(0.02), outerRatio: 0.15, multiplierIncrement: .constant(0.01), innerSteps: 30, adam: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8), settings: full), iterations: 600, level: 1.5),
+    AlgorithmCase(
+      algorithm: F2SAAdam(
+        yLearningRate: .constant(0.02), zLearningRate: .constant(0.02), outerRatio: 0.15,
+        multiplierIncrement: .constant(0.01), innerSteps: 30, adam: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8),
+        settings: full), iterations: 600, level: 1.5),
   ]
 
   @Test("on the quadratic problem", arguments: quadraticCases)
@@ -54,12 +70,21 @@ struct DeterministicAlgorithmTests {
   }
 
   static let plCases: [AlgorithmCase] = [
-    AlgorithmCase(algorithm: HJFBiO(innerStepSize: 1, linearStepSize: 1, outerStepSize: 0.3), iterations: 200, level: 1.9e-2),
-    AlgorithmCase(algorithm: MGBiO(innerStepSize: 1, outerStepSize: 0.3, momentum: 0.5, spectrum: 0.1...1), iterations: 200, level: 1.9e-2),
+    AlgorithmCase(
+      algorithm: HJFBiO(innerStepSize: 1, linearStepSize: 1, outerStepSize: 0.3), iterations: 200, level: 1.9e-2),
+    AlgorithmCase(
+      algorithm: MGBiO(innerStepSize: 1, outerStepSize: 0.3, momentum: 0.5, spectrum: 0.1...1), iterations: 200,
+      level: 1.9e-2),
     AlgorithmCase(algorithm: BOME(stepSize: 0.3, innerStepSize: 1, innerSteps: 10), iterations: 400, level: 1.9e-2),
-    AlgorithmCase(algorithm: VPBGD(stepSize: 0.05, innerStepSize: 1, innerSteps: 10, penalty: (10, 10, 0)), iterations: 1200, level: 1.9e-2),
-    AlgorithmCase(algorithm: F2SA(yStep: .constant(1), zStep: .constant(1), outerStep: .constant(0.05), multiplierIncrement: .constant(1), settings: full), iterations: 600, level: 1.9e-2),
-    AlgorithmCase(algorithm: ValueFunctionPenalty(stepSize: 0.015, innerStepSize: 0.3), iterations: 1500, level: 1.9e-2),
+    AlgorithmCase(
+      algorithm: VPBGD(stepSize: 0.05, innerStepSize: 1, innerSteps: 10, penalty: (10, 10, 0)), iterations: 1200,
+      level: 1.9e-2),
+    AlgorithmCase(
+      algorithm: F2SA(
+        yStep: .constant(1), zStep: .constant(1), outerStep: .constant(0.05), multiplierIncrement: .constant(1),
+        settings: full), iterations: 600, level: 1.9e-2),
+    AlgorithmCase(
+      algorithm: ValueFunctionPenalty(stepSize: 0.015, innerStepSize: 0.3), iterations: 1500, level: 1.9e-2),
   ]
 
   @Test("on the PL game (rank-deficient inner Hessian), the hypergradient norm falls by 3 orders", arguments: plCases)
@@ -82,7 +107,8 @@ struct DeterministicAlgorithmTests {
     // Newton-CG from y0 = 0 stays in range(Q), so F(x) = f(x, Π M x) as in the closed form.
     for seed in UInt64(5)..<UInt64(8) {
       let check = game.problem.checkHypergradient(
-        x: x, y0: Tensor.zeros([8]), direction: Tensor(randomNormal: [8], seed: seed), estimate: game.hypergradient(at: x))
+        x: x, y0: Tensor.zeros([8]), direction: Tensor(randomNormal: [8], seed: seed),
+        estimate: game.hypergradient(at: x))
       #expect(check.relativeDiscrepancy < 1e-6, "\(check)")
     }
   }
@@ -111,7 +137,9 @@ struct DeterministicAlgorithmTests {
     #expect(lag.norm().scalar > 0.03)
   }
 
-  @Test("BOME with heavy-ball momentum (β = 0.9, as in the official data-cleaning experiment) gets the hull point closer in fewer iterations")
+  @Test(
+    "BOME with heavy-ball momentum (β = 0.9, as in the official data-cleaning experiment) gets the hull point closer in fewer iterations"
+  )
   func coresetMomentum() {
     let toy = CoresetToy()
     let result = solve(
@@ -186,7 +214,8 @@ struct DeterministicAlgorithmTests {
     let (alpha, gamma, xi, delta, steps) = (0.01, 0.02, 3.0, 0.5, 4)
     var solver = F2SAAdam(
       yLearningRate: .constant(alpha), zLearningRate: .constant(gamma), outerRatio: xi, initialMultiplier: 1,
-      multiplierIncrement: .constant(delta), innerSteps: steps, adam: .adam(beta1: beta1, beta2: beta2, epsilon: epsilon),
+      multiplierIncrement: .constant(delta), innerSteps: steps,
+      adam: .adam(beta1: beta1, beta2: beta2, epsilon: epsilon),
       settings: StochasticSettings(batchSize: nil))
     let oracles = problem.makeOracles()
     solver.start(x: [0.3], y: [-0.5], oracles: oracles)
@@ -205,7 +234,8 @@ struct DeterministicAlgorithmTests {
     var (x, y, z, lambda) = (0.3, -0.5, -0.5, 1.0)
     var xAdam = Adam()
     for _ in 0..<3 {
-      var zAdam = Adam(), yAdam = Adam()
+      var zAdam = Adam()
+      var yAdam = Adam()
       for _ in 0..<steps {
         z += zAdam.step(z - 2 * x, rate: gamma, beta1, beta2, epsilon)
         y += yAdam.step((y - 1) + lambda * (y - 2 * x), rate: alpha, beta1, beta2, epsilon)
@@ -217,7 +247,9 @@ struct DeterministicAlgorithmTests {
       let direction = solver.step(oracles: oracles)
       let calls = oracles.counts - before
       #expect(abs(direction.scalars[0] - hx) < 1e-13)
-      #expect(abs(solver.x.scalars[0] - x) < 1e-13 && abs(solver.y.scalars[0] - y) < 1e-13 && abs(solver.z.scalars[0] - z) < 1e-13)
+      #expect(
+        abs(solver.x.scalars[0] - x) < 1e-13 && abs(solver.y.scalars[0] - y) < 1e-13
+          && abs(solver.z.scalars[0] - z) < 1e-13)
       #expect(abs(solver.multiplier - lambda) < 1e-15)
       // 2T ∇_y g, T ∇_y f, one ∇_x f and two ∇_x g per outer iteration.
       #expect(calls.innerGradientY == 2 * steps && calls.outerGradientY == steps)

@@ -92,7 +92,8 @@ struct DriverTests {
   @Test("traces written as CSV and JSON read back to the same numbers")
   func serialization() throws {
     let result = solve(
-      task.problem, x0: x0, y0: y0, solver: AIDBIO(), stopping: StoppingRule(maxIterations: 4), evaluator: exactEvaluation)
+      task.problem, x0: x0, y0: y0, solver: AIDBIO(), stopping: StoppingRule(maxIterations: 4),
+      evaluator: exactEvaluation)
     let trace = result.trace
     let decoded = try Trace.fromJSON(try trace.json())
     #expect(decoded == trace)

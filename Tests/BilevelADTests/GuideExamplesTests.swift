@@ -10,7 +10,8 @@ struct GuideExamplesTests {
   func tensorsAndDerivatives() {
     let a = Tensor([1.0, 2.0, 3.0])
     let m: Tensor = [[1, 2], [3, 4]]
-    let z = Tensor.zeros([2, 3]), o = Tensor.ones([3])
+    let z = Tensor.zeros([2, 3])
+    let o = Tensor.ones([3])
     let r = Tensor(randomNormal: [4, 3], seed: 42)
     let b = m + Tensor([10.0, 20.0])
     let s = (r * 2 - 1).sum(alongAxes: 0)
@@ -49,7 +50,10 @@ struct GuideExamplesTests {
     let validation = Tensor(randomNormal: [30, 5], seed: 2)
     let validationLabels = Tensor((0..<30).map { Double($0 % 2) })
     let problem = BilevelProblem(
-      outer: { _, w in let z = matmul(validation, w); return (softplus(z) - validationLabels * z).mean() },
+      outer: { _, w in
+        let z = matmul(validation, w)
+        return (softplus(z) - validationLabels * z).mean()
+      },
       inner: { lambda, w in
         let z = matmul(features, w)
         return (softplus(z) - labels * z).mean() + 0.5 * (exp(lambda) * w.squared()).sum()
@@ -58,10 +62,12 @@ struct GuideExamplesTests {
     let inner = problem.solveInner(x: lambda, y0: Tensor.zeros([5]))
     let h = problem.implicitHypergradient(x: lambda, y: inner.solution)
     #expect(h.converged)
-    let check = problem.checkHypergradient(x: lambda, y0: inner.solution, direction: Tensor.ones([5]), estimate: h.gradient)
+    let check = problem.checkHypergradient(
+      x: lambda, y0: inner.solution, direction: Tensor.ones([5]), estimate: h.gradient)
     #expect(check.relativeDiscrepancy < 1e-6)
-    let result = solve(problem, x0: lambda, y0: inner.solution, solver: AIDBIO(outerStepSize: 1),
-                       stopping: StoppingRule(maxIterations: 100, hypergradientTolerance: 1e-6), evaluateEvery: 10)
+    let result = solve(
+      problem, x0: lambda, y0: inner.solution, solver: AIDBIO(outerStepSize: 1),
+      stopping: StoppingRule(maxIterations: 100, hypergradientTolerance: 1e-6), evaluateEvery: 10)
     #expect(result.trace.records.last!.outerValue! < result.trace.records.first!.outerValue!)
     #expect(result.trace.csv().contains("aid-bio"))
 
@@ -87,9 +93,10 @@ struct GuideExamplesTests {
         let z = matmul(X.gathering(rows: batch), w)
         return (softplus(z) - t.gathering(rows: batch) * z).mean() + 0.5 * (exp(lambda) * w.squared()).sum()
       })
-    let run = solve(finiteSum, x0: Tensor.zeros([data.featureCount]), y0: Tensor.zeros([data.featureCount]),
-                    solver: SABA(innerStep: .constant(0.1), settings: StochasticSettings(batchSize: 32, seed: 7)),
-                    stopping: StoppingRule(maxIterations: 200), evaluateEvery: 200)
+    let run = solve(
+      finiteSum, x0: Tensor.zeros([data.featureCount]), y0: Tensor.zeros([data.featureCount]),
+      solver: SABA(innerStep: .constant(0.1), settings: StochasticSettings(batchSize: 32, seed: 7)),
+      stopping: StoppingRule(maxIterations: 200), evaluateEvery: 200)
     #expect(run.trace.records.last!.outerValue! < run.trace.records.first!.outerValue!)
   }
 }
@@ -98,7 +105,10 @@ struct GuideExamplesTests {
 private struct Network: TensorStructure {
   var w1, b1, w2, b2: Tensor
   mutating func visitTensors(_ visit: (inout Tensor) -> Void) {
-    visit(&w1); visit(&b1); visit(&w2); visit(&b2)
+    visit(&w1)
+    visit(&b1)
+    visit(&w2)
+    visit(&b2)
   }
   func logits(_ a: Tensor) -> Tensor { matmul(tanh(matmul(a, w1) + b1), w2) + b2 }
 }
@@ -121,7 +131,8 @@ struct GuideStructureExamplesTests {
     let digits = try Dataset.bundled(.digits)
     let parts = digits.split(sizes: [600, 300, digits.sampleCount - 900], seed: 0)
     let (mean, deviation) = parts[0].featureStatistics()
-    let (train, corrupted) = parts[0].standardized(mean: mean, deviation: deviation).corruptingLabels(fraction: 0.5, seed: 1)
+    let (train, corrupted) = parts[0].standardized(mean: mean, deviation: deviation).corruptingLabels(
+      fraction: 0.5, seed: 1)
     let valid = parts[1].standardized(mean: mean, deviation: deviation)
     let test = parts[2].standardized(mean: mean, deviation: deviation)
     let (A, T, V, S) = (train.features, train.oneHotLabels, valid.features, valid.oneHotLabels)
@@ -144,14 +155,16 @@ struct GuideStructureExamplesTests {
       w1: Tensor(randomNormal: [64, hidden], seed: 2) / 8, b1: Tensor.zeros([hidden]),
       w2: Tensor(randomNormal: [hidden, 10], seed: 3) / 4, b2: Tensor.zeros([10]))
     let weights0 = Tensor.zeros([train.sampleCount])
-    net0 = problem.solveInner(x: weights0, y0: net0, tolerance: 1e-6, maxIterations: 300, method: .gradientDescent).solution
+    net0 =
+      problem.solveInner(x: weights0, y0: net0, tolerance: 1e-6, maxIterations: 300, method: .gradientDescent).solution
 
     let h = problem.implicitHypergradient(x: weights0, y: net0)
     #expect(h.gradient.shape == [train.sampleCount] && h.linearSolution?.w2.shape == [hidden, 10])
-    let run = solve(problem, x0: weights0, y0: net0,
-                    solver: SABA(innerStep: .constant(0.5), outerRatio: 0.5 / 300, settings: StochasticSettings(batchSize: 64)),
-                    stopping: StoppingRule(maxIterations: 200), evaluateEvery: 200,
-                    evaluator: { _, net in Evaluation(metrics: ["test accuracy": test.accuracy(scores: net.logits(test.features))]) })
+    let run = solve(
+      problem, x0: weights0, y0: net0,
+      solver: SABA(innerStep: .constant(0.5), outerRatio: 0.5 / 300, settings: StochasticSettings(batchSize: 64)),
+      stopping: StoppingRule(maxIterations: 200), evaluateEvery: 200,
+      evaluator: { _, net in Evaluation(metrics: ["test accuracy": test.accuracy(scores: net.logits(test.features))]) })
     let weights = sigmoid(run.x).scalars
     let accuracy = run.trace.records.last!.metrics["test accuracy"]!
     let before = run.trace.records.first!.metrics["test accuracy"]!

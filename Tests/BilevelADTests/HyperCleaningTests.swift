@@ -20,13 +20,15 @@ struct HyperCleaningTests {
     let settings = StochasticSettings(batchSize: 64, seed: 0)
     let algorithm: any BilevelAlgorithm
     switch name {
-    case "soba": algorithm = SOBA(innerStep: .decreasing(0.5, exponent: 0.5), outerRatio: 0.5 / 10000, settings: settings)
+    case "soba":
+      algorithm = SOBA(innerStep: .decreasing(0.5, exponent: 0.5), outerRatio: 0.5 / 10000, settings: settings)
     case "saba": algorithm = SABA(innerStep: .constant(0.5), outerRatio: 0.5 / 100, settings: settings)
     default: algorithm = SRBA(innerStep: .constant(0.5), outerRatio: 0.5 / 100, settings: settings)
     }
     let result = solve(
       task.problem, x0: Tensor.zeros(task.outerShape), y0: corrupted.theta, solver: algorithm,
-      stopping: StoppingRule(maxIterations: 300), evaluateEvery: 300, evaluator: task.evaluator(exactHypergradient: false))
+      stopping: StoppingRule(maxIterations: 300), evaluateEvery: 300,
+      evaluator: task.evaluator(exactHypergradient: false))
     let accuracy = result.trace.records.last!.metrics["test accuracy"]!
     #expect(accuracy > corruptedAccuracy + 0.08, "\(name): \(accuracy) vs corrupted \(corruptedAccuracy)")
     #expect(accuracy > cleanAccuracy - 0.12, "\(name): \(accuracy) vs clean \(cleanAccuracy)")

@@ -1,5 +1,6 @@
 import Autodiff
 import BilevelAD
+import Foundation
 import Testing
 
 @Suite("Implicit hypergradient")
@@ -7,9 +8,12 @@ struct ImplicitHypergradientTests {
   let task = QuadraticBilevel(innerDimension: 8, conditionNumber: 100, seed: 3)
   var x: Tensor { Tensor(randomNormal: [8], seed: 4) }
 
-  @Test("dense, conjugate gradient and GMRES match the closed form to 1e-9",
-        arguments: [LinearSolver.dense, .conjugateGradient(maxIterations: 100, tolerance: 1e-12),
-                    .gmres(maxIterations: 100, restart: 20, tolerance: 1e-12)])
+  @Test(
+    "dense, conjugate gradient and GMRES match the closed form to 1e-9",
+    arguments: [
+      LinearSolver.dense, .conjugateGradient(maxIterations: 100, tolerance: 1e-12),
+      .gmres(maxIterations: 100, restart: 20, tolerance: 1e-12),
+    ])
   func exactSolvers(solver: LinearSolver) {
     let result = task.problem.implicitHypergradient(x: x, y: task.innerSolution(at: x), solver: solver)
     #expect(relativeError(result.gradient, task.hypergradient(at: x)) < 1e-9)
@@ -52,7 +56,8 @@ struct ImplicitHypergradientTests {
   @Test("CG warm-started at the solution needs no iterations")
   func warmStart() {
     let y = task.innerSolution(at: x)
-    let cold = task.problem.implicitHypergradient(x: x, y: y, solver: .conjugateGradient(maxIterations: 200, tolerance: 1e-10))
+    let cold = task.problem.implicitHypergradient(
+      x: x, y: y, solver: .conjugateGradient(maxIterations: 200, tolerance: 1e-10))
     let warm = task.problem.implicitHypergradient(
       x: x, y: y, solver: .conjugateGradient(maxIterations: 200, tolerance: 1e-10), initialGuess: cold.linearSolution)
     #expect(cold.iterations > 5)
@@ -60,7 +65,8 @@ struct ImplicitHypergradientTests {
     #expect(relativeError(warm.gradient, task.hypergradient(at: x)) < 1e-8)
   }
 
-  @Test("on ridge logistic regression with per-feature weights, the implicit hypergradient matches finite differences of F")
+  @Test(
+    "on ridge logistic regression with per-feature weights, the implicit hypergradient matches finite differences of F")
   func nonquadratic() {
     let task = PerFeatureRidgeLogistic()
     let x = Tensor(randomNormal: [task.features], seed: 21) * 0.5 - 1
@@ -99,5 +105,3 @@ struct ImplicitHypergradientTests {
     #expect(neumann.counts.hessianVectorProducts == 7)  // 6 for the series, 1 for the residual
   }
 }
-
-import Foundation

@@ -1,8 +1,8 @@
 import Autodiff
 import BilevelAD
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 // y*(x) as a differentiable value: argmin, root, fixedPoint and the differentiable linear
 // solve, against closed forms, finite differences, the implicit hypergradient, and across
@@ -30,11 +30,12 @@ private struct QuadraticLayer {
 
   /// A⁻¹ B by dense solves.
   var jacobian: Tensor {
-    let inverse = Tensor(stacking: (0..<4).map { j -> Tensor in
-      var e = [Double](repeating: 0, count: 4)
-      e[j] = 1
-      return linearSolve(Tensor(e), parameters: [Tensor]()) { _, u in matmul(a, u) }
-    })  // rows: A⁻¹ e_j, A symmetric
+    let inverse = Tensor(
+      stacking: (0..<4).map { j -> Tensor in
+        var e = [Double](repeating: 0, count: 4)
+        e[j] = 1
+        return linearSolve(Tensor(e), parameters: [Tensor]()) { _, u in matmul(a, u) }
+      })  // rows: A⁻¹ e_j, A symmetric
     return matmul(inverse, b)
   }
 }
@@ -50,11 +51,12 @@ struct ImplicitLayerTests {
     // jacobian picks forward mode here (4 outputs > 3 inputs); build the reverse one by pullbacks.
     let forward = jacobian(at: task.x) { x in task.ystar(x) }
     let back = pullback(at: task.x) { x in task.ystar(x) }
-    let reverse = Tensor(stacking: (0..<4).map { i -> Tensor in
-      var e = [Double](repeating: 0, count: 4)
-      e[i] = 1
-      return back(Tensor(e))
-    })
+    let reverse = Tensor(
+      stacking: (0..<4).map { i -> Tensor in
+        var e = [Double](repeating: 0, count: 4)
+        e[i] = 1
+        return back(Tensor(e))
+      })
     expectClose(forward, j, tolerance: 1e-9, "forward Jacobian")
     expectClose(reverse, j, tolerance: 1e-9, "reverse Jacobian")
     let exactGradient = matmul(j, transposed: true, y - task.c) + task.rho * task.x
@@ -63,7 +65,8 @@ struct ImplicitLayerTests {
     expectClose(hessian(at: task.x, of: task.F), exactHessian, tolerance: 1e-9, "∇²F")
     let v = Tensor([1.0, -2.0, 0.5])
     for mode in HVPMode.allCases {
-      expectClose(hvp(at: task.x, direction: v, mode: mode, of: task.F), matmul(exactHessian, v), tolerance: 1e-9, "hvp \(mode)")
+      expectClose(
+        hvp(at: task.x, direction: v, mode: mode, of: task.F), matmul(exactHessian, v), tolerance: 1e-9, "hvp \(mode)")
     }
     let (_, dF) = jvp(at: task.x, direction: v, of: task.F)
     expectClose(dF.scalar, dot(exactGradient, v).scalar, tolerance: 1e-9, "jvp of F")
@@ -103,11 +106,13 @@ struct ImplicitLayerTests {
 
     // dy*/dx by forward (jacobian: 5 outputs ≤ 5 inputs uses reverse; jvp columns are forward).
     let reverse = jacobian(at: x, of: ystar)
-    let forward = Tensor(stacking: (0..<5).map { j -> Tensor in
-      var e = [Double](repeating: 0, count: 5)
-      e[j] = 1
-      return jvp(at: x, direction: Tensor(e), of: ystar).tangent
-    }).transposed()
+    let forward = Tensor(
+      stacking: (0..<5).map { j -> Tensor in
+        var e = [Double](repeating: 0, count: 5)
+        e[j] = 1
+        return jvp(at: x, direction: Tensor(e), of: ystar).tangent
+      }
+    ).transposed()
     expectClose(forward, reverse, tolerance: 1e-10, "forward = reverse for dy*/dx")
 
     // Third order: ∇_x (vᵀ ∇²F(x) v) against central differences of vᵀ ∇²F v.
@@ -125,21 +130,26 @@ struct ImplicitLayerTests {
     let m = Tensor(randomNormal: [3, 3], seed: 9) * 0.2
     let x = Tensor([0.5, -1.0, 2.0])
     let ystar = { (x: Tensor) in fixedPoint(at: x, from: Tensor.zeros([3])) { x, y in matmul(m, y) + x } }
-    let inverse = Tensor(stacking: (0..<3).map { j -> Tensor in
-      var e = [Double](repeating: 0, count: 3)
-      e[j] = 1
-      return linearSolve(Tensor(e), parameters: [m], symmetric: false, solver: .dense) { p, u in u - matmul(p[0], u) }
-    }).transposed()
+    let inverse = Tensor(
+      stacking: (0..<3).map { j -> Tensor in
+        var e = [Double](repeating: 0, count: 3)
+        e[j] = 1
+        return linearSolve(Tensor(e), parameters: [m], symmetric: false, solver: .dense) { p, u in u - matmul(p[0], u) }
+      }
+    ).transposed()
     expectClose(ystar(x), matmul(inverse, x), tolerance: 1e-9, "value")
     expectClose(jacobian(at: x, of: ystar), inverse, tolerance: 1e-9, "reverse Jacobian (I − M)⁻¹")
     let forwardColumn = jvp(at: x, direction: Tensor([0, 1, 0]), of: ystar).tangent
     expectClose(forwardColumn, matmul(inverse, Tensor([0, 1, 0])), tolerance: 1e-9, "forward column")
     // Nonlinear: y = ½ y + ½ x², y* = x²: ∇ Σ y* = 2x, ∇² Σ y* = 2 I, in every mode.
-    let square = { (x: Tensor) in fixedPoint(at: x, from: Tensor.zeros([3])) { x, y in 0.5 * y + 0.5 * x.squared() }.sum() }
+    let square = { (x: Tensor) in
+      fixedPoint(at: x, from: Tensor.zeros([3])) { x, y in 0.5 * y + 0.5 * x.squared() }.sum()
+    }
     expectClose(gradient(at: x, of: square), 2 * x, tolerance: 1e-9, "∇ Σ x²")
     expectClose(hessian(at: x, of: square), 2 * Tensor.identity(3), tolerance: 1e-9, "∇² Σ x²")
     for mode in HVPMode.allCases {
-      expectClose(hvp(at: x, direction: Tensor([1, 2, 3]), mode: mode, of: square), Tensor([2, 4, 6]), tolerance: 1e-9, "\(mode)")
+      expectClose(
+        hvp(at: x, direction: Tensor([1, 2, 3]), mode: mode, of: square), Tensor([2, 4, 6]), tolerance: 1e-9, "\(mode)")
     }
   }
 
@@ -152,7 +162,8 @@ struct ImplicitLayerTests {
     let first = 1 / (3 * value.squared() + 1)
     expectClose(gradient(at: x) { y($0).sum() }, first, tolerance: 1e-9, "dy/dx = 1 / (3y² + 1)")
     let second = -6 * value * first * first * first
-    expectClose(hvp(at: x, direction: Tensor.ones([3])) { y($0).sum() }, second, tolerance: 1e-8, "d²y/dx² = −6y (dy/dx)³")
+    expectClose(
+      hvp(at: x, direction: Tensor.ones([3])) { y($0).sum() }, second, tolerance: 1e-8, "d²y/dx² = −6y (dy/dx)³")
     // A user-given solver gives the same layer.
     let given = root(at: x, from: Tensor.zeros([3]), solve: { _, _ in value }) { x, y in y * y * y + y - x }
     expectClose(given, value, tolerance: 0, "user-given solver")
@@ -171,21 +182,29 @@ struct ImplicitLayerTests {
     let matrix = Tensor.identity(4) * exp(p).reshaped(to: [1, 4]) + base  // diag(exp(p)) + base
     let v = solve(b, p)
     expectClose(matmul(matrix, v), b, tolerance: 1e-10, "A v = b")
-    expectClose(jacobian(at: b) { b in solve(b, p) }, jacobian(at: b) { b in solve(b, p) }.transposed(), tolerance: 1e-9, "A⁻¹ symmetric")
-    expectClose(matmul(matrix, jacobian(at: b) { b in solve(b, p) }), Tensor.identity(4), tolerance: 1e-9, "∂v/∂b = A⁻¹")
+    expectClose(
+      jacobian(at: b) { b in solve(b, p) }, jacobian(at: b) { b in solve(b, p) }.transposed(), tolerance: 1e-9,
+      "A⁻¹ symmetric")
+    expectClose(
+      matmul(matrix, jacobian(at: b) { b in solve(b, p) }), Tensor.identity(4), tolerance: 1e-9, "∂v/∂b = A⁻¹")
     let w = Tensor([0.2, 1.0, -1.0, 0.4])
     let objective = { (p: Tensor) in dot(w, solve(b, p)) }
     expectClose(gradient(at: p, of: objective), numericalGradient(at: p, of: objective), tolerance: 1e-7, "∂/∂p vs FD")
-    expectClose(hessian(at: p, of: objective), numericalJacobian(at: p) { p in gradient(at: p, of: objective) }, tolerance: 1e-6, "∂²/∂p² vs FD")
+    expectClose(
+      hessian(at: p, of: objective), numericalJacobian(at: p) { p in gradient(at: p, of: objective) }, tolerance: 1e-6,
+      "∂²/∂p² vs FD")
     // Nonsymmetric: A(p) = diag(exp(p)) + N, solved by GMRES and by dense LU.
     let n = Tensor(randomNormal: [4, 4], seed: 13) * 0.3
     for solver in [LinearSolver.gmres(maxIterations: 100, restart: 10, tolerance: 1e-13), .dense] {
       let nonsymmetric = { (p: Tensor) in
         dot(w, linearSolve(b, parameters: p, symmetric: false, solver: solver) { p, u in exp(p) * u + matmul(n, u) })
       }
-      expectClose(gradient(at: p, of: nonsymmetric), numericalGradient(at: p, of: nonsymmetric), tolerance: 1e-7, "nonsymmetric \(solver.name)")
+      expectClose(
+        gradient(at: p, of: nonsymmetric), numericalGradient(at: p, of: nonsymmetric), tolerance: 1e-7,
+        "nonsymmetric \(solver.name)")
       let forward = jvp(at: p, direction: w, of: nonsymmetric).tangent.scalar
-      expectClose(forward, dot(gradient(at: p, of: nonsymmetric), w).scalar, tolerance: 1e-10, "forward = reverse \(solver.name)")
+      expectClose(
+        forward, dot(gradient(at: p, of: nonsymmetric), w).scalar, tolerance: 1e-10, "forward = reverse \(solver.name)")
     }
   }
 
@@ -195,7 +214,8 @@ struct ImplicitLayerTests {
     // Stopped early: one gradient step cannot solve the inner problem.
     let early = ImplicitRecord()
     _ = gradient(at: task.x) { x in
-      argmin(at: x, from: task.y0, maxIterations: 1, method: .gradientDescent, record: early) { x, y in task.g(x, y) }.sum()
+      argmin(at: x, from: task.y0, maxIterations: 1, method: .gradientDescent, record: early) { x, y in task.g(x, y) }
+        .sum()
     }
     #expect(!early.allConverged)
     #expect(early.entries.first { $0.kind == .value }?.converged == false)
@@ -204,7 +224,8 @@ struct ImplicitLayerTests {
     // A CG budget too small for the derivative rule's system, even when flowing through a Hessian.
     let budget = ImplicitRecord()
     _ = hessian(at: task.x) { x in
-      argmin(at: x, from: task.y0, linearSolver: .conjugateGradient(maxIterations: 1, tolerance: 1e-12), record: budget) {
+      argmin(at: x, from: task.y0, linearSolver: .conjugateGradient(maxIterations: 1, tolerance: 1e-12), record: budget)
+      {
         x, y in task.g(x, y)
       }.squared().sum()
     }
@@ -218,7 +239,9 @@ struct ImplicitLayerTests {
     let saddle = ImplicitRecord()
     _ = gradient(at: Tensor([1.0, 1.0])) { x in
       root(at: x, from: Tensor.zeros([2])) { x, y in d * y - x }.sum()  // the saddle itself is fine as a root
-        + argmin(at: x, from: Tensor([0.5, -1.0]), maxIterations: 0, record: saddle) { x, y in 0.5 * dot(y, d * y) - dot(y, x) }.sum()
+        + argmin(at: x, from: Tensor([0.5, -1.0]), maxIterations: 0, record: saddle) { x, y in
+          0.5 * dot(y, d * y) - dot(y, x)
+        }.sum()
     }
     #expect(saddle.entries.contains { $0.indefinite }, "\(saddle.entries)")
   }
@@ -227,7 +250,9 @@ struct ImplicitLayerTests {
   func approximateSolvers() {
     let task = QuadraticLayer()
     let exact = gradient(at: task.x, of: task.F)
-    for (solver, level) in [(LinearSolver.neumann(terms: 400, stepSize: 0.3, tolerance: 1e-8), 1e-6), (.identity(scale: 2), 2.0)] {
+    for (solver, level) in [
+      (LinearSolver.neumann(terms: 400, stepSize: 0.3, tolerance: 1e-8), 1e-6), (.identity(scale: 2), 2.0),
+    ] {
       let record = ImplicitRecord()
       let approximate = gradient(at: task.x) { x in
         let y = argmin(at: x, from: task.y0, linearSolver: solver, record: record) { x, y in task.g(x, y) }
@@ -269,17 +294,20 @@ struct ImplicitLayerTests {
   func callsAsWritten() {
     let task = QuadraticLayer()
     let (x, y0, v) = (task.x, task.y0, Tensor([1.0, 0.0, -1.0]))
-    let f: (Tensor, Tensor) -> Tensor = { x, y in 0.5 * (y - task.c).squared().sum() + 0.5 * task.rho * x.squared().sum() }
+    let f: (Tensor, Tensor) -> Tensor = { x, y in
+      0.5 * (y - task.c).squared().sum() + 0.5 * task.rho * x.squared().sum()
+    }
     let g: (Tensor, Tensor) -> Tensor = { x, y in task.g(x, y) }
 
     let F: (Tensor) -> Tensor = { x in f(x, argmin(at: x, from: y0) { x, y in g(x, y) }) }
-    let grad = gradient(at: x, of: F)                 // the hypergradient, by ordinary reverse mode
-    let (_, dF) = jvp(at: x, direction: v, of: F)      // forward mode through y*(x)
-    let H = hessian(at: x, of: F)                      // Newton on the outer problem
-    let J = jacobian(at: x) { x in argmin(at: x, from: y0) { x, y in g(x, y) } }   // dy*/dx
+    let grad = gradient(at: x, of: F)  // the hypergradient, by ordinary reverse mode
+    let (_, dF) = jvp(at: x, direction: v, of: F)  // forward mode through y*(x)
+    let H = hessian(at: x, of: F)  // Newton on the outer problem
+    let J = jacobian(at: x) { x in argmin(at: x, from: y0) { x, y in g(x, y) } }  // dy*/dx
 
     expectClose(J, task.jacobian, tolerance: 1e-9, "J")
-    expectClose(H, matmul(task.jacobian, transposed: true, task.jacobian) + task.rho * Tensor.identity(3), tolerance: 1e-9, "H")
+    expectClose(
+      H, matmul(task.jacobian, transposed: true, task.jacobian) + task.rho * Tensor.identity(3), tolerance: 1e-9, "H")
     expectClose(dF.scalar, dot(grad, v).scalar, tolerance: 1e-10, "jvp")
   }
 
@@ -300,7 +328,8 @@ struct ImplicitLayerTests {
     let g = gradient(at: x, of: G)
     expectClose(g[0], Tensor([3.0]), tolerance: 1e-9, "∂/∂x₀")
     expectClose(g[1], Tensor([-4.0, 16.0]), tolerance: 1e-9, "∂/∂x₁")
-    expectClose(hessian(at: x, of: G), Tensor(shape: [3, 3], scalars: [2, 0, 0, 0, 8, 0, 0, 0, 8]), tolerance: 1e-9, "∇²")
+    expectClose(
+      hessian(at: x, of: G), Tensor(shape: [3, 3], scalars: [2, 0, 0, 0, 8, 0, 0, 0, 8]), tolerance: 1e-9, "∇²")
     let r = root(at: x, from: y0) { (x: [Tensor], y: [String: Tensor]) -> [String: Tensor] in
       let a: Tensor = y["a"]! - x[0].squared()
       let b: Tensor = y["b"]! - 2 * x[1]
@@ -331,7 +360,9 @@ struct ImplicitLayerTests {
       norms.append(g.norm().scalar)
       if norms.last! < 1e-11 { break }
       let h = hessian(at: x, of: F)
-      let step = linearSolve(g, parameters: [h], symmetric: true, solver: .dense, record: record) { p, u in matmul(p[0], u) }
+      let step = linearSolve(g, parameters: [h], symmetric: true, solver: .dense, record: record) { p, u in
+        matmul(p[0], u)
+      }
       x = x - step
       y = problem.solveInner(x: x, y0: y, tolerance: 1e-12).solution
     }

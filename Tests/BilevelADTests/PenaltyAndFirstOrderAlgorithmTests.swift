@@ -15,7 +15,9 @@ struct PenaltyAndFirstOrderAlgorithmTests {
     AlgorithmCase(
       algorithm: GALET(outerStepSize: 0.5, innerStepSize: 0.1, innerSteps: 10, shadowStepSize: 0.015, shadowSteps: 10),
       iterations: 300, level: 8e-6),
-    AlgorithmCase(algorithm: F2BA(multiplier: 1e6, innerStepSize: 0.1, innerSteps: 10, outerStepSize: 0.5), iterations: 300, level: 8e-6),
+    AlgorithmCase(
+      algorithm: F2BA(multiplier: 1e6, innerStepSize: 0.1, innerSteps: 10, outerStepSize: 0.5), iterations: 300,
+      level: 8e-6),
     AlgorithmCase(algorithm: SLM(stepSize: 0.06, dualStepSize: 0.1), iterations: 1000, level: 0.05),
   ]
 

@@ -7,10 +7,15 @@ import Testing
 struct ReadmeExampleTests {
   @Test("the fifteen-line example runs and its hypergradient is right")
   func example() {
-    let A: Tensor = [[4, 1], [1, 3]], B: Tensor = [[1, 0], [0.5, 1]], c: Tensor = [1, -1]
+    let A: Tensor = [[4, 1], [1, 3]]
+    let B: Tensor = [[1, 0], [0.5, 1]]
+    let c: Tensor = [1, -1]
     let problem = BilevelProblem(
       outer: { x, y in 0.5 * (y - c).squared().sum() + 0.05 * x.squared().sum() },
-      inner: { x, y in let r = y - matmul(B, x); return 0.5 * dot(r, matmul(A, r)) })
+      inner: { x, y in
+        let r = y - matmul(B, x)
+        return 0.5 * dot(r, matmul(A, r))
+      })
     let x = Tensor([0.5, -1])
     let inner = problem.solveInner(x: x, y0: Tensor.zeros([2]))
     let h = problem.implicitHypergradient(x: x, y: inner.solution, solver: .conjugateGradient())

@@ -48,7 +48,8 @@ struct ReliabilityTests {
       _ = problem.implicitHypergradient(x: Tensor([0.0]), y: Tensor([0.0, 0.0]))
     }
     let text = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
-    #expect(text.contains("BilevelProblem: the outer objective f(x, y) must return one value, got shape [2, 2]"), "\(text)")
+    #expect(
+      text.contains("BilevelProblem: the outer objective f(x, y) must return one value, got shape [2, 2]"), "\(text)")
   }
 }
 
@@ -57,7 +58,9 @@ struct InnerSolverMessageTests {
   @Test("an inner objective that becomes NaN is reported as NaN, with its iteration")
   func nanObjective() {
     // g = Σ y⁴ − 4 Σ y + log(3 − Σ y): NaN once Σ y > 3, which the first Newton step crosses.
-    let problem = BilevelProblem(outer: { _, y in y.sum() }, inner: { _, y in log(3 - y.sum()) * 0 + y.squared().squared().sum() - 4 * y.sum() + log(y.sum() - 2.5) })
+    let problem = BilevelProblem(
+      outer: { _, y in y.sum() },
+      inner: { _, y in log(3 - y.sum()) * 0 + y.squared().squared().sum() - 4 * y.sum() + log(y.sum() - 2.5) })
     let solution = problem.solveInner(x: Tensor([0.0]), y0: Tensor([1.0, 1.0]))
     #expect(!solution.converged)
     #expect(solution.diagnostics.contains("NaN"), "\(solution.diagnostics)")

@@ -43,7 +43,8 @@ struct SingleLoopStochasticAlgorithmTests {
     // 4.6 → 0.13 (0.15 at the end) in 400 iterations.
     AlgorithmCase(
       algorithm: SBFW(
-        constraint: frankWolfeBall, innerStep: .decreasing(0.3, exponent: 0.25), frankWolfeStep: .decreasing(1, exponent: 1),
+        constraint: frankWolfeBall, innerStep: .decreasing(0.3, exponent: 0.25),
+        frankWolfeStep: .decreasing(1, exponent: 1),
         momentum: .constant(0.1), neumannStep: .constant(1), neumannSteps: 20, settings: batches),
       iterations: 400, level: 0.3),
     // 4.6 → 0.031 (0.039 at the end) in 1500 iterations (λ = 151).
@@ -66,25 +67,35 @@ struct SingleLoopStochasticAlgorithmTests {
   static let deterministicCases: [AlgorithmCase] = [
     // Measured iterations to 4.6e-6: MSTSA 150, ALSET 150, STABLE 170, SBFW 190, AdaPAG 160.
     AlgorithmCase(
-      algorithm: MSTSA(innerStep: .constant(1), outerRatio: 3, momentum: .constant(1), neumannStep: .constant(1), neumannSteps: 150, settings: deterministic),
+      algorithm: MSTSA(
+        innerStep: .constant(1), outerRatio: 3, momentum: .constant(1), neumannStep: .constant(1), neumannSteps: 150,
+        settings: deterministic),
       iterations: 250, level: 4.6e-6),
     AlgorithmCase(
-      algorithm: ALSET(innerStep: .constant(1), outerRatio: 3, innerSteps: 3, neumannStep: .constant(1), neumannSteps: 150, settings: deterministic),
+      algorithm: ALSET(
+        innerStep: .constant(1), outerRatio: 3, innerSteps: 3, neumannStep: .constant(1), neumannSteps: 150,
+        settings: deterministic),
       iterations: 250, level: 4.6e-6),
     AlgorithmCase(
-      algorithm: STABLE(innerStep: .constant(1), outerRatio: 3, momentum: .constant(1), hessianLowerBound: 0.01, settings: deterministic),
+      algorithm: STABLE(
+        innerStep: .constant(1), outerRatio: 3, momentum: .constant(1), hessianLowerBound: 0.01, settings: deterministic
+      ),
       iterations: 250, level: 4.6e-6),
     AlgorithmCase(
       algorithm: SBFW(
-        constraint: frankWolfeBall, innerStep: .constant(1), frankWolfeStep: .decreasing(1, exponent: 1), momentum: .constant(1),
+        constraint: frankWolfeBall, innerStep: .constant(1), frankWolfeStep: .decreasing(1, exponent: 1),
+        momentum: .constant(1),
         neumannStep: .constant(1), neumannSteps: 150, smoothness: 1, settings: deterministic),
       iterations: 250, level: 4.6e-6),
     AlgorithmCase(
-      algorithm: AdaPAG(innerStep: .constant(1), outerRatio: 3, adaptiveLowerBound: 1, hessianLowerBound: 0.01, settings: deterministic),
+      algorithm: AdaPAG(
+        innerStep: .constant(1), outerRatio: 3, adaptiveLowerBound: 1, hessianLowerBound: 0.01, settings: deterministic),
       iterations: 250, level: 4.6e-6),
   ]
 
-  @Test("with full batches and every Neumann term, ‖∇F‖ falls six orders, from 4.6 below 4.6e-6", arguments: deterministicCases)
+  @Test(
+    "with full batches and every Neumann term, ‖∇F‖ falls six orders, from 4.6 below 4.6e-6",
+    arguments: deterministicCases)
   func deterministicSixOrders(testCase: AlgorithmCase) {
     let task = Self.task
     let result = solve(
@@ -102,7 +113,9 @@ struct SingleLoopStochasticAlgorithmTests {
     let task = Self.task
     let result = solve(
       task.problem, x0: Self.x0, y0: Self.y0,
-      solver: F3SA(innerStep: .constant(1), outerRatio: 0.1, momentum: .constant(1), multiplierIncrement: .constant(1), settings: Self.deterministic),
+      solver: F3SA(
+        innerStep: .constant(1), outerRatio: 0.1, momentum: .constant(1), multiplierIncrement: .constant(1),
+        settings: Self.deterministic),
       stopping: StoppingRule(maxIterations: 1000), evaluateEvery: 250, evaluator: task.evaluator())
     let norms = Dictionary(uniqueKeysWithValues: result.trace.records.map { ($0.iteration, $0.hypergradientNorm!) })
     let (early, late) = (norms[250]!, norms[1000]!)
@@ -142,7 +155,8 @@ struct SingleLoopStochasticAlgorithmTests {
   @Test("the same seed gives the same trace, another seed another trace", arguments: names)
   func determinism(name: String) {
     let task = Self.task
-    expectSeedDeterminism(name: name, problem: task.problem, x0: Self.x0, y0: Self.y0, evaluator: task.evaluator()) { seed in
+    expectSeedDeterminism(name: name, problem: task.problem, x0: Self.x0, y0: Self.y0, evaluator: task.evaluator()) {
+      seed in
       Self.algorithm(named: name, settings: StochasticSettings(batchSize: 8, seed: seed))
     }
   }
@@ -156,13 +170,18 @@ struct SingleLoopStochasticAlgorithmTests {
 
   @Test("MSTSA and SBFW: one ∇_y g, then every hypergradient oracle at both points on shared batches, p < N HVPs each")
   func momentumHypergradientCounts() {
-    let algorithms: [any BilevelAlgorithm] = [MSTSA(settings: Self.batches), SBFW(constraint: Self.frankWolfeBall, settings: Self.batches)]
+    let algorithms: [any BilevelAlgorithm] = [
+      MSTSA(settings: Self.batches), SBFW(constraint: Self.frankWolfeBall, settings: Self.batches),
+    ]
     for algorithm in algorithms {
       let steps = stepCounts(algorithm, steps: 40)
       let first = steps[0].hessianVectorProducts
       #expect((0..<10).contains(first))
       #expect(
-        steps[0] == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: first, crossProducts: 1, outerSamples: 8, innerSamples: (2 + first) * 8),
+        steps[0]
+          == OracleCounts(
+            outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: first, crossProducts: 1,
+            outerSamples: 8, innerSamples: (2 + first) * 8),
         "\(algorithm.name)")
       var depths = [first]
       for step in steps.dropFirst() {
@@ -172,7 +191,10 @@ struct SingleLoopStochasticAlgorithmTests {
         // The y step's batch, p Neumann batches and one cross-product batch, each call
         // counting its batch's samples.
         #expect(
-          step == OracleCounts(outerGradientX: 2, outerGradientY: 2, innerGradientY: 1, hessianVectorProducts: 2 * p, crossProducts: 2, outerSamples: 16, innerSamples: (3 + 2 * p) * 8),
+          step
+            == OracleCounts(
+              outerGradientX: 2, outerGradientY: 2, innerGradientY: 1, hessianVectorProducts: 2 * p, crossProducts: 2,
+              outerSamples: 16, innerSamples: (3 + 2 * p) * 8),
           "\(algorithm.name)")
       }
       #expect(Set(depths).count > 5, "\(algorithm.name) draws varied truncation depths")
@@ -184,7 +206,11 @@ struct SingleLoopStochasticAlgorithmTests {
     for step in stepCounts(ALSET(innerSteps: 3, settings: Self.batches), steps: 10) {
       let p = step.hessianVectorProducts
       #expect((0..<10).contains(p))
-      #expect(step == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 3, hessianVectorProducts: p, crossProducts: 1, outerSamples: 8, innerSamples: (4 + p) * 8))
+      #expect(
+        step
+          == OracleCounts(
+            outerGradientX: 1, outerGradientY: 1, innerGradientY: 3, hessianVectorProducts: p, crossProducts: 1,
+            outerSamples: 8, innerSamples: (4 + p) * 8))
     }
   }
 
@@ -193,8 +219,14 @@ struct SingleLoopStochasticAlgorithmTests {
     let steps = stepCounts(STABLE(settings: Self.batches), steps: 3)
     // Each dense Hessian is one batch evaluation counted as 10 products; each cross
     // Jacobian is 10 cross products of one batch each.
-    #expect(steps[0] == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 10, crossProducts: 10, outerSamples: 8, innerSamples: 12 * 8))
-    let paired = OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 20, crossProducts: 20, outerSamples: 8, innerSamples: 23 * 8)
+    #expect(
+      steps[0]
+        == OracleCounts(
+          outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 10, crossProducts: 10,
+          outerSamples: 8, innerSamples: 12 * 8))
+    let paired = OracleCounts(
+      outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 20, crossProducts: 20,
+      outerSamples: 8, innerSamples: 23 * 8)
     #expect(steps[1] == paired)
     #expect(steps[2] == paired)
   }
@@ -202,15 +234,22 @@ struct SingleLoopStochasticAlgorithmTests {
   @Test("F3SA: (∇_x f, ∇_y f) and (∇_x g, ∇_y g) at y and z, at both points after the first step (8 and 4 calls)")
   func firstOrderCounts() {
     let steps = stepCounts(F3SA(settings: Self.batches), steps: 3)
-    #expect(steps[0] == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 2, innerGradientX: 2, outerSamples: 8, innerSamples: 16))
-    let paired = OracleCounts(outerGradientX: 2, outerGradientY: 2, innerGradientY: 4, innerGradientX: 4, outerSamples: 16, innerSamples: 32)
+    #expect(
+      steps[0]
+        == OracleCounts(
+          outerGradientX: 1, outerGradientY: 1, innerGradientY: 2, innerGradientX: 2, outerSamples: 8, innerSamples: 16)
+    )
+    let paired = OracleCounts(
+      outerGradientX: 2, outerGradientY: 2, innerGradientY: 4, innerGradientX: 4, outerSamples: 16, innerSamples: 32)
     #expect(steps[1] == paired)
     #expect(steps[2] == paired)
   }
 
   @Test("AdaPAG: one ∇_y g, a dense Hessian (dim y HVPs), one cross product and one ∇f per step")
   func adaptiveCounts() {
-    let expected = OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 10, crossProducts: 1, outerSamples: 8, innerSamples: 3 * 8)
+    let expected = OracleCounts(
+      outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 10, crossProducts: 1,
+      outerSamples: 8, innerSamples: 3 * 8)
     #expect(stepCounts(AdaPAG(settings: Self.batches), steps: 2) == [expected, expected])
   }
 
@@ -270,7 +309,9 @@ struct SingleLoopStochasticAlgorithmTests {
     }
   }
 
-  @Test("SBFW on a box-constrained quadratic: every iterate feasible, Frank-Wolfe gap below 1e-3 over the last 200 of 1000 steps")
+  @Test(
+    "SBFW on a box-constrained quadratic: every iterate feasible, Frank-Wolfe gap below 1e-3 over the last 200 of 1000 steps"
+  )
   func frankWolfeConstrainedOptimum() {
     // An identity inner Hessian (condition number 1) with η = 1 and N = 1 makes the
     // Neumann estimate exact, so the run tests the Frank-Wolfe part; the constrained
@@ -283,7 +324,8 @@ struct SingleLoopStochasticAlgorithmTests {
       neumannSteps: 1, settings: StochasticSettings(batchSize: nil))
     let result = solve(
       quadratic.problem, x0: Self.x0, y0: Self.y0, solver: sbfw, stopping: StoppingRule(maxIterations: 1000),
-      evaluateEvery: 1, evaluator: Self.frankWolfeEvaluator(
+      evaluateEvery: 1,
+      evaluator: Self.frankWolfeEvaluator(
         box, hypergradient: quadratic.hypergradient(at:), outerValue: quadratic.outerValue(at:)))
     #expect(result.trace.records.count == 1001)
     #expect(result.trace.records.allSatisfy { $0.metrics["infeasibility"]! <= 1e-12 })
@@ -294,7 +336,9 @@ struct SingleLoopStochasticAlgorithmTests {
     #expect(atBound == 3)
   }
 
-  @Test("SBFW with batches of 8 keeps every iterate in a box that cuts off the optimum; its gap falls from 10 below 1 (0.39 measured)")
+  @Test(
+    "SBFW with batches of 8 keeps every iterate in a box that cuts off the optimum; its gap falls from 10 below 1 (0.39 measured)"
+  )
   func frankWolfeStochasticFeasibility() {
     let task = Self.task
     let box = ConstraintSet.box(lower: -1, upper: 1)
@@ -302,8 +346,10 @@ struct SingleLoopStochasticAlgorithmTests {
       constraint: box, innerStep: .decreasing(0.3, exponent: 0.25), frankWolfeStep: .decreasing(1, exponent: 1),
       momentum: .constant(0.1), neumannStep: .constant(1), neumannSteps: 20, settings: Self.batches)
     let result = solve(
-      task.problem, x0: Self.x0, y0: Self.y0, solver: sbfw, stopping: StoppingRule(maxIterations: 150), evaluateEvery: 1,
-      evaluator: Self.frankWolfeEvaluator(box, hypergradient: task.hypergradient(at:), outerValue: task.outerValue(at:)))
+      task.problem, x0: Self.x0, y0: Self.y0, solver: sbfw, stopping: StoppingRule(maxIterations: 150),
+      evaluateEvery: 1,
+      evaluator: Self.frankWolfeEvaluator(box, hypergradient: task.hypergradient(at:), outerValue: task.outerValue(at:))
+    )
     #expect(result.trace.records.count == 151)
     #expect(result.trace.records.allSatisfy { $0.metrics["infeasibility"]! <= 1e-12 })
     let gaps = result.trace.records.map { $0.metrics["frank-wolfe gap"]! }

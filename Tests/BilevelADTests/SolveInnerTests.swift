@@ -8,7 +8,8 @@ struct SolveInnerTests {
   func quadratic(method: InnerSolverMethod) {
     let task = QuadraticBilevel(innerDimension: 8, conditionNumber: 50, seed: 2)
     let x = Tensor(randomNormal: [8], seed: 3)
-    let result = task.problem.solveInner(x: x, y0: Tensor.zeros([8]), tolerance: 1e-10, maxIterations: 5000, method: method)
+    let result = task.problem.solveInner(
+      x: x, y0: Tensor.zeros([8]), tolerance: 1e-10, maxIterations: 5000, method: method)
     #expect(result.converged, "\(result.diagnostics)")
     #expect(result.gradientNorm <= 1e-10)
     #expect(relativeError(result.solution, task.innerSolution(at: x)) < 1e-9)

@@ -28,7 +28,8 @@ struct StochasticAlgorithmTests {
     AlgorithmCase(algorithm: AmIGO(outerRatio: 3, settings: batches), iterations: 300, level: 0.15),
     // 4.6 → 0.17 in 300 iterations.
     AlgorithmCase(
-      algorithm: BSA(innerStep: .decreasing(0.5, exponent: 0.5), neumannStep: .constant(0.5), outerRatio: 3, settings: batches),
+      algorithm: BSA(
+        innerStep: .decreasing(0.5, exponent: 0.5), neumannStep: .constant(0.5), outerRatio: 3, settings: batches),
       iterations: 300, level: 0.3),
     // 4.6 → 0.17 in 1000 iterations.
     AlgorithmCase(
@@ -62,7 +63,8 @@ struct StochasticAlgorithmTests {
       iterations: 170, level: 1e-3),
     // Full batch: 4.6 → 0.2 in 60 iterations.
     AlgorithmCase(
-      algorithm: PZOBO(innerStep: .constant(0.3), outerRatio: 3, innerSteps: 5, settings: StochasticSettings(batchSize: nil, seed: 3)),
+      algorithm: PZOBO(
+        innerStep: .constant(0.3), outerRatio: 3, innerSteps: 5, settings: StochasticSettings(batchSize: nil, seed: 3)),
       iterations: 80, level: 0.4),
   ]
 
@@ -101,7 +103,8 @@ struct StochasticAlgorithmTests {
   @Test("the same seed gives the same trace, another seed another trace", arguments: names)
   func determinism(name: String) {
     let task = Self.task
-    expectSeedDeterminism(name: name, problem: task.problem, x0: Self.x0, y0: Self.y0, evaluator: task.evaluator()) { seed in
+    expectSeedDeterminism(name: name, problem: task.problem, x0: Self.x0, y0: Self.y0, evaluator: task.evaluator()) {
+      seed in
       Self.algorithm(named: name, settings: StochasticSettings(batchSize: 8, seed: seed))
     }
   }
@@ -115,7 +118,9 @@ struct StochasticAlgorithmTests {
 
   @Test("stocBiO and AmIGO: T ∇_y g, Q HVPs, one cross product and one ∇f per step (21 and 2 calls)")
   func doubleLoopCounts() {
-    let expected = OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 10, hessianVectorProducts: 10, crossProducts: 1, outerSamples: 8, innerSamples: 21 * 8)
+    let expected = OracleCounts(
+      outerGradientX: 1, outerGradientY: 1, innerGradientY: 10, hessianVectorProducts: 10, crossProducts: 1,
+      outerSamples: 8, innerSamples: 21 * 8)
     #expect(stepCounts(StocBiO(settings: Self.batches)) == [expected])
     #expect(stepCounts(AmIGO(settings: Self.batches)) == [expected])
   }
@@ -126,13 +131,21 @@ struct StochasticAlgorithmTests {
     for step in bsa {
       let p = step.hessianVectorProducts
       #expect((0..<10).contains(p))
-      #expect(step == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 10, hessianVectorProducts: p, crossProducts: 1, outerSamples: 8, innerSamples: (11 + p) * 8))
+      #expect(
+        step
+          == OracleCounts(
+            outerGradientX: 1, outerGradientY: 1, innerGradientY: 10, hessianVectorProducts: p, crossProducts: 1,
+            outerSamples: 8, innerSamples: (11 + p) * 8))
     }
     let ttsa = stepCounts(TTSA(settings: Self.batches), steps: 200)
     for step in ttsa {
       let p = step.hessianVectorProducts
       // The cross product reuses the batch of the y step: 2 + p inner batches of 8.
-      #expect(step == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: p, crossProducts: 1, outerSamples: 8, innerSamples: (2 + p) * 8))
+      #expect(
+        step
+          == OracleCounts(
+            outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: p, crossProducts: 1,
+            outerSamples: 8, innerSamples: (2 + p) * 8))
     }
     let depths = ttsa.map(\.hessianVectorProducts)
     #expect(Set(depths) == Set(0..<10))
@@ -143,22 +156,35 @@ struct StochasticAlgorithmTests {
   @Test("MRBO and SUSTAIN: every oracle at the current and previous points after the first step (24 and 4 calls)")
   func momentumCounts() {
     let mrbo = stepCounts(MRBO(settings: Self.batches), steps: 3)
-    #expect(mrbo[0] == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 10, crossProducts: 1, outerSamples: 8, innerSamples: 12 * 8))
-    let paired = OracleCounts(outerGradientX: 2, outerGradientY: 2, innerGradientY: 2, hessianVectorProducts: 20, crossProducts: 2, outerSamples: 16, innerSamples: 24 * 8)
+    #expect(
+      mrbo[0]
+        == OracleCounts(
+          outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 10, crossProducts: 1,
+          outerSamples: 8, innerSamples: 12 * 8))
+    let paired = OracleCounts(
+      outerGradientX: 2, outerGradientY: 2, innerGradientY: 2, hessianVectorProducts: 20, crossProducts: 2,
+      outerSamples: 16, innerSamples: 24 * 8)
     #expect(mrbo[1] == paired)
     #expect(mrbo[2] == paired)
     for step in stepCounts(SUSTAIN(settings: Self.batches), steps: 4).dropFirst() {
       let p = step.hessianVectorProducts / 2
       #expect(step.hessianVectorProducts == 2 * p && (0..<10).contains(p))
-      #expect(step == OracleCounts(outerGradientX: 2, outerGradientY: 2, innerGradientY: 2, hessianVectorProducts: 2 * p, crossProducts: 2, outerSamples: 16, innerSamples: (4 + 2 * p) * 8))
+      #expect(
+        step
+          == OracleCounts(
+            outerGradientX: 2, outerGradientY: 2, innerGradientY: 2, hessianVectorProducts: 2 * p, crossProducts: 2,
+            outerSamples: 16, innerSamples: (4 + 2 * p) * 8))
     }
   }
 
   @Test("VRBO: T paired stochastic steps per outer step (240 and 40 calls), plus a full-batch restart every q = 8")
   func varianceReducedCounts() {
     let steps = stepCounts(VRBO(settings: Self.batches), steps: 9)
-    let stochastic = OracleCounts(outerGradientX: 20, outerGradientY: 20, innerGradientY: 20, hessianVectorProducts: 200, crossProducts: 20, outerSamples: 160, innerSamples: 240 * 8)
-    let restart = OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 10, crossProducts: 1)
+    let stochastic = OracleCounts(
+      outerGradientX: 20, outerGradientY: 20, innerGradientY: 20, hessianVectorProducts: 200, crossProducts: 20,
+      outerSamples: 160, innerSamples: 240 * 8)
+    let restart = OracleCounts(
+      outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 10, crossProducts: 1)
     #expect(steps[0] == stochastic + restart)
     #expect(steps[1..<8].allSatisfy { $0 == stochastic })
     #expect(steps[8] == stochastic + restart)
@@ -167,8 +193,16 @@ struct StochasticAlgorithmTests {
   @Test("FSLA: one ∇_y g, one HVP, two cross products, one ∇_y f and two ∇_x f per step (4 and 3 calls)")
   func singleLoopCounts() {
     let steps = stepCounts(FSLA(settings: Self.batches), steps: 2)
-    #expect(steps[0] == OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 1, crossProducts: 1, outerSamples: 16, innerSamples: 3 * 8))
-    #expect(steps[1] == OracleCounts(outerGradientX: 2, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 1, crossProducts: 2, outerSamples: 24, innerSamples: 4 * 8))
+    #expect(
+      steps[0]
+        == OracleCounts(
+          outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 1, crossProducts: 1,
+          outerSamples: 16, innerSamples: 3 * 8))
+    #expect(
+      steps[1]
+        == OracleCounts(
+          outerGradientX: 2, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 1, crossProducts: 2,
+          outerSamples: 24, innerSamples: 4 * 8))
   }
 
   @Test("PZOBO: (Q + 1) N inner gradients and one ∇f per step, full-batch or on shared mini-batches")
@@ -176,7 +210,10 @@ struct StochasticAlgorithmTests {
     #expect(stepCounts(PZOBO()) == [OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 110)])
     #expect(
       stepCounts(PZOBO(settings: Self.batches))
-        == [OracleCounts(outerGradientX: 1, outerGradientY: 1, innerGradientY: 110, outerSamples: 8, innerSamples: 110 * 8)])
+        == [
+          OracleCounts(
+            outerGradientX: 1, outerGradientY: 1, innerGradientY: 110, outerSamples: 8, innerSamples: 110 * 8)
+        ])
   }
 
   // MARK: Full-batch limits

@@ -11,7 +11,10 @@ import Testing
 struct TwoLayerParameters: TensorStructure {
   var w1, b1, w2, b2: Tensor
   mutating func visitTensors(_ visit: (inout Tensor) -> Void) {
-    visit(&w1); visit(&b1); visit(&w2); visit(&b2)
+    visit(&w1)
+    visit(&b1)
+    visit(&w2)
+    visit(&b2)
   }
 
   /// Small random weights for `inputs`-`hidden`-`classes`.
@@ -24,7 +27,8 @@ struct TwoLayerParameters: TensorStructure {
 
   /// Mean softmax cross-entropy on `rows` of (data, oneHot).
   func loss(_ data: Tensor, _ oneHot: Tensor, rows: [Int]) -> Tensor {
-    let x = data.gathering(rows: rows), t = oneHot.gathering(rows: rows)
+    let x = data.gathering(rows: rows)
+    let t = oneHot.gathering(rows: rows)
     let logits = matmul(tanh(matmul(x, w1) + b1), w2) + b2
     return (logits.logSumExp(squeezingAxes: 1) - (logits * t).sum(squeezingAxes: 1)).mean()
   }
@@ -48,12 +52,14 @@ struct LayerDecayTask {
     }
     let train = Tensor(randomNormal: [Self.trainCount, Self.inputs], seed: 41)
     let valid = Tensor(randomNormal: [Self.validCount, Self.inputs], seed: 42)
-    let trainTargets = oneHot(train, seed: 43), validTargets = oneHot(valid, seed: 43)
+    let trainTargets = oneHot(train, seed: 43)
+    let validTargets = oneHot(valid, seed: 43)
     (self.train, self.trainTargets, self.valid, self.validTargets) = (train, trainTargets, valid, validTargets)
 
     func penalty(_ decay: [String: Tensor], _ n: TwoLayerParameters) -> Tensor {
-      0.5 * (exp(decay["layer1"]!) * (n.w1.squared().sum() + n.b1.squared().sum())
-        + exp(decay["layer2"]!) * (n.w2.squared().sum() + n.b2.squared().sum()))
+      0.5
+        * (exp(decay["layer1"]!) * (n.w1.squared().sum() + n.b1.squared().sum())
+          + exp(decay["layer2"]!) * (n.w2.squared().sum() + n.b2.squared().sum()))
     }
     structured = BilevelProblem(
       outerSampleCount: Self.validCount, innerSampleCount: Self.trainCount,
@@ -87,7 +93,9 @@ struct LayerDecayTask {
 struct StructuredProblemTests {
   let task = LayerDecayTask()
 
-  @Test("solveInner, implicit (every linear solver), unrolled (every mode) and finite differences match the flat problem to 1e-10")
+  @Test(
+    "solveInner, implicit (every linear solver), unrolled (every mode) and finite differences match the flat problem to 1e-10"
+  )
   func estimatorsMatchFlat() {
     let inner = task.structured.solveInner(x: task.x0, y0: task.y0)
     let flatInner = task.flat.solveInner(x: task.flatX0, y0: task.flatY0)
@@ -113,11 +121,14 @@ struct StructuredProblemTests {
       let check = task.structured.checkHypergradient(x: task.x0, y0: y, direction: direction, estimate: h.gradient)
       #expect(check.relativeDiscrepancy <= 1e-6, "\(name): \(check.relativeDiscrepancy)")
     }
-    let implicit = task.structured.implicitHypergradient(x: task.x0, y: y, solver: .conjugateGradient(maxIterations: 200, tolerance: 1e-12))
+    let implicit = task.structured.implicitHypergradient(
+      x: task.x0, y: y, solver: .conjugateGradient(maxIterations: 200, tolerance: 1e-12))
 
     for mode in [UnrollMode.reverse, .forward, .truncated(lastSteps: 10), .checkpointed(every: 7)] {
-      let u = task.structured.unrolledHypergradient(x: task.x0, y0: task.y0, steps: 30, innerLearningRate: 0.5, mode: mode)
-      let reference = task.flat.unrolledHypergradient(x: task.flatX0, y0: task.flatY0, steps: 30, innerLearningRate: 0.5, mode: mode)
+      let u = task.structured.unrolledHypergradient(
+        x: task.x0, y0: task.y0, steps: 30, innerLearningRate: 0.5, mode: mode)
+      let reference = task.flat.unrolledHypergradient(
+        x: task.flatX0, y0: task.flatY0, steps: 30, innerLearningRate: 0.5, mode: mode)
       #expect(relativeError(u.gradient.flattened(), reference.gradient) <= 1e-10, "\(mode)")
       #expect(u.innerIterate?.hasSameLayout(as: task.y0) == true)
     }
@@ -134,7 +145,10 @@ struct StructuredProblemTests {
 
   @Test(
     "the driver runs algorithms on the structured problem with the flat problem's trace",
-    arguments: ["aid-bio", "itd-bio", "k-rmd", "bome", "v-pbgd", "f2sa", "f2ba", "hjfbio", "soba", "saba", "srba", "stocbio", "amigo"])
+    arguments: [
+      "aid-bio", "itd-bio", "k-rmd", "bome", "v-pbgd", "f2sa", "f2ba", "hjfbio", "soba", "saba", "srba", "stocbio",
+      "amigo",
+    ])
   func driverMatchesFlat(name: String) {
     let settings = StochasticSettings(batchSize: 8, seed: 3)
     let algorithm: any BilevelAlgorithm =
@@ -155,14 +169,21 @@ struct StructuredProblemTests {
       }
     #expect(algorithm.name == name)
     let stopping = StoppingRule(maxIterations: 4)
-    let structured = solve(task.structured, x0: task.x0, y0: task.y0, solver: algorithm, stopping: stopping, evaluateEvery: 2)
-    let flat = solve(task.flat, x0: task.flatX0, y0: task.flatY0, solver: algorithm, stopping: stopping, evaluateEvery: 2)
+    let structured = solve(
+      task.structured, x0: task.x0, y0: task.y0, solver: algorithm, stopping: stopping, evaluateEvery: 2)
+    let flat = solve(
+      task.flat, x0: task.flatX0, y0: task.flatY0, solver: algorithm, stopping: stopping, evaluateEvery: 2)
     #expect(structured.trace.records.count == flat.trace.records.count)
     for (a, b) in zip(structured.trace.records, flat.trace.records) {
       #expect(a.counts == b.counts, "\(algorithm.name) iteration \(a.iteration)")
-      for (u, v) in [(a.outerValue, b.outerValue), (a.hypergradientNorm, b.hypergradientNorm), (a.directionNorm, b.directionNorm)] {
-        if let u, let v { #expect(abs(u - v) <= 1e-12 * max(1, abs(v)), "\(algorithm.name) iteration \(a.iteration): \(u) vs \(v)") }
-        else { #expect(u == nil && v == nil) }
+      for (u, v) in [
+        (a.outerValue, b.outerValue), (a.hypergradientNorm, b.hypergradientNorm), (a.directionNorm, b.directionNorm),
+      ] {
+        if let u, let v {
+          #expect(abs(u - v) <= 1e-12 * max(1, abs(v)), "\(algorithm.name) iteration \(a.iteration): \(u) vs \(v)")
+        } else {
+          #expect(u == nil && v == nil)
+        }
       }
     }
     #expect(relativeError(structured.x.flattened(), flat.x) <= 1e-12, "\(algorithm.name) x")
@@ -173,16 +194,20 @@ struct StructuredProblemTests {
   @Test("a user's evaluator receives the structures")
   func evaluatorSeesStructures() {
     let result = solve(
-      task.structured, x0: task.x0, y0: task.y0, solver: AIDBIO(outerStepSize: 0.5), stopping: StoppingRule(maxIterations: 2),
+      task.structured, x0: task.x0, y0: task.y0, solver: AIDBIO(outerStepSize: 0.5),
+      stopping: StoppingRule(maxIterations: 2),
       evaluator: { (x: [String: Tensor], y: TwoLayerParameters) in
-        Evaluation(outerValue: y.loss(task.valid, task.validTargets, rows: Array(0..<LayerDecayTask.validCount)).scalar,
-                   metrics: ["decay1": exp(x["layer1"]!.scalar)])
+        Evaluation(
+          outerValue: y.loss(task.valid, task.validTargets, rows: Array(0..<LayerDecayTask.validCount)).scalar,
+          metrics: ["decay1": exp(x["layer1"]!.scalar)])
       })
     #expect(result.trace.records.count == 3)
     #expect(result.trace.records.allSatisfy { $0.metrics["decay1"] != nil })
   }
 
-  @Test("a plain problem over tensors keeps its behaviour, and a structured problem called with the wrong types traps naming them")
+  @Test(
+    "a plain problem over tensors keeps its behaviour, and a structured problem called with the wrong types traps naming them"
+  )
   func wrongTypes() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       let task = LayerDecayTask()

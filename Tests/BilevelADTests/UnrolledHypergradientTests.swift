@@ -25,9 +25,12 @@ struct UnrolledHypergradientTests {
     #expect(long.converged)
   }
 
-  @Test("forward, checkpointed and fully truncated unrolling agree with reverse to 1e-10",
-        arguments: [UnrollMode.forward, .checkpointed(every: 1), .checkpointed(every: 7), .checkpointed(every: 100),
-                    .truncated(lastSteps: 30), .truncated(lastSteps: 1000)])
+  @Test(
+    "forward, checkpointed and fully truncated unrolling agree with reverse to 1e-10",
+    arguments: [
+      UnrollMode.forward, .checkpointed(every: 1), .checkpointed(every: 7), .checkpointed(every: 100),
+      .truncated(lastSteps: 30), .truncated(lastSteps: 1000),
+    ])
   func modesAgree(mode: UnrollMode) {
     let reverse = task.problem.unrolledHypergradient(x: x, y0: y0, steps: 30, innerLearningRate: 0.1, mode: .reverse)
     let other = task.problem.unrolledHypergradient(x: x, y0: y0, steps: 30, innerLearningRate: 0.1, mode: mode)
@@ -44,8 +47,9 @@ struct UnrolledHypergradientTests {
     #expect(checkpointed.innerIterate?.scalars == reverse.innerIterate?.scalars)
   }
 
-  @Test("forward and reverse agree for heavy-ball and Adam inner optimizers",
-        arguments: [InnerOptimizer.heavyBall(momentum: 0.5), .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8)])
+  @Test(
+    "forward and reverse agree for heavy-ball and Adam inner optimizers",
+    arguments: [InnerOptimizer.heavyBall(momentum: 0.5), .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8)])
   func optimizers(optimizer: InnerOptimizer) {
     let reverse = task.problem.unrolledHypergradient(
       x: x, y0: y0, steps: 25, innerLearningRate: 0.05, mode: .reverse, optimizer: optimizer)
@@ -71,7 +75,8 @@ struct UnrolledHypergradientTests {
     let errors = [5, 10, 20].map { kept in
       relativeError(
         task.problem.unrolledHypergradient(
-          x: x, y0: y0, steps: 100, innerLearningRate: 0.1, mode: .truncated(lastSteps: kept)).gradient, full)
+          x: x, y0: y0, steps: 100, innerLearningRate: 0.1, mode: .truncated(lastSteps: kept)
+        ).gradient, full)
     }
     #expect(errors[0] > errors[1] && errors[1] > errors[2])
   }
@@ -89,8 +94,9 @@ struct UnrolledHypergradientTests {
     #expect(forward.counts.hessianVectorProducts == 60)
   }
 
-  @Test("forward unrolling under a memory limit pushes the columns in blocks: same gradient, loop re-run per block",
-        arguments: [InnerOptimizer.gradientDescent, .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8)])
+  @Test(
+    "forward unrolling under a memory limit pushes the columns in blocks: same gradient, loop re-run per block",
+    arguments: [InnerOptimizer.gradientDescent, .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8)])
   func forwardBlocks(optimizer: InnerOptimizer) {
     let reverse = task.problem.unrolledHypergradient(
       x: x, y0: y0, steps: 10, innerLearningRate: 0.05, mode: .reverse, optimizer: optimizer)

@@ -20,10 +20,12 @@ struct VarianceReductionTests {
     ).trace
   }
 
-  @Test("SABA and SRBA drive the hypergradient norm below 1e-6 with constant steps",
-        arguments: ["saba", "srba"])
+  @Test(
+    "SABA and SRBA drive the hypergradient norm below 1e-6 with constant steps",
+    arguments: ["saba", "srba"])
   func constantSteps(name: String) {
-    let algorithm: any BilevelAlgorithm = name == "saba"
+    let algorithm: any BilevelAlgorithm =
+      name == "saba"
       ? SABA(innerStep: .constant(0.2), outerRatio: 10, settings: Self.settings)
       : SRBA(innerStep: .constant(0.2), outerRatio: 10, settings: Self.settings)
     let trace = run(algorithm, iterations: 4000, tolerance: 1e-6)
@@ -37,7 +39,8 @@ struct VarianceReductionTests {
     let floor = constant.records.suffix(10).map { $0.hypergradientNorm! }
     // Measured: it hovers between 0.03 and 0.06 from iteration 1000 on, far above SABA's 1e-6.
     #expect(floor.min()! > 1e-2)
-    let decreasing = run(SOBA(innerStep: .decreasing(0.2, exponent: 0.5), outerRatio: 10, settings: Self.settings), iterations: 3000)
+    let decreasing = run(
+      SOBA(innerStep: .decreasing(0.2, exponent: 0.5), outerRatio: 10, settings: Self.settings), iterations: 3000)
     let norms = decreasing.records.map { $0.hypergradientNorm! }
     // Every 500 iterations the norm is lower than 500 iterations before.
     for k in stride(from: 5, to: norms.count, by: 5) { #expect(norms[k] < norms[k - 5], "iteration \(k * 100)") }

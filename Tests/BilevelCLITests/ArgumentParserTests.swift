@@ -190,14 +190,18 @@ struct ArgumentParserTests {
         Usage: \(runUsage)
           See 'bilevel-cli run --help' for more information.
         """)
-    #expect(parseError(["run", "x", "--iter", "5"])?.message == "Unknown option '--iter'. Did you mean '--iterations'?")
-    #expect(parseError(["run", "x", "-iterations", "5"])?.message == "Unknown option '-iterations'. Did you mean '--iterations'?")
+    #expect(
+      parseError(["run", "x", "--iter", "5"])?.message == "Unknown option '--iter'. Did you mean '--iterations'?")
+    #expect(
+      parseError(["run", "x", "-iterations", "5"])?.message
+        == "Unknown option '-iterations'. Did you mean '--iterations'?")
     #expect(parseError(["run", "x", "-q"])?.message == "Unknown option '-q'")
-    #expect(parseError(["--foo"])?.rendered == """
-      Error: Unknown option '--foo'
-      Usage: bilevel-cli <subcommand>
-        See 'bilevel-cli --help' for more information.
-      """)
+    #expect(
+      parseError(["--foo"])?.rendered == """
+        Error: Unknown option '--foo'
+        Usage: bilevel-cli <subcommand>
+          See 'bilevel-cli --help' for more information.
+        """)
   }
 
   @Test("a missing value names the option and prints its help")

@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(FoundationXML)
-  import FoundationXML
-#endif
 import Synchronization
 import Testing
 
 @testable import BilevelCLI
+
+#if canImport(FoundationXML)
+  import FoundationXML
+#endif
 
 /// A console that records what the tool writes.
 final class RecordingConsole: Sendable {
@@ -47,12 +48,13 @@ struct CommandLineTests {
     let result = runTool(["run", "quadratic", "--itrations", "5"])
     #expect(result.status == 64)
     #expect(result.output.isEmpty)
-    #expect(result.error == """
-      Error: Unknown option '--itrations'. Did you mean '--iterations'?
-      Usage: bilevel-cli run [<options>] <task>
-        See 'bilevel-cli run --help' for more information.
+    #expect(
+      result.error == """
+        Error: Unknown option '--itrations'. Did you mean '--iterations'?
+        Usage: bilevel-cli run [<options>] <task>
+          See 'bilevel-cli run --help' for more information.
 
-      """)
+        """)
   }
 
   @Test("an unknown command, a bad value, a missing value and a missing argument exit with 64")
@@ -103,9 +105,11 @@ struct CommandLineTests {
       else { return nil }
       return String(last[column])
     }
-    let expectedA = calls("expected", seed: "1"), expectedB = calls("expected", seed: "2")
+    let expectedA = calls("expected", seed: "1")
+    let expectedB = calls("expected", seed: "2")
     #expect(expectedA != nil && expectedA == expectedB)
-    let randomizedA = calls("randomized", seed: "1"), randomizedB = calls("randomized", seed: "2")
+    let randomizedA = calls("randomized", seed: "1")
+    let randomizedB = calls("randomized", seed: "2")
     #expect(randomizedA != nil && randomizedA != randomizedB)
     let bad = runTool(["run", "quadratic-sum", "--algorithm", "mstsa", "--neumann-truncation", "all"])
     #expect(bad.status == 64)
@@ -131,7 +135,9 @@ struct CommandLineTests {
     #expect(refused.error.contains("sbfw-pairwise") && refused.error.contains("coreset-simplex"))
   }
 
-  @Test("a data file that cannot be opened exits 66 and names the path; one that does not parse exits 65 with line and column")
+  @Test(
+    "a data file that cannot be opened exits 66 and names the path; one that does not parse exits 65 with line and column"
+  )
   func dataErrors() throws {
     let missing = runTool(["run", "hyperparam", "--data", "/nonexistent/file.csv", "--iterations", "1"])
     #expect(missing.status == 66)
@@ -158,23 +164,31 @@ struct CommandLineTests {
 
   @Test("a diverging run exits 1 with the reason")
   func divergence() {
-    let result = runTool(["run", "quadratic", "--algorithm", "aid-bio", "--outer-step", "1000", "--inner-step", "1", "--iterations", "200"])
+    let result = runTool([
+      "run", "quadratic", "--algorithm", "aid-bio", "--outer-step", "1000", "--inner-step", "1", "--iterations", "200",
+    ])
     #expect(result.status == 1)
     #expect(result.error.contains("diverged"))
   }
 
-  @Test("every task runs with every algorithm it supports, on a tiny budget", arguments: ["quadratic", "pl-game", "coreset", "matrix-sensing", "coreset-simplex"])
+  @Test(
+    "every task runs with every algorithm it supports, on a tiny budget",
+    arguments: ["quadratic", "pl-game", "coreset", "matrix-sensing", "coreset-simplex"])
   func smoke(task: String) {
     // sbfw needs a bounded set on x and sbfw-pairwise the simplex: only coreset-simplex has them.
     let names = AlgorithmRegistry.names.filter { !$0.hasPrefix("sbfw") || task == "coreset-simplex" }
-    let result = runTool(["run", task, "--algorithm", names.joined(separator: ","), "--iterations", "2", "--evaluate-every", "2"])
+    let result = runTool([
+      "run", task, "--algorithm", names.joined(separator: ","), "--iterations", "2", "--evaluate-every", "2",
+    ])
     #expect(result.status == 0 || result.error.contains("diverged"), "\(result.error)")
     for name in names { #expect(result.output.contains(name)) }
   }
 
   @Test("hostile values found by review get errors, not traps")
   func reviewFindings() throws {
-    let underflow = runTool(["run", "quadratic", "--algorithm", "soba", "--inner-step", "1e-300", "--outer-step", "1e100", "--iterations", "1"])
+    let underflow = runTool([
+      "run", "quadratic", "--algorithm", "soba", "--inner-step", "1e-300", "--outer-step", "1e100", "--iterations", "1",
+    ])
     #expect(underflow.status == 64)
     #expect(underflow.error.contains("is not a positive finite number"))
     let tiny = runTool(["run", "quadratic", "--algorithm", "v-pbgd", "--inner-step", "5e-324", "--iterations", "1"])
@@ -198,7 +212,8 @@ struct CommandLineTests {
     try FileManager.default.createSymbolicLink(at: link, withDestinationURL: target)
     #expect(runTool(["run", "quadratic", "--iterations", "2", "--csv", link.path]).status == 0)
     #expect(try String(contentsOf: target, encoding: .utf8).hasPrefix("algorithm,iteration"))
-    #expect((try FileManager.default.attributesOfItem(atPath: link.path)[.type] as? FileAttributeType) == .typeSymbolicLink)
+    #expect(
+      (try FileManager.default.attributesOfItem(atPath: link.path)[.type] as? FileAttributeType) == .typeSymbolicLink)
 
     let sparse = directory.appendingPathComponent("sparse.csv")
     try "1,2,0\n3,4,999\n5,6,0\n7,8,999\n".write(to: sparse, atomically: true, encoding: .utf8)
@@ -217,14 +232,18 @@ struct CommandLineTests {
     #expect(mgbio.error.contains("at most 500 inner variables, this task has 650"))
   }
 
-  @Test("the learning tasks run end to end on a tiny budget", arguments: ["hypercleaning", "hyperparam", "quadratic-sum"])
+  @Test(
+    "the learning tasks run end to end on a tiny budget", arguments: ["hypercleaning", "hyperparam", "quadratic-sum"])
   func learningSmoke(task: String) {
-    let result = runTool(["run", task, "--algorithm", "soba,saba,aid-bio", "--iterations", "2", "--evaluate-every", "2"])
+    let result = runTool([
+      "run", task, "--algorithm", "soba,saba,aid-bio", "--iterations", "2", "--evaluate-every", "2",
+    ])
     #expect(result.status == 0, "\(result.error)")
     #expect(result.output.contains("saba"))
   }
 
-  @Test("hypercleaning-mlp runs with a network of --hidden units and shows test accuracy; --hidden elsewhere is refused")
+  @Test(
+    "hypercleaning-mlp runs with a network of --hidden units and shows test accuracy; --hidden elsewhere is refused")
   func hyperCleaningNetwork() {
     let result = runTool([
       "run", "hypercleaning-mlp", "--hidden", "3", "--algorithm", "saba,aid-bio", "--iterations", "2",
@@ -234,7 +253,9 @@ struct CommandLineTests {
     #expect(result.output.contains("test accuracy") && result.output.contains("network trained on clean labels"))
     let misplaced = runTool(["run", "hypercleaning", "--hidden", "3", "--iterations", "1"])
     #expect(misplaced.status == 64)
-    #expect(misplaced.error.contains("--hidden applies to the hypercleaning-mlp task, not 'hypercleaning'"), "\(misplaced.error)")
+    #expect(
+      misplaced.error.contains("--hidden applies to the hypercleaning-mlp task, not 'hypercleaning'"),
+      "\(misplaced.error)")
     let zero = runTool(["run", "hypercleaning-mlp", "--hidden", "0", "--iterations", "1"])
     #expect(zero.status == 64, "\(zero.error)")
   }
@@ -253,20 +274,32 @@ struct CommandLineTests {
     ])
     #expect(result.status == 0, "\(result.error)")
     let decoder = JSONDecoder()
-    decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    struct Record: Decodable { var iteration: Int; var hypergradientNorm: Double? }
-    struct TraceFile: Decodable { var algorithm: String; var records: [Record] }
+    decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    struct Record: Decodable {
+      var iteration: Int
+      var hypergradientNorm: Double?
+    }
+    struct TraceFile: Decodable {
+      var algorithm: String
+      var records: [Record]
+    }
     let traces = try decoder.decode([TraceFile].self, from: Data(contentsOf: URL(fileURLWithPath: json)))
     #expect(traces.map(\.algorithm) == ["aid-bio", "hjfbio"])
     let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
     let header = lines[0].split(separator: ",").map(String.init)
     let normColumn = header.firstIndex(of: "hypergradient_norm")!
-    let csvNorms = lines.dropFirst().map { Double($0.split(separator: ",", omittingEmptySubsequences: false)[normColumn])! }
+    let csvNorms = lines.dropFirst().map {
+      Double($0.split(separator: ",", omittingEmptySubsequences: false)[normColumn])!
+    }
     #expect(csvNorms == traces.flatMap { $0.records.map { $0.hypergradientNorm! } })
     let parser = XMLParser(data: try Data(contentsOf: URL(fileURLWithPath: svg)))
     final class Counter: NSObject, XMLParserDelegate {
       var paths = 0
-      func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+      func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+      ) {
         if name == "path" { paths += 1 }
       }
     }

@@ -12,11 +12,17 @@ private let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPa
 
 /// Runs the real executable with standard output sent to `output` (a path), with a time
 /// limit; returns the status, standard error and the seconds it took.
-private func runProcess(_ arguments: [String], output: String? = nil, timeout: Double = 20) throws -> (status: Int32, error: String, seconds: Double) {
+private func runProcess(_ arguments: [String], output: String? = nil, timeout: Double = 20) throws -> (
+  status: Int32, error: String, seconds: Double
+) {
   let process = Process()
   process.executableURL = URL(fileURLWithPath: tool)
   process.arguments = arguments
-  if let output { process.standardOutput = FileHandle(forWritingAtPath: output) } else { process.standardOutput = FileHandle.nullDevice }
+  if let output {
+    process.standardOutput = FileHandle(forWritingAtPath: output)
+  } else {
+    process.standardOutput = FileHandle.nullDevice
+  }
   let errorPipe = Pipe()
   process.standardError = errorPipe
   let start = Date()
@@ -84,7 +90,8 @@ struct OutputSafetyTests {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let data = directory.appendingPathComponent("data.csv").path
-    try Data("1,2,0\n2,1,1\n3,3,0\n4,1,1\n5,2,0\n6,1,1\n7,2,0\n8,9,1\n9,2,0\n".utf8).write(to: URL(fileURLWithPath: data))
+    try Data("1,2,0\n2,1,1\n3,3,0\n4,1,1\n5,2,0\n6,1,1\n7,2,0\n8,9,1\n9,2,0\n".utf8).write(
+      to: URL(fileURLWithPath: data))
     let before = try String(contentsOfFile: data, encoding: .utf8)
     let overwrite = runTool(["run", "hyperparam", "--data", data, "--csv", data, "--iterations", "1"])
     #expect(overwrite.status == 64)
@@ -106,10 +113,14 @@ struct OutputSafetyTests {
     defer { try? FileManager.default.removeItem(at: directory) }
     let missing = runTool(["run", "quadratic", "--json", "/nonexistent-folder/t.json", "--iterations", "1"])
     #expect(missing.status == 73, "\(missing.error)")
-    #expect(missing.error.contains("Cannot write '/nonexistent-folder/t.json': the directory '/nonexistent-folder' does not exist"))
+    #expect(
+      missing.error.contains(
+        "Cannot write '/nonexistent-folder/t.json': the directory '/nonexistent-folder' does not exist"))
     let csv = directory.appendingPathComponent("t.csv").path
-    let bogus = runTool(["run", "quadratic", "--csv", csv, "--plot", directory.appendingPathComponent("p.svg").path,
-                         "--plot-metric", "bogus", "--iterations", "1"])
+    let bogus = runTool([
+      "run", "quadratic", "--csv", csv, "--plot", directory.appendingPathComponent("p.svg").path,
+      "--plot-metric", "bogus", "--iterations", "1",
+    ])
     #expect(bogus.status == 64, "\(bogus.error)")
     #expect(!FileManager.default.fileExists(atPath: csv), "the CSV must not be written when a later check fails")
   }
@@ -197,7 +208,9 @@ struct MessageTests {
     try withFile(text) { path in
       let refused = runTool(["run", "hyperparam", "--data", path, "--iterations", "1"])
       #expect(refused.status == 65)
-      #expect(refused.error.contains("line 1, column 3: non-numeric cell 'label' (if line 1 is a header, pass --header)"), "\(refused.error)")
+      #expect(
+        refused.error.contains("line 1, column 3: non-numeric cell 'label' (if line 1 is a header, pass --header)"),
+        "\(refused.error)")
       let declared = runTool(["run", "hyperparam", "--data", path, "--header", "--iterations", "1"])
       #expect(declared.status == 0, "\(declared.error)")
     }
@@ -211,7 +224,10 @@ struct MessageTests {
     try withFile(rows(labels)) { path in
       let result = runTool(["run", "hypercleaning", "--data", path, "--iterations", "1"])
       #expect(result.status == 65)
-      #expect(result.error.contains("line 51, column 3: labels must be the integers 0..<k without gaps; the label 20 makes k = 21, but only 3 distinct labels appear"), "\(result.error)")
+      #expect(
+        result.error.contains(
+          "line 51, column 3: labels must be the integers 0..<k without gaps; the label 20 makes k = 21, but only 3 distinct labels appear"
+        ), "\(result.error)")
     }
   }
 
@@ -229,22 +245,29 @@ struct MessageTests {
   func valueMessages() {
     let seed = runTool(["run", "quadratic", "--seed", "18446744073709551615", "--iterations", "1"])
     #expect(seed.status == 64)
-    #expect(seed.error.contains("expected a non-negative integer no larger in magnitude than 9223372036854775807"), "\(seed.error)")
+    #expect(
+      seed.error.contains("expected a non-negative integer no larger in magnitude than 9223372036854775807"),
+      "\(seed.error)")
     let typo = runTool(["run", "quadratic", "--algorithm", "sobaa", "--iterations", "1"])
     #expect(typo.status == 64)
-    #expect(typo.error.contains("The value 'sobaa' is invalid for '--algorithm <names>'. Did you mean 'soba'?"), "\(typo.error)")
+    #expect(
+      typo.error.contains("The value 'sobaa' is invalid for '--algorithm <names>'. Did you mean 'soba'?"),
+      "\(typo.error)")
   }
 
   @Test("options that do not apply to the task are refused with exit 64")
   func inapplicableOptions() {
     let corruption = runTool(["run", "quadratic", "--corruption", "0.3", "--iterations", "1"])
     #expect(corruption.status == 64)
-    #expect(corruption.error.contains("--corruption applies to the hypercleaning, hypercleaning-mlp tasks, not 'quadratic'"))
+    #expect(
+      corruption.error.contains("--corruption applies to the hypercleaning, hypercleaning-mlp tasks, not 'quadratic'"))
     let batch = runTool(["run", "quadratic", "--batch-size", "8", "--iterations", "1"])
     #expect(batch.status == 64)
     #expect(batch.error.contains("--batch-size applies to tasks with samples"), "\(batch.error)")
     let data = runTool(["hypergradient", "quadratic", "--data", "/tmp/x.csv"])
     #expect(data.status == 64)
-    #expect(data.error.contains("--data applies to the hypercleaning, hypercleaning-mlp, hyperparam tasks, not 'quadratic'"), "\(data.error)")
+    #expect(
+      data.error.contains("--data applies to the hypercleaning, hypercleaning-mlp, hyperparam tasks, not 'quadratic'"),
+      "\(data.error)")
   }
 }

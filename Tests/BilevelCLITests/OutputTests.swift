@@ -1,7 +1,8 @@
-@testable import BilevelCLI
 import Foundation
 import Synchronization
 import Testing
+
+@testable import BilevelCLI
 
 #if canImport(FoundationXML)
   import FoundationXML
@@ -96,8 +97,9 @@ struct OutputTests {
 
   @Test("JSON output has sorted keys and readable numbers")
   func jsonLayout() throws {
-    #expect(try JSONWriter.encode(Trace(algorithm: "bome", losses: [0.1, 1]), pretty: false)
-      == #"{"algorithm":"bome","losses":[0.1,1]}"#)
+    #expect(
+      try JSONWriter.encode(Trace(algorithm: "bome", losses: [0.1, 1]), pretty: false)
+        == #"{"algorithm":"bome","losses":[0.1,1]}"#)
     #expect(
       try JSONWriter.encode(["b": 1, "a": 2]) == """
         {
@@ -179,7 +181,10 @@ struct OutputTests {
       [.init(name: "one point", x: [3], y: [3])],
       [.init(name: "flat", x: [0, 1, 2], y: [5, 5, 5])],
       [.init(name: "huge", x: [-1.7976931348623157e308, 1.7976931348623157e308], y: [-1e308, 1e308])],
-      [.init(name: "tiny", x: [.leastNonzeroMagnitude, 2 * .leastNonzeroMagnitude], y: [.leastNonzeroMagnitude, 1e-300])],
+      [
+        .init(
+          name: "tiny", x: [.leastNonzeroMagnitude, 2 * .leastNonzeroMagnitude], y: [.leastNonzeroMagnitude, 1e-300])
+      ],
       [.init(name: "non-finite", x: [.nan, .infinity], y: [.nan, -.infinity])],
     ])
   func svgDegenerate(series: [SVGPlot.Series]) throws {

@@ -11,7 +11,9 @@ private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathCompon
   .deletingLastPathComponent()
 
 /// Runs `executable` with `arguments`; returns its exit status and standard error.
-private func run(_ executable: String, _ arguments: [String], in directory: URL) throws -> (status: Int32, error: String) {
+private func run(_ executable: String, _ arguments: [String], in directory: URL) throws -> (
+  status: Int32, error: String
+) {
   let process = Process()
   process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
   process.arguments = [executable] + arguments
@@ -37,8 +39,13 @@ struct ReleaseMessageTests {
     ("pullback-seed", "pullback(at:of:): cotangent of shape [4] does not match the value's shape [3]"),
     ("non-scalar", "gradient(at:of:): the function must return one value, got shape [3]"),
     ("layouts", "-: structures of different layouts: [b: [3], w: [2]] and [c: [3], w: [2]]"),
-    ("shape-overflow", "Tensor(shape:repeating:): shape [4294967296, 4294967296] has more values than an Int can count"),
-    ("shape-too-large", "Tensor(shape:repeating:): shape [1048576, 1048576] has 1099511627776 values, more than the maximum"),
+    (
+      "shape-overflow", "Tensor(shape:repeating:): shape [4294967296, 4294967296] has more values than an Int can count"
+    ),
+    (
+      "shape-too-large",
+      "Tensor(shape:repeating:): shape [1048576, 1048576] has 1099511627776 values, more than the maximum"
+    ),
     ("negative-tolerance", "solveInner: tolerance must be non-negative, got -1.0"),
   ]
 

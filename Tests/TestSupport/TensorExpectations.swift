@@ -130,7 +130,8 @@ public func expectShape(
   sourceLocation: SourceLocation = #_sourceLocation
 ) -> Bool {
   let label = comment.isEmpty ? "" : "\(comment): "
-  let ok = t.shape == shape && t.rank == shape.count
+  let ok =
+    t.shape == shape && t.rank == shape.count
     && t.scalarCount == shape.reduce(1, *) && t.scalars.count == t.scalarCount
   #expect(
     ok,

@@ -41,12 +41,15 @@ import Foundation
 /// C may be uninitialized and must not overlap A or B. A and B may be any pointer when the
 /// product is empty (m, n or k = 0). Safe to call from several threads at once.
 @usableFromInline
-func gemm(m: Int, n: Int, k: Int,
-          a: UnsafePointer<Double>, transposeA: Bool,
-          b: UnsafePointer<Double>, transposeB: Bool,
-          c: UnsafeMutablePointer<Double>) {
-  gemm(m: m, n: n, k: k, a: a, transposeA: transposeA, b: b, transposeB: transposeB, c: c,
-       maxThreads: Parallelism.maximumThreads)
+func gemm(
+  m: Int, n: Int, k: Int,
+  a: UnsafePointer<Double>, transposeA: Bool,
+  b: UnsafePointer<Double>, transposeB: Bool,
+  c: UnsafeMutablePointer<Double>
+) {
+  gemm(
+    m: m, n: n, k: k, a: a, transposeA: transposeA, b: b, transposeB: transposeB, c: c,
+    maxThreads: Parallelism.maximumThreads)
 }
 
 /// Tuning constants.
@@ -70,10 +73,12 @@ enum GEMMTuning {
 }
 
 /// `gemm` with an explicit cap on the number of worker threads.
-func gemm(m: Int, n: Int, k: Int,
-          a: UnsafePointer<Double>, transposeA: Bool,
-          b: UnsafePointer<Double>, transposeB: Bool,
-          c: UnsafeMutablePointer<Double>, maxThreads: Int) {
+func gemm(
+  m: Int, n: Int, k: Int,
+  a: UnsafePointer<Double>, transposeA: Bool,
+  b: UnsafePointer<Double>, transposeB: Bool,
+  c: UnsafeMutablePointer<Double>, maxThreads: Int
+) {
   require(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimension")
   if m == 0 || n == 0 { return }
   if k == 0 {
@@ -106,15 +111,18 @@ func gemm(m: Int, n: Int, k: Int,
     return
   }
   // Compute C^T = op(B)^T op(A)^T when that wastes less of the zero-padded micro-tiles.
-  let mr = GEMMTuning.mr, nr = GEMMTuning.nr
+  let mr = GEMMTuning.mr
+  let nr = GEMMTuning.nr
   let direct = roundUp(m, mr) * roundUp(n, nr)
   let swapped = roundUp(n, mr) * roundUp(m, nr)
-  var p = GEMMProblem(m: m, n: n, k: k, a: a, transposeA: transposeA, b: b, transposeB: transposeB,
-                      c: c, rowStride: n, columnStride: 1)
+  var p = GEMMProblem(
+    m: m, n: n, k: k, a: a, transposeA: transposeA, b: b, transposeB: transposeB,
+    c: c, rowStride: n, columnStride: 1)
   if swapped < direct {
     // op(B)^T(i, p) = op(B)(p, i), op(A)^T(p, j) = op(A)(j, p), C^T(i, j) = C(j, i).
-    p = GEMMProblem(m: n, n: m, k: k, a: b, transposeA: !transposeB, b: a, transposeB: !transposeA,
-                    c: c, rowStride: 1, columnStride: n)
+    p = GEMMProblem(
+      m: n, n: m, k: k, a: b, transposeA: !transposeB, b: a, transposeB: !transposeA,
+      c: c, rowStride: 1, columnStride: n)
   }
   let threads = min(maxThreads, work / GEMMTuning.parallelGrain)
   if threads <= 1 {
@@ -159,12 +167,15 @@ private struct GEMMProblem: @unchecked Sendable {
 
 /// Computes the block C[rows, columns] of `p` on the calling thread.
 private func gemmPacked(_ p: GEMMProblem, rows: Range<Int>, columns: Range<Int>) {
-  let mr = GEMMTuning.mr, nr = GEMMTuning.nr
+  let mr = GEMMTuning.mr
+  let nr = GEMMTuning.nr
   let kcMax = min(GEMMTuning.kc, p.k)
   let mcMax = min(GEMMTuning.mc, roundUp(rows.count, mr))
   let ncMax = min(GEMMTuning.nc, roundUp(columns.count, nr))
   // op(A) is packed with every element duplicated (see `packA`).
-  let countA = 2 * mcMax * kcMax, countB = ncMax * kcMax, countTile = mr * nr
+  let countA = 2 * mcMax * kcMax
+  let countB = ncMax * kcMax
+  let countTile = mr * nr
   let buffer = UnsafeMutableRawPointer.allocate(byteCount: 8 * (countA + countB + countTile), alignment: 64)
   defer { buffer.deallocate() }
   let packedA = buffer.bindMemory(to: Double.self, capacity: countA + countB + countTile)
@@ -223,8 +234,10 @@ private func gemmPacked(_ p: GEMMProblem, rows: Range<Int>, columns: Range<Int>)
 /// step p holds op(A)(i, p) for the MR rows i, each written twice (a ready-made SIMD2
 /// broadcast); rows past `mc` are zero.
 @inline(never)
-private func packA(_ p: GEMMProblem, row: Int, mc: Int, depth: Int, kc: Int,
-                   into dst: UnsafeMutablePointer<Double>) {
+private func packA(
+  _ p: GEMMProblem, row: Int, mc: Int, depth: Int, kc: Int,
+  into dst: UnsafeMutablePointer<Double>
+) {
   let mr = GEMMTuning.mr
   var d = dst
   var ir = 0
@@ -234,8 +247,15 @@ private func packA(_ p: GEMMProblem, row: Int, mc: Int, depth: Int, kc: Int,
       // op(A)(i, q) = a[q * m + i]: the MR values of a step are contiguous.
       var src = p.a + depth * p.m + row + ir
       for _ in 0..<kc {
-        for r in 0..<rows { let v = src[r]; d[2 &* r] = v; d[2 &* r &+ 1] = v }
-        for r in rows..<mr { d[2 &* r] = 0; d[2 &* r &+ 1] = 0 }
+        for r in 0..<rows {
+          let v = src[r]
+          d[2 &* r] = v
+          d[2 &* r &+ 1] = v
+        }
+        for r in rows..<mr {
+          d[2 &* r] = 0
+          d[2 &* r &+ 1] = 0
+        }
         d += 2 &* mr
         src += p.m
       }
@@ -245,11 +265,20 @@ private func packA(_ p: GEMMProblem, row: Int, mc: Int, depth: Int, kc: Int,
       for r in 0..<rows {
         let s = src + r * p.k
         var e = d + 2 &* r
-        for q in 0..<kc { let v = s[q]; e[0] = v; e[1] = v; e += 2 &* mr }
+        for q in 0..<kc {
+          let v = s[q]
+          e[0] = v
+          e[1] = v
+          e += 2 &* mr
+        }
       }
       for r in rows..<mr {
         var e = d + 2 &* r
-        for _ in 0..<kc { e[0] = 0; e[1] = 0; e += 2 &* mr }
+        for _ in 0..<kc {
+          e[0] = 0
+          e[1] = 0
+          e += 2 &* mr
+        }
       }
       d += 2 &* mr &* kc
     }
@@ -260,8 +289,10 @@ private func packA(_ p: GEMMProblem, row: Int, mc: Int, depth: Int, kc: Int,
 /// Packs op(B)[depth..<depth+kc, column..<column+nc] as consecutive NR-column panels; within a
 /// panel, step p holds the NR values op(B)(p, j); columns past `nc` are zero.
 @inline(never)
-private func packB(_ p: GEMMProblem, depth: Int, kc: Int, column: Int, nc: Int,
-                   into dst: UnsafeMutablePointer<Double>) {
+private func packB(
+  _ p: GEMMProblem, depth: Int, kc: Int, column: Int, nc: Int,
+  into dst: UnsafeMutablePointer<Double>
+) {
   let nr = GEMMTuning.nr
   var d = dst
   var jr = 0
@@ -273,11 +304,17 @@ private func packB(_ p: GEMMProblem, depth: Int, kc: Int, column: Int, nc: Int,
       for s in 0..<columns {
         let col = src + s * p.k
         var e = d + s
-        for q in 0..<kc { e[0] = col[q]; e += nr }
+        for q in 0..<kc {
+          e[0] = col[q]
+          e += nr
+        }
       }
       for s in columns..<nr {
         var e = d + s
-        for _ in 0..<kc { e[0] = 0; e += nr }
+        for _ in 0..<kc {
+          e[0] = 0
+          e += nr
+        }
       }
       d += nr &* kc
     } else {
@@ -312,75 +349,141 @@ private func packB(_ p: GEMMProblem, depth: Int, kc: Int, column: Int, nc: Int,
 /// register copy when each loaded B vector is used once. 2 x 8 and 4 x 4 tiles measured 3-8%
 /// slower, 3 x 8 and 4 x 8 tiles spill.)
 @inline(never)
-private func gemmMicroKernel(_ kc: Int, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,
-                             _ c: UnsafeMutablePointer<Double>, _ accumulate: Bool) {
-#if DEBUG
-  // Debug builds (-Onone) run SIMD arithmetic as out-of-line calls, several times slower than
-  // scalar code; this scalar version computes the same tile from the same panels.
-  var c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0, c4 = 0.0, c5 = 0.0, c6 = 0.0, c7 = 0.0
-  var c8 = 0.0, c9 = 0.0, c10 = 0.0, c11 = 0.0, c12 = 0.0, c13 = 0.0, c14 = 0.0, c15 = 0.0
-  var pa = a, pb = b
-  for _ in 0..<kc {
-    let x = pa[0]
-    c0 += x * pb[0]; c1 += x * pb[1]; c2 += x * pb[2]; c3 += x * pb[3]
-    c4 += x * pb[4]; c5 += x * pb[5]; c6 += x * pb[6]; c7 += x * pb[7]
-    c8 += x * pb[8]; c9 += x * pb[9]; c10 += x * pb[10]; c11 += x * pb[11]
-    c12 += x * pb[12]; c13 += x * pb[13]; c14 += x * pb[14]; c15 += x * pb[15]
-    pa += 2
-    pb += 16
-  }
-  if accumulate {
-    c0 += c[0]; c1 += c[1]; c2 += c[2]; c3 += c[3]; c4 += c[4]; c5 += c[5]; c6 += c[6]; c7 += c[7]
-    c8 += c[8]; c9 += c[9]; c10 += c[10]; c11 += c[11]; c12 += c[12]; c13 += c[13]; c14 += c[14]; c15 += c[15]
-  }
-  c[0] = c0; c[1] = c1; c[2] = c2; c[3] = c3; c[4] = c4; c[5] = c5; c[6] = c6; c[7] = c7
-  c[8] = c8; c[9] = c9; c[10] = c10; c[11] = c11; c[12] = c12; c[13] = c13; c[14] = c14; c[15] = c15
-#else
-  typealias V = SIMD2<Double>
-  var c0 = V(), c1 = V(), c2 = V(), c3 = V(), c4 = V(), c5 = V(), c6 = V(), c7 = V()
-  var pa = UnsafeRawPointer(a)
-  var pb = UnsafeRawPointer(b)
-  for _ in 0..<kc {
-    let x = pa.load(as: V.self)
-    c0 += x * pb.load(fromByteOffset: 0, as: V.self)
-    c1 += x * pb.load(fromByteOffset: 16, as: V.self)
-    c2 += x * pb.load(fromByteOffset: 32, as: V.self)
-    c3 += x * pb.load(fromByteOffset: 48, as: V.self)
-    c4 += x * pb.load(fromByteOffset: 64, as: V.self)
-    c5 += x * pb.load(fromByteOffset: 80, as: V.self)
-    c6 += x * pb.load(fromByteOffset: 96, as: V.self)
-    c7 += x * pb.load(fromByteOffset: 112, as: V.self)
-    pa += 16
-    pb += 128
-  }
-  let r = UnsafeMutableRawPointer(c)
-  if accumulate {
-    c0 += r.loadUnaligned(fromByteOffset: 0, as: V.self)
-    c1 += r.loadUnaligned(fromByteOffset: 16, as: V.self)
-    c2 += r.loadUnaligned(fromByteOffset: 32, as: V.self)
-    c3 += r.loadUnaligned(fromByteOffset: 48, as: V.self)
-    c4 += r.loadUnaligned(fromByteOffset: 64, as: V.self)
-    c5 += r.loadUnaligned(fromByteOffset: 80, as: V.self)
-    c6 += r.loadUnaligned(fromByteOffset: 96, as: V.self)
-    c7 += r.loadUnaligned(fromByteOffset: 112, as: V.self)
-  }
-  r.storeBytes(of: c0, toByteOffset: 0, as: V.self)
-  r.storeBytes(of: c1, toByteOffset: 16, as: V.self)
-  r.storeBytes(of: c2, toByteOffset: 32, as: V.self)
-  r.storeBytes(of: c3, toByteOffset: 48, as: V.self)
-  r.storeBytes(of: c4, toByteOffset: 64, as: V.self)
-  r.storeBytes(of: c5, toByteOffset: 80, as: V.self)
-  r.storeBytes(of: c6, toByteOffset: 96, as: V.self)
-  r.storeBytes(of: c7, toByteOffset: 112, as: V.self)
-#endif
+private func gemmMicroKernel(
+  _ kc: Int, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,
+  _ c: UnsafeMutablePointer<Double>, _ accumulate: Bool
+) {
+  #if DEBUG
+    // Debug builds (-Onone) run SIMD arithmetic as out-of-line calls, several times slower than
+    // scalar code; this scalar version computes the same tile from the same panels.
+    var c0 = 0.0
+    var c1 = 0.0
+    var c2 = 0.0
+    var c3 = 0.0
+    var c4 = 0.0
+    var c5 = 0.0
+    var c6 = 0.0
+    var c7 = 0.0
+    var c8 = 0.0
+    var c9 = 0.0
+    var c10 = 0.0
+    var c11 = 0.0
+    var c12 = 0.0
+    var c13 = 0.0
+    var c14 = 0.0
+    var c15 = 0.0
+    var pa = a
+    var pb = b
+    for _ in 0..<kc {
+      let x = pa[0]
+      c0 += x * pb[0]
+      c1 += x * pb[1]
+      c2 += x * pb[2]
+      c3 += x * pb[3]
+      c4 += x * pb[4]
+      c5 += x * pb[5]
+      c6 += x * pb[6]
+      c7 += x * pb[7]
+      c8 += x * pb[8]
+      c9 += x * pb[9]
+      c10 += x * pb[10]
+      c11 += x * pb[11]
+      c12 += x * pb[12]
+      c13 += x * pb[13]
+      c14 += x * pb[14]
+      c15 += x * pb[15]
+      pa += 2
+      pb += 16
+    }
+    if accumulate {
+      c0 += c[0]
+      c1 += c[1]
+      c2 += c[2]
+      c3 += c[3]
+      c4 += c[4]
+      c5 += c[5]
+      c6 += c[6]
+      c7 += c[7]
+      c8 += c[8]
+      c9 += c[9]
+      c10 += c[10]
+      c11 += c[11]
+      c12 += c[12]
+      c13 += c[13]
+      c14 += c[14]
+      c15 += c[15]
+    }
+    c[0] = c0
+    c[1] = c1
+    c[2] = c2
+    c[3] = c3
+    c[4] = c4
+    c[5] = c5
+    c[6] = c6
+    c[7] = c7
+    c[8] = c8
+    c[9] = c9
+    c[10] = c10
+    c[11] = c11
+    c[12] = c12
+    c[13] = c13
+    c[14] = c14
+    c[15] = c15
+  #else
+    typealias V = SIMD2<Double>
+    var c0 = V()
+    var c1 = V()
+    var c2 = V()
+    var c3 = V()
+    var c4 = V()
+    var c5 = V()
+    var c6 = V()
+    var c7 = V()
+    var pa = UnsafeRawPointer(a)
+    var pb = UnsafeRawPointer(b)
+    for _ in 0..<kc {
+      let x = pa.load(as: V.self)
+      c0 += x * pb.load(fromByteOffset: 0, as: V.self)
+      c1 += x * pb.load(fromByteOffset: 16, as: V.self)
+      c2 += x * pb.load(fromByteOffset: 32, as: V.self)
+      c3 += x * pb.load(fromByteOffset: 48, as: V.self)
+      c4 += x * pb.load(fromByteOffset: 64, as: V.self)
+      c5 += x * pb.load(fromByteOffset: 80, as: V.self)
+      c6 += x * pb.load(fromByteOffset: 96, as: V.self)
+      c7 += x * pb.load(fromByteOffset: 112, as: V.self)
+      pa += 16
+      pb += 128
+    }
+    let r = UnsafeMutableRawPointer(c)
+    if accumulate {
+      c0 += r.loadUnaligned(fromByteOffset: 0, as: V.self)
+      c1 += r.loadUnaligned(fromByteOffset: 16, as: V.self)
+      c2 += r.loadUnaligned(fromByteOffset: 32, as: V.self)
+      c3 += r.loadUnaligned(fromByteOffset: 48, as: V.self)
+      c4 += r.loadUnaligned(fromByteOffset: 64, as: V.self)
+      c5 += r.loadUnaligned(fromByteOffset: 80, as: V.self)
+      c6 += r.loadUnaligned(fromByteOffset: 96, as: V.self)
+      c7 += r.loadUnaligned(fromByteOffset: 112, as: V.self)
+    }
+    r.storeBytes(of: c0, toByteOffset: 0, as: V.self)
+    r.storeBytes(of: c1, toByteOffset: 16, as: V.self)
+    r.storeBytes(of: c2, toByteOffset: 32, as: V.self)
+    r.storeBytes(of: c3, toByteOffset: 48, as: V.self)
+    r.storeBytes(of: c4, toByteOffset: 64, as: V.self)
+    r.storeBytes(of: c5, toByteOffset: 80, as: V.self)
+    r.storeBytes(of: c6, toByteOffset: 96, as: V.self)
+    r.storeBytes(of: c7, toByteOffset: 112, as: V.self)
+  #endif
 }
 
 // MARK: - Matrix-vector products
 
 /// y = M x for a row-major `rows` x `columns` matrix M: one dot product per row, four rows at a
 /// time so each load of x serves four rows.
-private func gemv(rows: Int, columns: Int, matrix: UnsafePointer<Double>,
-                  x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>, maxThreads: Int) {
+private func gemv(
+  rows: Int, columns: Int, matrix: UnsafePointer<Double>,
+  x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>, maxThreads: Int
+) {
   let threads = min(maxThreads, rows * columns / GEMMTuning.parallelGrain, rows / 4)
   if threads <= 1 {
     gemvRows(0..<rows, columns: columns, matrix: matrix, x: x, y: y)
@@ -388,7 +491,8 @@ private func gemv(rows: Int, columns: Int, matrix: UnsafePointer<Double>,
   }
   let ptrs = GEMVPointers(matrix: matrix, x: x, y: y)
   parallelFor(iterations: threads, maxThreads: threads) { w in
-    let lo = rows * w / threads, hi = rows * (w + 1) / threads
+    let lo = rows * w / threads
+    let hi = rows * (w + 1) / threads
     gemvRows(lo..<hi, columns: columns, matrix: ptrs.matrix, x: ptrs.x, y: ptrs.y)
   }
 }
@@ -407,80 +511,122 @@ private func store2(_ v: SIMD2<Double>, _ p: UnsafeMutablePointer<Double>, _ i: 
   UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD2<Double>.self)
 }
 
-private func gemvRows(_ rows: Range<Int>, columns k: Int, matrix: UnsafePointer<Double>,
-                      x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>) {
-#if DEBUG
-  // Scalar in debug builds, where SIMD arithmetic is slow (see `gemmMicroKernel`).
-  for i in rows {
-    let r = matrix + i &* k
-    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    var q = 0
-    while q &+ 4 <= k {
-      s0 += r[q] * x[q]; s1 += r[q &+ 1] * x[q &+ 1]; s2 += r[q &+ 2] * x[q &+ 2]; s3 += r[q &+ 3] * x[q &+ 3]
-      q &+= 4
+private func gemvRows(
+  _ rows: Range<Int>, columns k: Int, matrix: UnsafePointer<Double>,
+  x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>
+) {
+  #if DEBUG
+    // Scalar in debug builds, where SIMD arithmetic is slow (see `gemmMicroKernel`).
+    for i in rows {
+      let r = matrix + i &* k
+      var s0 = 0.0
+      var s1 = 0.0
+      var s2 = 0.0
+      var s3 = 0.0
+      var q = 0
+      while q &+ 4 <= k {
+        s0 += r[q] * x[q]
+        s1 += r[q &+ 1] * x[q &+ 1]
+        s2 += r[q &+ 2] * x[q &+ 2]
+        s3 += r[q &+ 3] * x[q &+ 3]
+        q &+= 4
+      }
+      while q < k {
+        s0 += r[q] * x[q]
+        q &+= 1
+      }
+      y[i] = (s0 + s1) + (s2 + s3)
     }
-    while q < k { s0 += r[q] * x[q]; q &+= 1 }
-    y[i] = (s0 + s1) + (s2 + s3)
-  }
-#else
-  var i = rows.lowerBound
-  let k2 = k & ~1
-  let k4 = k & ~3
-  while i &+ 4 <= rows.upperBound {
-    let r0 = matrix + i &* k, r1 = r0 + k, r2 = r1 + k, r3 = r2 + k
-    // Two accumulators per row: eight independent addition chains, so the loop runs at
-    // the adder's throughput rather than its latency.
-    var s0 = SIMD2<Double>(), s1 = SIMD2<Double>(), s2 = SIMD2<Double>(), s3 = SIMD2<Double>()
-    var u0 = SIMD2<Double>(), u1 = SIMD2<Double>(), u2 = SIMD2<Double>(), u3 = SIMD2<Double>()
-    var q = 0
-    while q < k4 {
-      let v = load2(x, q), w = load2(x, q &+ 2)
-      s0 += load2(r0, q) * v; u0 += load2(r0, q &+ 2) * w
-      s1 += load2(r1, q) * v; u1 += load2(r1, q &+ 2) * w
-      s2 += load2(r2, q) * v; u2 += load2(r2, q &+ 2) * w
-      s3 += load2(r3, q) * v; u3 += load2(r3, q &+ 2) * w
-      q &+= 4
+  #else
+    var i = rows.lowerBound
+    let k2 = k & ~1
+    let k4 = k & ~3
+    while i &+ 4 <= rows.upperBound {
+      let r0 = matrix + i &* k
+      let r1 = r0 + k
+      let r2 = r1 + k
+      let r3 = r2 + k
+      // Two accumulators per row: eight independent addition chains, so the loop runs at
+      // the adder's throughput rather than its latency.
+      var s0 = SIMD2<Double>()
+      var s1 = SIMD2<Double>()
+      var s2 = SIMD2<Double>()
+      var s3 = SIMD2<Double>()
+      var u0 = SIMD2<Double>()
+      var u1 = SIMD2<Double>()
+      var u2 = SIMD2<Double>()
+      var u3 = SIMD2<Double>()
+      var q = 0
+      while q < k4 {
+        let v = load2(x, q)
+        let w = load2(x, q &+ 2)
+        s0 += load2(r0, q) * v
+        u0 += load2(r0, q &+ 2) * w
+        s1 += load2(r1, q) * v
+        u1 += load2(r1, q &+ 2) * w
+        s2 += load2(r2, q) * v
+        u2 += load2(r2, q &+ 2) * w
+        s3 += load2(r3, q) * v
+        u3 += load2(r3, q &+ 2) * w
+        q &+= 4
+      }
+      while q < k2 {
+        let v = load2(x, q)
+        s0 += load2(r0, q) * v
+        s1 += load2(r1, q) * v
+        s2 += load2(r2, q) * v
+        s3 += load2(r3, q) * v
+        q &+= 2
+      }
+      var t0 = (s0 + u0).sum()
+      var t1 = (s1 + u1).sum()
+      var t2 = (s2 + u2).sum()
+      var t3 = (s3 + u3).sum()
+      if q < k {
+        let v = x[q]
+        t0 += r0[q] * v
+        t1 += r1[q] * v
+        t2 += r2[q] * v
+        t3 += r3[q] * v
+      }
+      y[i] = t0
+      y[i &+ 1] = t1
+      y[i &+ 2] = t2
+      y[i &+ 3] = t3
+      i &+= 4
     }
-    while q < k2 {
-      let v = load2(x, q)
-      s0 += load2(r0, q) * v
-      s1 += load2(r1, q) * v
-      s2 += load2(r2, q) * v
-      s3 += load2(r3, q) * v
-      q &+= 2
+    while i < rows.upperBound {
+      let r0 = matrix + i &* k
+      var s0 = SIMD2<Double>()
+      var s1 = SIMD2<Double>()
+      var s2 = SIMD2<Double>()
+      var s3 = SIMD2<Double>()
+      var q = 0
+      while q &+ 8 <= k {
+        s0 += load2(r0, q) * load2(x, q)
+        s1 += load2(r0, q &+ 2) * load2(x, q &+ 2)
+        s2 += load2(r0, q &+ 4) * load2(x, q &+ 4)
+        s3 += load2(r0, q &+ 6) * load2(x, q &+ 6)
+        q &+= 8
+      }
+      var t = ((s0 + s1) + (s2 + s3)).sum()
+      while q < k {
+        t += r0[q] * x[q]
+        q &+= 1
+      }
+      y[i] = t
+      i &+= 1
     }
-    var t0 = (s0 + u0).sum(), t1 = (s1 + u1).sum(), t2 = (s2 + u2).sum(), t3 = (s3 + u3).sum()
-    if q < k {
-      let v = x[q]
-      t0 += r0[q] * v; t1 += r1[q] * v; t2 += r2[q] * v; t3 += r3[q] * v
-    }
-    y[i] = t0; y[i &+ 1] = t1; y[i &+ 2] = t2; y[i &+ 3] = t3
-    i &+= 4
-  }
-  while i < rows.upperBound {
-    let r0 = matrix + i &* k
-    var s0 = SIMD2<Double>(), s1 = SIMD2<Double>(), s2 = SIMD2<Double>(), s3 = SIMD2<Double>()
-    var q = 0
-    while q &+ 8 <= k {
-      s0 += load2(r0, q) * load2(x, q)
-      s1 += load2(r0, q &+ 2) * load2(x, q &+ 2)
-      s2 += load2(r0, q &+ 4) * load2(x, q &+ 4)
-      s3 += load2(r0, q &+ 6) * load2(x, q &+ 6)
-      q &+= 8
-    }
-    var t = ((s0 + s1) + (s2 + s3)).sum()
-    while q < k { t += r0[q] * x[q]; q &+= 1 }
-    y[i] = t
-    i &+= 1
-  }
-#endif
+  #endif
 }
 
 /// y = M^T x for a row-major `rows` x `columns` matrix M. Strips of 16 columns of y stay in
 /// registers while a block of rows of M streams past (a 1 x 16 micro-kernel reading M in
 /// place); y is read and written once per block of rows.
-private func gemvTransposed(rows k: Int, columns: Int, matrix: UnsafePointer<Double>,
-                            x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>, maxThreads: Int) {
+private func gemvTransposed(
+  rows k: Int, columns: Int, matrix: UnsafePointer<Double>,
+  x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>, maxThreads: Int
+) {
   let threads = min(maxThreads, k * columns / GEMMTuning.parallelGrain, columns / 64)
   if threads <= 1 {
     gemvTransposedColumns(0..<columns, rows: k, stride: columns, matrix: matrix, x: x, y: y)
@@ -490,96 +636,142 @@ private func gemvTransposed(rows k: Int, columns: Int, matrix: UnsafePointer<Dou
   parallelFor(iterations: threads, maxThreads: threads) { w in
     // Bands of whole 16-column strips.
     let strips = (columns + 15) / 16
-    let lo = min(columns, strips * w / threads * 16), hi = min(columns, strips * (w + 1) / threads * 16)
+    let lo = min(columns, strips * w / threads * 16)
+    let hi = min(columns, strips * (w + 1) / threads * 16)
     gemvTransposedColumns(lo..<hi, rows: k, stride: columns, matrix: ptrs.matrix, x: ptrs.x, y: ptrs.y)
   }
 }
 
-private func gemvTransposedColumns(_ cols: Range<Int>, rows k: Int, stride ld: Int,
-                                   matrix: UnsafePointer<Double>, x: UnsafePointer<Double>,
-                                   y: UnsafeMutablePointer<Double>) {
-#if DEBUG
-  // Scalar axpy updates in debug builds, where SIMD arithmetic is slow (see `gemmMicroKernel`).
-  for j in cols { y[j] = 0 }
-  for p in 0..<k {
-    let r = matrix + p &* ld, v = x[p]
-    for j in cols { y[j] += r[j] * v }
-  }
-#else
-  // Rows per block: the block (about 256 KB) stays in L2 while the strips walk across it.
-  let blockRows = max(8, min(512, 32768 / max(ld, 1)))
-  var p0 = 0
-  while p0 < k {
-    let p1 = min(k, p0 &+ blockRows)
-    let first = p0 == 0
-    var j = cols.lowerBound
-    while j &+ 16 <= cols.upperBound {
-      var s0 = SIMD2<Double>(), s1 = SIMD2<Double>(), s2 = SIMD2<Double>(), s3 = SIMD2<Double>()
-      var s4 = SIMD2<Double>(), s5 = SIMD2<Double>(), s6 = SIMD2<Double>(), s7 = SIMD2<Double>()
-      if !first {
-        s0 = load2(y, j); s1 = load2(y, j &+ 2); s2 = load2(y, j &+ 4); s3 = load2(y, j &+ 6)
-        s4 = load2(y, j &+ 8); s5 = load2(y, j &+ 10); s6 = load2(y, j &+ 12); s7 = load2(y, j &+ 14)
-      }
-      var r = matrix + (p0 &* ld &+ j)
-      for p in p0..<p1 {
-        let v = SIMD2<Double>(repeating: x[p])
-        s0 += load2(r, 0) * v; s1 += load2(r, 2) * v; s2 += load2(r, 4) * v; s3 += load2(r, 6) * v
-        s4 += load2(r, 8) * v; s5 += load2(r, 10) * v; s6 += load2(r, 12) * v; s7 += load2(r, 14) * v
-        r += ld
-      }
-      store2(s0, y, j); store2(s1, y, j &+ 2); store2(s2, y, j &+ 4); store2(s3, y, j &+ 6)
-      store2(s4, y, j &+ 8); store2(s5, y, j &+ 10); store2(s6, y, j &+ 12); store2(s7, y, j &+ 14)
-      j &+= 16
+private func gemvTransposedColumns(
+  _ cols: Range<Int>, rows k: Int, stride ld: Int,
+  matrix: UnsafePointer<Double>, x: UnsafePointer<Double>,
+  y: UnsafeMutablePointer<Double>
+) {
+  #if DEBUG
+    // Scalar axpy updates in debug builds, where SIMD arithmetic is slow (see `gemmMicroKernel`).
+    for j in cols { y[j] = 0 }
+    for p in 0..<k {
+      let r = matrix + p &* ld
+      let v = x[p]
+      for j in cols { y[j] += r[j] * v }
     }
-    // Remaining columns in pairs, four rows per step for independent accumulators.
-    while j &+ 2 <= cols.upperBound {
-      var s0 = SIMD2<Double>(), s1 = SIMD2<Double>(), s2 = SIMD2<Double>(), s3 = SIMD2<Double>()
-      var r = matrix + (p0 &* ld &+ j)
-      var p = p0
-      while p &+ 4 <= p1 {
-        s0 += load2(r, 0) * SIMD2(repeating: x[p])
-        s1 += load2(r, ld) * SIMD2(repeating: x[p &+ 1])
-        s2 += load2(r, 2 &* ld) * SIMD2(repeating: x[p &+ 2])
-        s3 += load2(r, 3 &* ld) * SIMD2(repeating: x[p &+ 3])
-        r += 4 &* ld
-        p &+= 4
+  #else
+    // Rows per block: the block (about 256 KB) stays in L2 while the strips walk across it.
+    let blockRows = max(8, min(512, 32768 / max(ld, 1)))
+    var p0 = 0
+    while p0 < k {
+      let p1 = min(k, p0 &+ blockRows)
+      let first = p0 == 0
+      var j = cols.lowerBound
+      while j &+ 16 <= cols.upperBound {
+        var s0 = SIMD2<Double>()
+        var s1 = SIMD2<Double>()
+        var s2 = SIMD2<Double>()
+        var s3 = SIMD2<Double>()
+        var s4 = SIMD2<Double>()
+        var s5 = SIMD2<Double>()
+        var s6 = SIMD2<Double>()
+        var s7 = SIMD2<Double>()
+        if !first {
+          s0 = load2(y, j)
+          s1 = load2(y, j &+ 2)
+          s2 = load2(y, j &+ 4)
+          s3 = load2(y, j &+ 6)
+          s4 = load2(y, j &+ 8)
+          s5 = load2(y, j &+ 10)
+          s6 = load2(y, j &+ 12)
+          s7 = load2(y, j &+ 14)
+        }
+        var r = matrix + (p0 &* ld &+ j)
+        for p in p0..<p1 {
+          let v = SIMD2<Double>(repeating: x[p])
+          s0 += load2(r, 0) * v
+          s1 += load2(r, 2) * v
+          s2 += load2(r, 4) * v
+          s3 += load2(r, 6) * v
+          s4 += load2(r, 8) * v
+          s5 += load2(r, 10) * v
+          s6 += load2(r, 12) * v
+          s7 += load2(r, 14) * v
+          r += ld
+        }
+        store2(s0, y, j)
+        store2(s1, y, j &+ 2)
+        store2(s2, y, j &+ 4)
+        store2(s3, y, j &+ 6)
+        store2(s4, y, j &+ 8)
+        store2(s5, y, j &+ 10)
+        store2(s6, y, j &+ 12)
+        store2(s7, y, j &+ 14)
+        j &+= 16
       }
-      while p < p1 { s0 += load2(r, 0) * SIMD2(repeating: x[p]); r += ld; p &+= 1 }
-      var s = (s0 + s1) + (s2 + s3)
-      if !first { s += load2(y, j) }
-      store2(s, y, j)
-      j &+= 2
+      // Remaining columns in pairs, four rows per step for independent accumulators.
+      while j &+ 2 <= cols.upperBound {
+        var s0 = SIMD2<Double>()
+        var s1 = SIMD2<Double>()
+        var s2 = SIMD2<Double>()
+        var s3 = SIMD2<Double>()
+        var r = matrix + (p0 &* ld &+ j)
+        var p = p0
+        while p &+ 4 <= p1 {
+          s0 += load2(r, 0) * SIMD2(repeating: x[p])
+          s1 += load2(r, ld) * SIMD2(repeating: x[p &+ 1])
+          s2 += load2(r, 2 &* ld) * SIMD2(repeating: x[p &+ 2])
+          s3 += load2(r, 3 &* ld) * SIMD2(repeating: x[p &+ 3])
+          r += 4 &* ld
+          p &+= 4
+        }
+        while p < p1 {
+          s0 += load2(r, 0) * SIMD2(repeating: x[p])
+          r += ld
+          p &+= 1
+        }
+        var s = (s0 + s1) + (s2 + s3)
+        if !first { s += load2(y, j) }
+        store2(s, y, j)
+        j &+= 2
+      }
+      if j < cols.upperBound {
+        var t0 = 0.0
+        var t1 = 0.0
+        var r = matrix + (p0 &* ld &+ j)
+        var p = p0
+        while p &+ 2 <= p1 {
+          t0 += r[0] * x[p]
+          t1 += r[ld] * x[p &+ 1]
+          r += 2 &* ld
+          p &+= 2
+        }
+        if p < p1 { t0 += r[0] * x[p] }
+        y[j] = first ? t0 + t1 : y[j] + (t0 + t1)
+      }
+      p0 = p1
     }
-    if j < cols.upperBound {
-      var t0 = 0.0, t1 = 0.0
-      var r = matrix + (p0 &* ld &+ j)
-      var p = p0
-      while p &+ 2 <= p1 { t0 += r[0] * x[p]; t1 += r[ld] * x[p &+ 1]; r += 2 &* ld; p &+= 2 }
-      if p < p1 { t0 += r[0] * x[p] }
-      y[j] = first ? t0 + t1 : y[j] + (t0 + t1)
-    }
-    p0 = p1
-  }
-#endif
+  #endif
 }
 
 // MARK: - Small products
 
 /// Direct loops for products too small to amortize packing. The inner loop runs over the
 /// longer of k (dot products) and n (row updates).
-private func gemmSmall(m: Int, n: Int, k: Int,
-                       a: UnsafePointer<Double>, transposeA: Bool,
-                       b: UnsafePointer<Double>, transposeB: Bool,
-                       c: UnsafeMutablePointer<Double>) {
+private func gemmSmall(
+  m: Int, n: Int, k: Int,
+  a: UnsafePointer<Double>, transposeA: Bool,
+  b: UnsafePointer<Double>, transposeB: Bool,
+  c: UnsafeMutablePointer<Double>
+) {
   // op(A)(i, q) = a[i * ai + q * aq], op(B)(q, j) = b[q * bq + j * bj].
-  let ai = transposeA ? 1 : k, aq = transposeA ? m : 1
-  let bq = transposeB ? 1 : n, bj = transposeB ? k : 1
+  let ai = transposeA ? 1 : k
+  let aq = transposeA ? m : 1
+  let bq = transposeB ? 1 : n
+  let bj = transposeB ? k : 1
   if k >= n {
     for i in 0..<m {
       let rowA = a + i &* ai
       for j in 0..<n {
         let colB = b + j &* bj
-        var s0 = 0.0, s1 = 0.0
+        var s0 = 0.0
+        var s1 = 0.0
         var q = 0
         while q &+ 2 <= k {
           s0 += rowA[q &* aq] * colB[q &* bq]

@@ -85,13 +85,29 @@ func sumKernel(_ x: Tensor, to target: [Int]) -> Tensor {
 /// (and vectorize) instead of waiting on one another; pairwise-combined at the end.
 @inlinable @inline(__always)
 func contiguousSum(_ p: UnsafePointer<Double>, count n: Int) -> Double {
-  var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
+  var s0 = 0.0
+  var s1 = 0.0
+  var s2 = 0.0
+  var s3 = 0.0
+  var s4 = 0.0
+  var s5 = 0.0
+  var s6 = 0.0
+  var s7 = 0.0
   var i = 0
   while i &+ 8 <= n {
-    s0 += p[i]; s1 += p[i &+ 1]; s2 += p[i &+ 2]; s3 += p[i &+ 3]
-    s4 += p[i &+ 4]; s5 += p[i &+ 5]; s6 += p[i &+ 6]; s7 += p[i &+ 7]
+    s0 += p[i]
+    s1 += p[i &+ 1]
+    s2 += p[i &+ 2]
+    s3 += p[i &+ 3]
+    s4 += p[i &+ 4]
+    s5 += p[i &+ 5]
+    s6 += p[i &+ 6]
+    s7 += p[i &+ 7]
     i &+= 8
   }
-  while i < n { s0 += p[i]; i &+= 1 }
+  while i < n {
+    s0 += p[i]
+    i &+= 1
+  }
   return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7))
 }

@@ -12,7 +12,10 @@ func transposeKernel(_ x: Tensor, permutation: [Int]) -> Tensor {
     let base = px.baseAddress.unsafelyUnwrapped
     if shape.count == 2 {
       // Blocked so that both reads and writes stay in cache.
-      let rows = shape[0], columns = shape[1], rowStride = strides[0], columnStride = strides[1]
+      let rows = shape[0]
+      let columns = shape[1]
+      let rowStride = strides[0]
+      let columnStride = strides[1]
       let block = 32
       for i0 in stride(from: 0, to: rows, by: block) {
         for j0 in stride(from: 0, to: columns, by: block) {

@@ -45,7 +45,8 @@ public func checkpointed<P: TensorStructure, Q: TensorStructure>(_ body: @escapi
         // tensor being differentiated, whose derivative this block would lose.
         require(
           output.isConstant,
-          "checkpointed: the block captures a tensor that is being differentiated; pass it in through the block's argument")
+          "checkpointed: the block captures a tensor that is being differentiated; pass it in through the block's argument"
+        )
         return output
       },
       jvp: { x, _, tangent in jvp(at: x, direction: tangent, of: flatBody).tangent },

@@ -62,12 +62,14 @@ func requireMatchingLayout<P: TensorStructure>(
   _ given: P, _ expected: P, role: String, reference: String, operation: String
 ) {
   if let g = given as? Tensor, let e = expected as? Tensor {
-    require(g.shape == e.shape, "\(operation): \(role) of shape \(g.shape) does not match \(reference)'s shape \(e.shape)")
+    require(
+      g.shape == e.shape, "\(operation): \(role) of shape \(g.shape) does not match \(reference)'s shape \(e.shape)")
     return
   }
   require(
     expected.hasSameLayout(as: given),
-    "\(operation): \(role) of layout \(given.layoutDescription) does not match \(reference)'s layout \(expected.layoutDescription)")
+    "\(operation): \(role) of layout \(given.layoutDescription) does not match \(reference)'s layout \(expected.layoutDescription)"
+  )
 }
 
 /// The value of `f` at `x` and its differential v ↦ J_f(x) v.

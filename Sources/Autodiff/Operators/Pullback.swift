@@ -34,10 +34,13 @@ func valueWithPullbackOfStructures<P: TensorStructure, Q: TensorStructure>(
     return value.tensors
   }
   let value = output!.replacingTensors(with: values)
-  return (value, { cotangent in
-    requireMatchingLayout(cotangent, value, role: "cotangent", reference: "the value", operation: "pullback(at:of:)")
-    return x.replacingTensors(with: backward(cotangent.tensors, false))
-  })
+  return (
+    value,
+    { cotangent in
+      requireMatchingLayout(cotangent, value, role: "cotangent", reference: "the value", operation: "pullback(at:of:)")
+      return x.replacingTensors(with: backward(cotangent.tensors, false))
+    }
+  )
 }
 
 /// The pullback of `f` at `x`: c ↦ cᵀ J_f(x).
@@ -82,13 +85,17 @@ func valueWithPullbackOfStructures<P: TensorStructure, Q: TensorStructure, R: Te
     return value.tensors
   }
   let value = output!.replacingTensors(with: values)
-  return (value, { cotangent in
-    requireMatchingLayout(cotangent, value, role: "cotangent", reference: "the value", operation: "pullback(at:_:of:)")
-    let adjoints = backward(cotangent.tensors, false)
-    return (
-      x.replacingTensors(with: Array(adjoints[..<xs.count])), y.replacingTensors(with: Array(adjoints[xs.count...]))
-    )
-  })
+  return (
+    value,
+    { cotangent in
+      requireMatchingLayout(
+        cotangent, value, role: "cotangent", reference: "the value", operation: "pullback(at:_:of:)")
+      let adjoints = backward(cotangent.tensors, false)
+      return (
+        x.replacingTensors(with: Array(adjoints[..<xs.count])), y.replacingTensors(with: Array(adjoints[xs.count...]))
+      )
+    }
+  )
 }
 
 // MARK: - Tensor to tensor

@@ -32,10 +32,13 @@ func reverseTrace(
   }
   if liveOutputs.isEmpty {
     // No output depends on the inputs at this level.
-    return (values, { seeds, _ in
-      checkSeeds(seeds, values: values, operation: operation)
-      return shapes.map { Tensor.zeros($0) }
-    })
+    return (
+      values,
+      { seeds, _ in
+        checkSeeds(seeds, values: values, operation: operation)
+        return shapes.map { Tensor.zeros($0) }
+      }
+    )
   }
   let backward = { (seeds: [Tensor], releasing: Bool) -> [Tensor] in
     checkSeeds(seeds, values: values, operation: operation)

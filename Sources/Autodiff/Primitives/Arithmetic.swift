@@ -27,13 +27,15 @@ struct Add: BinaryPrimitive {
   }
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
     switch (tangentA, tangentB) {
-    case let (da?, db?): return (da + db).broadcastedIfNeeded(to: value.shape)
-    case let (da?, nil): return da.broadcastedIfNeeded(to: value.shape)
-    case let (nil, db?): return db.broadcastedIfNeeded(to: value.shape)
+    case (let da?, let db?): return (da + db).broadcastedIfNeeded(to: value.shape)
+    case (let da?, nil): return da.broadcastedIfNeeded(to: value.shape)
+    case (nil, let db?): return db.broadcastedIfNeeded(to: value.shape)
     case (nil, nil): return Tensor.zeros(value.shape)
     }
   }
-  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?) {
+  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (
+    Tensor?, Tensor?
+  ) {
     (wrtA ? cotangent.unbroadcasted(to: a.shape) : nil, wrtB ? cotangent.unbroadcasted(to: b.shape) : nil)
   }
 }
@@ -46,13 +48,15 @@ struct Subtract: BinaryPrimitive {
   }
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
     switch (tangentA, tangentB) {
-    case let (da?, db?): return (da - db).broadcastedIfNeeded(to: value.shape)
-    case let (da?, nil): return da.broadcastedIfNeeded(to: value.shape)
-    case let (nil, db?): return (-db).broadcastedIfNeeded(to: value.shape)
+    case (let da?, let db?): return (da - db).broadcastedIfNeeded(to: value.shape)
+    case (let da?, nil): return da.broadcastedIfNeeded(to: value.shape)
+    case (nil, let db?): return (-db).broadcastedIfNeeded(to: value.shape)
     case (nil, nil): return Tensor.zeros(value.shape)
     }
   }
-  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?) {
+  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (
+    Tensor?, Tensor?
+  ) {
     (wrtA ? cotangent.unbroadcasted(to: a.shape) : nil, wrtB ? (-cotangent).unbroadcasted(to: b.shape) : nil)
   }
 }
@@ -65,15 +69,19 @@ struct Multiply: BinaryPrimitive {
   }
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
     switch (tangentA, tangentB) {
-    case let (da?, db?): return (da * b + a * db).broadcastedIfNeeded(to: value.shape)
-    case let (da?, nil): return (da * b).broadcastedIfNeeded(to: value.shape)
-    case let (nil, db?): return (a * db).broadcastedIfNeeded(to: value.shape)
+    case (let da?, let db?): return (da * b + a * db).broadcastedIfNeeded(to: value.shape)
+    case (let da?, nil): return (da * b).broadcastedIfNeeded(to: value.shape)
+    case (nil, let db?): return (a * db).broadcastedIfNeeded(to: value.shape)
     case (nil, nil): return Tensor.zeros(value.shape)
     }
   }
-  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?) {
-    (wrtA ? (cotangent * b).unbroadcasted(to: a.shape) : nil,
-     wrtB ? (cotangent * a).unbroadcasted(to: b.shape) : nil)
+  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (
+    Tensor?, Tensor?
+  ) {
+    (
+      wrtA ? (cotangent * b).unbroadcasted(to: a.shape) : nil,
+      wrtB ? (cotangent * a).unbroadcasted(to: b.shape) : nil
+    )
   }
 }
 
@@ -89,15 +97,19 @@ struct ScaledMultiply: BinaryPrimitive {
   }
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
     switch (tangentA, tangentB) {
-    case let (da?, db?): return (apply(self, da, b) + apply(self, a, db)).broadcastedIfNeeded(to: value.shape)
-    case let (da?, nil): return apply(self, da, b).broadcastedIfNeeded(to: value.shape)
-    case let (nil, db?): return apply(self, a, db).broadcastedIfNeeded(to: value.shape)
+    case (let da?, let db?): return (apply(self, da, b) + apply(self, a, db)).broadcastedIfNeeded(to: value.shape)
+    case (let da?, nil): return apply(self, da, b).broadcastedIfNeeded(to: value.shape)
+    case (nil, let db?): return apply(self, a, db).broadcastedIfNeeded(to: value.shape)
     case (nil, nil): return Tensor.zeros(value.shape)
     }
   }
-  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?) {
-    (wrtA ? apply(self, cotangent, b).unbroadcasted(to: a.shape) : nil,
-     wrtB ? apply(self, cotangent, a).unbroadcasted(to: b.shape) : nil)
+  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (
+    Tensor?, Tensor?
+  ) {
+    (
+      wrtA ? apply(self, cotangent, b).unbroadcasted(to: a.shape) : nil,
+      wrtB ? apply(self, cotangent, a).unbroadcasted(to: b.shape) : nil
+    )
   }
 }
 
@@ -110,16 +122,20 @@ struct Divide: BinaryPrimitive {
   // d(a / b) = da / b - (a / b) db / b
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
     switch (tangentA, tangentB) {
-    case let (da?, db?): return ((da - value * db) / b).broadcastedIfNeeded(to: value.shape)
-    case let (da?, nil): return (da / b).broadcastedIfNeeded(to: value.shape)
-    case let (nil, db?): return (-(value * db) / b).broadcastedIfNeeded(to: value.shape)
+    case (let da?, let db?): return ((da - value * db) / b).broadcastedIfNeeded(to: value.shape)
+    case (let da?, nil): return (da / b).broadcastedIfNeeded(to: value.shape)
+    case (nil, let db?): return (-(value * db) / b).broadcastedIfNeeded(to: value.shape)
     case (nil, nil): return Tensor.zeros(value.shape)
     }
   }
-  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?) {
+  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (
+    Tensor?, Tensor?
+  ) {
     let scaled = cotangent / b
-    return (wrtA ? scaled.unbroadcasted(to: a.shape) : nil,
-            wrtB ? (-(scaled * value)).unbroadcasted(to: b.shape) : nil)
+    return (
+      wrtA ? scaled.unbroadcasted(to: a.shape) : nil,
+      wrtB ? (-(scaled * value)).unbroadcasted(to: b.shape) : nil
+    )
   }
 }
 

@@ -19,14 +19,16 @@ struct MatrixMultiply: BinaryPrimitive {
 
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
     switch (tangentA, tangentB) {
-    case let (da?, db?): return apply(self, da, b) + apply(self, a, db)
-    case let (da?, nil): return apply(self, da, b)
-    case let (nil, db?): return apply(self, a, db)
+    case (let da?, let db?): return apply(self, da, b) + apply(self, a, db)
+    case (let da?, nil): return apply(self, da, b)
+    case (nil, let db?): return apply(self, a, db)
     case (nil, nil): return Tensor.zeros(value.shape)
     }
   }
 
-  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent dC: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?) {
+  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent dC: Tensor, wrtA: Bool, wrtB: Bool) -> (
+    Tensor?, Tensor?
+  ) {
     func product(_ x: Tensor, _ tx: Bool, _ y: Tensor, _ ty: Bool) -> Tensor {
       apply(MatrixMultiply(transposeA: tx, transposeB: ty), x, y)
     }
@@ -59,15 +61,17 @@ struct MatrixVectorProduct: BinaryPrimitive {
 
   @inlinable func jvp(a: Tensor, b v: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
     switch (tangentA, tangentB) {
-    case let (da?, dv?): return apply(self, da, v) + apply(self, a, dv)
-    case let (da?, nil): return apply(self, da, v)
-    case let (nil, dv?): return apply(self, a, dv)
+    case (let da?, let dv?): return apply(self, da, v) + apply(self, a, dv)
+    case (let da?, nil): return apply(self, da, v)
+    case (nil, let dv?): return apply(self, a, dv)
     case (nil, nil): return Tensor.zeros(value.shape)
     }
   }
 
   /// For y = A v: dA = c vᵀ, dv = Aᵀ c (and the transposes for y = Aᵀ v).
-  @inlinable func vjp(a: Tensor, b v: Tensor, value: Tensor, cotangent c: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?) {
+  @inlinable func vjp(a: Tensor, b v: Tensor, value: Tensor, cotangent c: Tensor, wrtA: Bool, wrtB: Bool) -> (
+    Tensor?, Tensor?
+  ) {
     var dA: Tensor? = nil
     if wrtA {
       let (left, right) = transposeA ? (v, c) : (c, v)
@@ -85,7 +89,10 @@ struct Dot: BinaryPrimitive {
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     let sum = a.withUnsafeScalars { pa in
       b.withUnsafeScalars { pb in
-        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        var s0 = 0.0
+        var s1 = 0.0
+        var s2 = 0.0
+        var s3 = 0.0
         var i = 0
         let n = pa.count
         while i + 4 <= n {
@@ -107,14 +114,16 @@ struct Dot: BinaryPrimitive {
 
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
     switch (tangentA, tangentB) {
-    case let (da?, db?): return apply(self, da, b) + apply(self, a, db)
-    case let (da?, nil): return apply(self, da, b)
-    case let (nil, db?): return apply(self, a, db)
+    case (let da?, let db?): return apply(self, da, b) + apply(self, a, db)
+    case (let da?, nil): return apply(self, da, b)
+    case (nil, let db?): return apply(self, a, db)
     case (nil, nil): return Tensor(0)
     }
   }
 
-  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent c: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?) {
+  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent c: Tensor, wrtA: Bool, wrtB: Bool) -> (
+    Tensor?, Tensor?
+  ) {
     (wrtA ? c * b : nil, wrtB ? c * a : nil)
   }
 }
@@ -137,7 +146,9 @@ struct Dot: BinaryPrimitive {
 /// - Precondition: the inner dimensions agree.
 /// - Complexity: O(m n k).
 @inlinable
-public func matmul(_ a: Tensor, transposed transposeA: Bool = false, _ b: Tensor, transposed transposeB: Bool = false) -> Tensor {
+public func matmul(_ a: Tensor, transposed transposeA: Bool = false, _ b: Tensor, transposed transposeB: Bool = false)
+  -> Tensor
+{
   require(
     (a.rank == 1 || a.rank == 2) && (b.rank == 1 || b.rank == 2),
     "matmul: shapes \(a.shape) and \(b.shape) are not matrices or vectors")
@@ -145,7 +156,8 @@ public func matmul(_ a: Tensor, transposed transposeA: Bool = false, _ b: Tensor
     let inner = transposeA ? a.shape[0] : a.shape[1]
     require(
       inner == b.shape[0],
-      "matmul: shapes \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape) are incompatible (inner dimensions \(inner) and \(b.shape[0]))")
+      "matmul: shapes \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape) are incompatible (inner dimensions \(inner) and \(b.shape[0]))"
+    )
     return apply(MatrixVectorProduct(transposeA: transposeA), a, b)
   }
   if a.rank == 1 && b.rank == 2 {
@@ -153,7 +165,8 @@ public func matmul(_ a: Tensor, transposed transposeA: Bool = false, _ b: Tensor
     let inner = transposeB ? b.shape[1] : b.shape[0]
     require(
       inner == a.shape[0],
-      "matmul: shapes \(a.shape) and \(b.shape)\(transposeB ? "ᵀ" : "") are incompatible (inner dimensions \(a.shape[0]) and \(inner))")
+      "matmul: shapes \(a.shape) and \(b.shape)\(transposeB ? "ᵀ" : "") are incompatible (inner dimensions \(a.shape[0]) and \(inner))"
+    )
     return apply(MatrixVectorProduct(transposeA: !transposeB), b, a)
   }
   if a.rank == 1 && b.rank == 1 {
@@ -164,7 +177,8 @@ public func matmul(_ a: Tensor, transposed transposeA: Bool = false, _ b: Tensor
   let innerB = transposeB ? b.shape[1] : b.shape[0]
   require(
     inner == innerB,
-    "matmul: shapes \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape)\(transposeB ? "ᵀ" : "") are incompatible (inner dimensions \(inner) and \(innerB))")
+    "matmul: shapes \(a.shape)\(transposeA ? "ᵀ" : "") and \(b.shape)\(transposeB ? "ᵀ" : "") are incompatible (inner dimensions \(inner) and \(innerB))"
+  )
   return apply(MatrixMultiply(transposeA: transposeA, transposeB: transposeB), a, b)
 }
 

@@ -28,10 +28,14 @@ struct Select: BinaryPrimitive {
     return tangent
   }
 
-  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?) {
+  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (
+    Tensor?, Tensor?
+  ) {
     let selectsA = mask(a, b)
-    return (wrtA ? (cotangent * selectsA).unbroadcasted(to: a.shape) : nil,
-            wrtB ? (cotangent * (1 - selectsA)).unbroadcasted(to: b.shape) : nil)
+    return (
+      wrtA ? (cotangent * selectsA).unbroadcasted(to: a.shape) : nil,
+      wrtB ? (cotangent * (1 - selectsA)).unbroadcasted(to: b.shape) : nil
+    )
   }
 }
 

@@ -58,10 +58,14 @@ struct Concatenate: BinaryPrimitive {
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
     apply(self, tangentA ?? Tensor.zeros(a.shape), tangentB ?? Tensor.zeros(b.shape))
   }
-  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?) {
+  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (
+    Tensor?, Tensor?
+  ) {
     let split = a.shape[axis]
-    return (wrtA ? apply(Slice(axis: axis, range: 0..<split), cotangent) : nil,
-            wrtB ? apply(Slice(axis: axis, range: split..<value.shape[axis]), cotangent) : nil)
+    return (
+      wrtA ? apply(Slice(axis: axis, range: 0..<split), cotangent) : nil,
+      wrtB ? apply(Slice(axis: axis, range: split..<value.shape[axis]), cotangent) : nil
+    )
   }
 }
 

@@ -59,8 +59,12 @@ extension ElementwiseUnary {
 @usableFromInline struct Square: UnaryPrimitive {
   @inlinable init() {}
   @inlinable func evaluate(_ x: Tensor) -> Tensor { mapKernel(x) { $0 * $0 } }
-  @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(ScaledMultiply(scale: 2), tangent, x) }
-  @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { apply(ScaledMultiply(scale: 2), cotangent, x) }
+  @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor {
+    apply(ScaledMultiply(scale: 2), tangent, x)
+  }
+  @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
+    apply(ScaledMultiply(scale: 2), cotangent, x)
+  }
 }
 
 @usableFromInline struct Power: ElementwiseUnary {
@@ -107,15 +111,19 @@ extension ElementwiseUnary {
     let fromA = tangentA.map { apply(self, $0, b) }
     let fromB = tangentB.map { apply(ScaledMultiply(scale: -2), a * b, $0) }
     switch (fromA, fromB) {
-    case let (da?, db?): return (da + db).broadcastedIfNeeded(to: value.shape)
-    case let (da?, nil): return da.broadcastedIfNeeded(to: value.shape)
-    case let (nil, db?): return db.broadcastedIfNeeded(to: value.shape)
+    case (let da?, let db?): return (da + db).broadcastedIfNeeded(to: value.shape)
+    case (let da?, nil): return da.broadcastedIfNeeded(to: value.shape)
+    case (nil, let db?): return db.broadcastedIfNeeded(to: value.shape)
     case (nil, nil): return Tensor.zeros(value.shape)
     }
   }
-  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?) {
-    (wrtA ? apply(self, cotangent, b).unbroadcasted(to: a.shape) : nil,
-     wrtB ? apply(ScaledMultiply(scale: -2), cotangent * a, b).unbroadcasted(to: b.shape) : nil)
+  @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (
+    Tensor?, Tensor?
+  ) {
+    (
+      wrtA ? apply(self, cotangent, b).unbroadcasted(to: a.shape) : nil,
+      wrtB ? apply(ScaledMultiply(scale: -2), cotangent * a, b).unbroadcasted(to: b.shape) : nil
+    )
   }
 }
 

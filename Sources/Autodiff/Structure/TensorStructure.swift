@@ -106,7 +106,8 @@ extension TensorStructure {
     }
     require(
       index == tensors.count,
-      "replacingTensors(with:): \(tensors.count) tensors given for a structure of \(index) tensors (\(layoutDescription))")
+      "replacingTensors(with:): \(tensors.count) tensors given for a structure of \(index) tensors (\(layoutDescription))"
+    )
     return copy
   }
 
@@ -184,7 +185,8 @@ extension TensorStructure {
     let count = scalarCount
     require(
       flat.shape == [count],
-      "unflattened(_:): a flat tensor of shape \(flat.shape) for a structure of \(count) scalars (\(layoutDescription))")
+      "unflattened(_:): a flat tensor of shape \(flat.shape) for a structure of \(count) scalars (\(layoutDescription))"
+    )
     if let tensor = self as? Tensor { return flat.reshaped(to: tensor.shape) as! Self }
     var offset = 0
     return mapTensors { tensor in

@@ -83,7 +83,8 @@ extension Tensor {
   @inlinable
   internal init(tracer primal: Tensor, tape: Tape, node: Int, tag: Int) {
     assert(primal.tag < tag, "a tracer's primal must live at a lower level")
-    self.init(shape: primal.shape, storage: primal.storage, lift: Lift(tag: tag, primal: primal, tape: tape, node: node))
+    self.init(
+      shape: primal.shape, storage: primal.storage, lift: Lift(tag: tag, primal: primal, tape: tape, node: node))
   }
 
   /// This tensor seen from level `tag`: its primal if it lives at `tag`, else itself

@@ -105,7 +105,8 @@ public struct AdaPAG: BilevelAlgorithm {
   ) {
     require(outerRatio > 0, "AdaPAG: outerRatio must be positive, got \(outerRatio)")
     require(
-      secondMomentDecay >= 0 && secondMomentDecay < 1, "AdaPAG: secondMomentDecay must lie in [0, 1), got \(secondMomentDecay)")
+      secondMomentDecay >= 0 && secondMomentDecay < 1,
+      "AdaPAG: secondMomentDecay must lie in [0, 1), got \(secondMomentDecay)")
     require(adaptiveLowerBound > 0, "AdaPAG: adaptiveLowerBound must be positive, got \(adaptiveLowerBound)")
     require(hessianLowerBound > 0, "AdaPAG: hessianLowerBound must be positive, got \(hessianLowerBound)")
     require(l1Regularization >= 0, "AdaPAG: l1Regularization must be non-negative, got \(l1Regularization)")

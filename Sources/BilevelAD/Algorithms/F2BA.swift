@@ -56,7 +56,8 @@ public struct F2BA: BilevelAlgorithm {
   /// F2BA with the given multiplier and steps.
   ///
   /// - Precondition: λ and the steps are positive and finite, K is non-negative.
-  public init(multiplier: Double = 1000, innerStepSize: Double = 0.1, innerSteps: Int = 10, outerStepSize: Double = 0.1) {
+  public init(multiplier: Double = 1000, innerStepSize: Double = 0.1, innerSteps: Int = 10, outerStepSize: Double = 0.1)
+  {
     F2BA.validate(
       name: "F2BA", multiplier: multiplier, innerStepSize: innerStepSize, innerSteps: innerSteps,
       outerStepSize: outerStepSize)
@@ -81,7 +82,8 @@ public struct F2BA: BilevelAlgorithm {
 
 extension F2BA {
   /// Checks the parameters shared by F2BA and Prox-F2BA, naming the algorithm.
-  static func validate(name: String, multiplier: Double, innerStepSize: Double, innerSteps: Int, outerStepSize: Double) {
+  static func validate(name: String, multiplier: Double, innerStepSize: Double, innerSteps: Int, outerStepSize: Double)
+  {
     require(multiplier > 0 && multiplier.isFinite, "\(name): the multiplier λ must be positive, got \(multiplier)")
     require(
       innerStepSize > 0 && innerStepSize.isFinite && outerStepSize > 0 && outerStepSize.isFinite,
@@ -104,7 +106,8 @@ extension F2BA {
       let innerY = oracles.innerGradientY(x: x, y: y)
       y = y - innerStepSize * (outerY / multiplier + innerY)
     }
-    let direction = oracles.outerGradientX(x: x, y: y)
+    let direction =
+      oracles.outerGradientX(x: x, y: y)
       + multiplier * (oracles.innerGradientX(x: x, y: y) - oracles.innerGradientX(x: x, y: z))
     x = constraint.project(x - outerStepSize * direction)
     return direction

@@ -53,7 +53,8 @@ public struct F2SA: BilevelAlgorithm {
 
   /// F2SA with the benchmark's schedules (step constant 0.01) unless given.
   public init(
-    yStep: StepSchedule = .decreasing(0.01, exponent: 5.0 / 7), zStep: StepSchedule = .decreasing(0.01, exponent: 4.0 / 7),
+    yStep: StepSchedule = .decreasing(0.01, exponent: 5.0 / 7),
+    zStep: StepSchedule = .decreasing(0.01, exponent: 4.0 / 7),
     outerStep: StepSchedule = .decreasing(0.01, exponent: 4.0 / 7), initialMultiplier: Double = 1,
     multiplierIncrement: StepSchedule = .decreasing(0.1, exponent: 1.0 / 7), innerSteps: Int = 10,
     settings: StochasticSettings = StochasticSettings()
@@ -86,8 +87,10 @@ public struct F2SA: BilevelAlgorithm {
       let innerY = oracles.innerGradientY(x: x, y: y, batch: streams!.nextInner()?.indices)
       y = y - alpha * (outerY / multiplier + innerY)
     }
-    let direction = oracles.outerGradientX(x: x, y: y, batch: streams!.nextOuter()?.indices)
-      + multiplier * (oracles.innerGradientX(x: x, y: y, batch: streams!.nextInner()?.indices)
+    let direction =
+      oracles.outerGradientX(x: x, y: y, batch: streams!.nextOuter()?.indices)
+      + multiplier
+      * (oracles.innerGradientX(x: x, y: y, batch: streams!.nextInner()?.indices)
         - oracles.innerGradientX(x: x, y: z, batch: streams!.nextInner()?.indices))
     x = x - outerStep.value(at: k) * direction
     multiplier += multiplierIncrement.value(at: k)

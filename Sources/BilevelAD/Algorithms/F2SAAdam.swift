@@ -99,14 +99,17 @@ public struct F2SAAdam: BilevelAlgorithm {
     for t in 1...max(innerSteps, 1) where innerSteps > 0 {
       let gz = oracles.innerGradientY(x: x, y: zState[0], batch: streams!.nextInner()?.indices)
       zState = adam.step(zState, iteration: t, learningRate: gamma) { _ in gz }
-      let gy = oracles.outerGradientY(x: x, y: yState[0], batch: streams!.nextOuter()?.indices)
+      let gy =
+        oracles.outerGradientY(x: x, y: yState[0], batch: streams!.nextOuter()?.indices)
         + multiplier * oracles.innerGradientY(x: x, y: yState[0], batch: streams!.nextInner()?.indices)
       yState = adam.step(yState, iteration: t, learningRate: alpha) { _ in gy }
     }
     z = zState[0]
     y = yState[0]
-    let direction = oracles.outerGradientX(x: x, y: y, batch: streams!.nextOuter()?.indices)
-      + multiplier * (oracles.innerGradientX(x: x, y: y, batch: streams!.nextInner()?.indices)
+    let direction =
+      oracles.outerGradientX(x: x, y: y, batch: streams!.nextOuter()?.indices)
+      + multiplier
+      * (oracles.innerGradientX(x: x, y: y, batch: streams!.nextInner()?.indices)
         - oracles.innerGradientX(x: x, y: z, batch: streams!.nextInner()?.indices))
     outerIteration += 1
     outerState[0] = x

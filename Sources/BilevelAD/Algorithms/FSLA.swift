@@ -91,10 +91,12 @@ public struct FSLA: BilevelAlgorithm {
     v = v - rho * (hessianV - outerY)
     let outerBatch = streams!.nextOuter()?.indices
     let crossBatch = streams!.nextInner()?.indices
-    let h = oracles.outerGradientX(x: x, y: y, batch: outerBatch)
+    let h =
+      oracles.outerGradientX(x: x, y: y, batch: outerBatch)
       - oracles.crossProduct(x: x, y: y, v: v, batch: crossBatch)
     if let oldX = previousX, let d = directionX {
-      let oldH = oracles.outerGradientX(x: oldX, y: previousY, batch: outerBatch)
+      let oldH =
+        oracles.outerGradientX(x: oldX, y: previousY, batch: outerBatch)
         - oracles.crossProduct(x: oldX, y: previousY, v: previousV, batch: crossBatch)
       directionX = h + (1 - momentum.value(at: t)) * (d - oldH)
     } else {

@@ -70,7 +70,9 @@ public struct GALET: BilevelAlgorithm {
       outerStepSize > 0 && innerStepSize > 0 && shadowStepSize > 0
         && outerStepSize.isFinite && innerStepSize.isFinite && shadowStepSize.isFinite,
       "GALET: step sizes must be positive, got α = \(outerStepSize), β = \(innerStepSize), ρ = \(shadowStepSize)")
-    require(innerSteps >= 0 && shadowSteps >= 0, "GALET: step counts must be non-negative, got N = \(innerSteps), K = \(shadowSteps)")
+    require(
+      innerSteps >= 0 && shadowSteps >= 0,
+      "GALET: step counts must be non-negative, got N = \(innerSteps), K = \(shadowSteps)")
     self.outerStepSize = outerStepSize
     self.innerStepSize = innerStepSize
     self.innerSteps = innerSteps

@@ -77,11 +77,13 @@ public struct HJFBiO: BilevelAlgorithm {
   public mutating func step(oracles: Oracles) -> Tensor {
     y = y - innerStepSize * oracles.innerGradientY(x: x, y: y)
     let (fx, fy) = oracles.outerGradients(x: x, y: y)
-    var hessianVector = euclideanNorm(v) > 0
+    var hessianVector =
+      euclideanNorm(v) > 0
       ? oracles.finiteDifferenceHessianVectorProduct(x: x, y: y, v: v, step: step(along: v)) : Tensor.zeros(y.shape)
     hessianVector = ConstraintSet.ball(radius: hessianVectorRadius).project(hessianVector)
     v = ConstraintSet.ball(radius: vRadius).project(v - linearStepSize * (hessianVector - fy))
-    let cross = euclideanNorm(v) > 0
+    let cross =
+      euclideanNorm(v) > 0
       ? oracles.finiteDifferenceCrossProduct(x: x, y: y, v: v, step: step(along: v)) : Tensor.zeros(x.shape)
     let w = fx - cross
     let candidate = constraint.project(x - outerStepSize * w)

@@ -35,7 +35,9 @@ public struct ITDBIO: BilevelAlgorithm {
   ///   - innerStepSize: β.
   ///   - innerSteps: T.
   ///   - mode: how to differentiate through the T steps.
-  public init(outerStepSize: Double = 0.1, innerStepSize: Double = 0.1, innerSteps: Int = 10, mode: UnrollMode = .reverse) {
+  public init(
+    outerStepSize: Double = 0.1, innerStepSize: Double = 0.1, innerSteps: Int = 10, mode: UnrollMode = .reverse
+  ) {
     require(innerSteps >= 0, "ITDBIO: innerSteps must be non-negative, got \(innerSteps)")
     self.outerStepSize = outerStepSize
     self.innerStepSize = innerStepSize

@@ -57,7 +57,8 @@ public struct MGBiO: BilevelAlgorithm {
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
     require(
       y.scalarCount <= maxInnerDimension,
-      "MGBiO: the inner variable has \(y.scalarCount) entries, above maxInnerDimension \(maxInnerDimension) (it forms and decomposes the Hessian)")
+      "MGBiO: the inner variable has \(y.scalarCount) entries, above maxInnerDimension \(maxInnerDimension) (it forms and decomposes the Hessian)"
+    )
     self.x = constraint.project(x)
     self.y = y
     w = nil

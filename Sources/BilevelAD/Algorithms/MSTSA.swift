@@ -114,7 +114,8 @@ public struct MSTSA: BilevelAlgorithm {
       let (oldOuterX, oldOuterY) = oracles.outerGradients(x: oldX, y: oldY, batch: outerBatch)
       let (w, oldW) = jointRandomizedNeumannSeries(
         oracles: oracles, x: x, y: y, rightHandSide: outerY, previousX: oldX, previousY: oldY,
-        previousRightHandSide: oldOuterY, step: eta, terms: neumannSteps, truncation: settings.neumannTruncation, using: &generator
+        previousRightHandSide: oldOuterY, step: eta, terms: neumannSteps, truncation: settings.neumannTruncation,
+        using: &generator
       ) { streams.nextInner()?.indices }
       let crossBatch = streams.nextInner()?.indices
       let h = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: crossBatch)
@@ -122,7 +123,8 @@ public struct MSTSA: BilevelAlgorithm {
       direction = h + (1 - momentum.value(at: t)) * (d - oldH)
     } else {
       let w = randomizedNeumannSeries(
-        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps, truncation: settings.neumannTruncation, using: &generator
+        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps,
+        truncation: settings.neumannTruncation, using: &generator
       ) { streams.nextInner()?.indices }
       direction = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: streams.nextInner()?.indices)
     }

@@ -67,7 +67,8 @@ public struct PZOBO: BilevelAlgorithm {
   ) {
     require(outerRatio > 0, "PZOBO: outerRatio must be positive, got \(outerRatio)")
     require(smoothing > 0 && smoothing.isFinite, "PZOBO: smoothing must be positive, got \(smoothing)")
-    require(innerSteps >= 0 && directionCount >= 1, "PZOBO: innerSteps must be non-negative and directionCount positive")
+    require(
+      innerSteps >= 0 && directionCount >= 1, "PZOBO: innerSteps must be non-negative and directionCount positive")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.smoothing = smoothing

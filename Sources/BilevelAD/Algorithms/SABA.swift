@@ -61,7 +61,8 @@ public struct SABA: BilevelAlgorithm {
     let bytes = memoryByteCount(for: oracles.problem, outerSize: x.scalarCount, innerSize: y.scalarCount)
     require(
       bytes <= memoryLimit,
-      "SABA: its memory needs \(bytes) bytes, above the limit of \(memoryLimit); use larger batches or raise memoryLimit")
+      "SABA: its memory needs \(bytes) bytes, above the limit of \(memoryLimit); use larger batches or raise memoryLimit"
+    )
     self.x = x
     self.y = y
     self.v = Tensor.zeros(y.shape)

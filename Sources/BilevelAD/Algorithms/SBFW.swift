@@ -86,7 +86,8 @@ public struct SBFW: BilevelAlgorithm {
   ///   `.pairwise`.
   public init(
     constraint: ConstraintSet, innerStep: StepSchedule = .decreasing(0.1, exponent: 0.5),
-    frankWolfeStep: StepSchedule = .decreasing(1, exponent: 0.75), momentum: StepSchedule = .decreasing(1, exponent: 0.5),
+    frankWolfeStep: StepSchedule = .decreasing(1, exponent: 0.75),
+    momentum: StepSchedule = .decreasing(1, exponent: 0.5),
     neumannStep: StepSchedule = .constant(0.1), neumannSteps: Int = 10, variant: FrankWolfeVariant = .standard,
     smoothness: Double? = nil, settings: StochasticSettings = StochasticSettings()
   ) {
@@ -131,7 +132,8 @@ public struct SBFW: BilevelAlgorithm {
       let (oldOuterX, oldOuterY) = oracles.outerGradients(x: old.x, y: old.y, batch: outerBatch)
       let (w, oldW) = jointRandomizedNeumannSeries(
         oracles: oracles, x: x, y: y, rightHandSide: outerY, previousX: old.x, previousY: old.y,
-        previousRightHandSide: oldOuterY, step: eta, terms: neumannSteps, truncation: settings.neumannTruncation, using: &generator
+        previousRightHandSide: oldOuterY, step: eta, terms: neumannSteps, truncation: settings.neumannTruncation,
+        using: &generator
       ) { streams.nextInner()?.indices }
       let crossBatch = streams.nextInner()?.indices
       let h = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: crossBatch)
@@ -139,7 +141,8 @@ public struct SBFW: BilevelAlgorithm {
       direction = h + (1 - momentum.value(at: t)) * (d - oldH)
     } else {
       let w = randomizedNeumannSeries(
-        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps, truncation: settings.neumannTruncation, using: &generator
+        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps,
+        truncation: settings.neumannTruncation, using: &generator
       ) { streams.nextInner()?.indices }
       direction = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: streams.nextInner()?.indices)
     }
@@ -177,7 +180,8 @@ public struct SBFW: BilevelAlgorithm {
     else { return x }
     var away = [Double](repeating: 0, count: weights.count)
     away[j] = 1
-    let step = Swift.min(shortened(gamma, direction: d, from: Tensor(shape: x.shape, scalars: away), to: vertex), weights[j])
+    let step = Swift.min(
+      shortened(gamma, direction: d, from: Tensor(shape: x.shape, scalars: away), to: vertex), weights[j])
     weights[i] += step
     weights[j] -= step
     if weights[j] < 1e-15 {  // a drop step: the away vertex leaves the support, its crumb with it

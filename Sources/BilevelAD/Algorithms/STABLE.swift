@@ -119,7 +119,8 @@ public struct STABLE: BilevelAlgorithm {
     require(
       x.scalarCount <= maxOuterDimension,
       "STABLE: the outer variable has \(x.scalarCount) entries, above maxOuterDimension \(maxOuterDimension) "
-        + "(STABLE keeps a dense dim x × dim y cross-Jacobian estimate); raise maxOuterDimension or use a Hessian-free method")
+        + "(STABLE keeps a dense dim x × dim y cross-Jacobian estimate); raise maxOuterDimension or use a Hessian-free method"
+    )
     self.x = x
     self.y = y
     hessianEstimate = Tensor(0)
@@ -143,7 +144,8 @@ public struct STABLE: BilevelAlgorithm {
     if let old = previous {
       let keep = 1 - momentum.value(at: t)
       hessian = hessian + keep * (hessianEstimate - oracles.innerHessian(x: old.x, y: old.y, batch: innerBatch))
-      cross = cross + keep * (crossJacobianEstimate - crossJacobian(oracles: oracles, x: old.x, y: old.y, batch: innerBatch))
+      cross =
+        cross + keep * (crossJacobianEstimate - crossJacobian(oracles: oracles, x: old.x, y: old.y, batch: innerBatch))
     }
     let crossNorm = cross.norm().scalar
     if crossNorm > crossJacobianBound { cross = cross * (crossJacobianBound / crossNorm) }
@@ -153,7 +155,8 @@ public struct STABLE: BilevelAlgorithm {
     let directionX = outerX - matmul(cross, inverse.solve(outerY.reshaped(to: [y.scalarCount]))).reshaped(to: x.shape)
     let beta = innerStep.value(at: t)
     let newX = x - (beta / outerRatio) * directionX
-    let correction = inverse.solve(matmul(cross, transposed: true, (newX - x).reshaped(to: [x.scalarCount]))).reshaped(to: y.shape)
+    let correction = inverse.solve(matmul(cross, transposed: true, (newX - x).reshaped(to: [x.scalarCount]))).reshaped(
+      to: y.shape)
     previous = (x, y)
     y = y - beta * gradientY - correction
     x = newX

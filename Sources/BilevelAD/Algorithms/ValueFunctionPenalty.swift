@@ -49,9 +49,11 @@ public struct ValueFunctionPenalty: BilevelAlgorithm {
     penalty: (initial: Double, increment: Double, maximum: Double) = (1, 0.1, 10),
     constraint: ConstraintSet = .unconstrained
   ) {
-    require(stepSize > 0 && innerStepSize > 0 && innerSteps >= 0 && smoothing > 0, "ValueFunctionPenalty: invalid parameters")
-    require(penalty.initial >= 0 && penalty.increment >= 0 && penalty.maximum >= penalty.initial,
-                 "ValueFunctionPenalty: invalid penalty schedule")
+    require(
+      stepSize > 0 && innerStepSize > 0 && innerSteps >= 0 && smoothing > 0, "ValueFunctionPenalty: invalid parameters")
+    require(
+      penalty.initial >= 0 && penalty.increment >= 0 && penalty.maximum >= penalty.initial,
+      "ValueFunctionPenalty: invalid penalty schedule")
     self.stepSize = stepSize
     self.innerStepSize = innerStepSize
     self.innerSteps = innerSteps

@@ -26,16 +26,21 @@ extension Dataset {
   ///
   /// - Throws: `CSVError` if the resource is missing or does not parse (a broken install).
   public static func bundled(_ dataset: BundledDataset) throws(CSVError) -> Dataset {
-    guard let url = Bundle.module.url(forResource: dataset.fileName, withExtension: "csv", subdirectory: "Resources")
-      ?? Bundle.module.url(forResource: dataset.fileName, withExtension: "csv")
-    else { throw CSVError.cannotOpen(path: "\(dataset.fileName).csv (bundled resource)", reason: "not found in the package's resources") }
+    guard
+      let url = Bundle.module.url(forResource: dataset.fileName, withExtension: "csv", subdirectory: "Resources")
+        ?? Bundle.module.url(forResource: dataset.fileName, withExtension: "csv")
+    else {
+      throw CSVError.cannotOpen(
+        path: "\(dataset.fileName).csv (bundled resource)", reason: "not found in the package's resources")
+    }
     if dataset == .breastCancer {
       // scikit-learn's file starts with a summary line "569,30,malignant,benign" that is
       // not a header of the 31 columns: skip it.
       guard let text = try? String(contentsOf: url, encoding: .utf8), let newline = text.firstIndex(of: "\n") else {
         throw CSVError.cannotOpen(path: url.path, reason: "unreadable bundled resource")
       }
-      return try Dataset.dataset(from: CSVReader.parse(String(text[text.index(after: newline)...])), classes: dataset.classCount)
+      return try Dataset.dataset(
+        from: CSVReader.parse(String(text[text.index(after: newline)...])), classes: dataset.classCount)
     }
     return try load(csv: url.path, classes: dataset.classCount)
   }
@@ -64,7 +69,9 @@ extension Dataset {
     if let classes {
       classCount = classes
     } else {
-      guard table.columns >= 2 else { throw CSVError.missingFeatures(line: table.rows > 0 ? table.line(ofRow: 0) : 1, columns: table.columns) }
+      guard table.columns >= 2 else {
+        throw CSVError.missingFeatures(line: table.rows > 0 ? table.line(ofRow: 0) : 1, columns: table.columns)
+      }
       var largest = 0.0
       for row in 0..<table.rows {
         let label = table[row, table.columns - 1]
@@ -79,14 +86,16 @@ extension Dataset {
         // Labels 0 and 20 would make a 21-class model out of two classes: report the
         // largest label where it is.
         let row = (0..<table.rows).first { table[$0, table.columns - 1] == largest } ?? 0
-        throw CSVError.labelGap(line: table.line(ofRow: row), column: table.columns, label: Int(largest), distinct: present)
+        throw CSVError.labelGap(
+          line: table.line(ofRow: row), column: table.columns, label: Int(largest), distinct: present)
       }
     }
     let labelled = try table.splitFeaturesAndLabels(classes: classCount)
     if Set(labelled.labels).count < 2 {
       throw CSVError.singleClass(column: table.columns, label: labelled.labels.first ?? 0)
     }
-    let features = Tensor(shape: [labelled.features.rows, labelled.features.columns], scalars: labelled.features.values)
+    let features = Tensor(
+      shape: [labelled.features.rows, labelled.features.columns], scalars: labelled.features.values)
     return Dataset(features: features, labels: labelled.labels, classCount: classCount)
   }
 }

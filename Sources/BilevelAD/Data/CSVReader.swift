@@ -187,7 +187,8 @@ public enum CSVError: Error, Sendable, Equatable, CustomStringConvertible {
     case .notText(let offset):
       return "the file is not text: it holds a NUL byte at byte \(offset)"
     case .labelGap(let line, let column, let label, let distinct):
-      return "line \(line), column \(column): labels must be the integers 0..<k without gaps; the label \(label) makes k = \(label + 1), but only \(distinct) distinct labels appear"
+      return
+        "line \(line), column \(column): labels must be the integers 0..<k without gaps; the label \(label) makes k = \(label + 1), but only \(distinct) distinct labels appear"
     }
   }
 }
@@ -522,7 +523,8 @@ private struct CSVScanner {
 
   /// A field's text, with `""` read as `"`.
   func text(_ field: CSVField) -> String {
-    let raw = String(decoding: UnsafeBufferPointer(start: bytes + field.start, count: field.end - field.start), as: UTF8.self)
+    let raw = String(
+      decoding: UnsafeBufferPointer(start: bytes + field.start, count: field.end - field.start), as: UTF8.self)
     return field.hasEscapedQuotes ? raw.replacingOccurrences(of: "\"\"", with: "\"") : raw
   }
 
@@ -558,7 +560,10 @@ private struct CSVScanner {
   ///
   /// Written with byte literals and without generic calls, to stay fast in debug builds.
   func classify(_ field: CSVField) -> CSVCell {
-    let plus: UInt8 = 0x2B, minus: UInt8 = 0x2D, dot: UInt8 = 0x2E, zero: UInt8 = 0x30
+    let plus: UInt8 = 0x2B
+    let minus: UInt8 = 0x2D
+    let dot: UInt8 = 0x2E
+    let zero: UInt8 = 0x30
     var start = field.start
     var end = field.end
     // A quoted field may have spaces inside the quotes.

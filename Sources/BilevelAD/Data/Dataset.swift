@@ -48,8 +48,9 @@ public struct Dataset: Sendable {
   ///
   /// - Precondition: the sizes are non-negative and sum to at most `sampleCount`.
   public func split(sizes: [Int], seed: UInt64) -> [Dataset] {
-    require(sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) <= sampleCount,
-                 "Dataset.split: sizes \(sizes) exceed the \(sampleCount) samples")
+    require(
+      sizes.allSatisfy { $0 >= 0 } && sizes.reduce(0, +) <= sampleCount,
+      "Dataset.split: sizes \(sizes) exceed the \(sampleCount) samples")
     var generator = SeededRandomNumberGenerator(seed: seed)
     let order = Array(0..<sampleCount).shuffled(using: &generator)
     var parts: [Dataset] = []
@@ -131,8 +132,11 @@ extension Dataset {
   ///   - classes: the number of classes (at least 2).
   ///   - noise: the standard deviation of the label noise relative to the scores'.
   ///   - seed: the seed.
-  public static func synthetic(samples: Int, features: Int, classes: Int, noise: Double = 0.5, seed: UInt64) -> Dataset {
-    require(samples > 0 && features > 0 && classes >= 2, "Dataset.synthetic: invalid shape \(samples) × \(features), \(classes) classes")
+  public static func synthetic(samples: Int, features: Int, classes: Int, noise: Double = 0.5, seed: UInt64) -> Dataset
+  {
+    require(
+      samples > 0 && features > 0 && classes >= 2,
+      "Dataset.synthetic: invalid shape \(samples) × \(features), \(classes) classes")
     let x = Tensor(randomNormal: [samples, features], seed: seed)
     let weights = Tensor(randomNormal: [features, classes], seed: seed &+ 1) / Double(features).squareRoot()
     let scores = (matmul(x, weights) + noise * Tensor(randomNormal: [samples, classes], seed: seed &+ 2)).scalars

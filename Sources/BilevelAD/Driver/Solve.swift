@@ -80,10 +80,22 @@ public func solve<Algorithm: BilevelAlgorithm>(
   var iteration = 0
   var reason = StopReason.maxIterations
   while true {
-    if iteration >= stopping.maxIterations { reason = .maxIterations; break }
-    if let limit = stopping.timeLimit, elapsed >= limit { reason = .timeLimit; break }
-    if wallClockPassed() { reason = .timeLimit; break }
-    if let budget = stopping.oracleBudget, oracles.counts.total >= budget { reason = .oracleBudget; break }
+    if iteration >= stopping.maxIterations {
+      reason = .maxIterations
+      break
+    }
+    if let limit = stopping.timeLimit, elapsed >= limit {
+      reason = .timeLimit
+      break
+    }
+    if wallClockPassed() {
+      reason = .timeLimit
+      break
+    }
+    if let budget = stopping.oracleBudget, oracles.counts.total >= budget {
+      reason = .oracleBudget
+      break
+    }
     let before = DispatchTime.now().uptimeNanoseconds
     let direction = algorithm.step(oracles: oracles)
     elapsed += Double(DispatchTime.now().uptimeNanoseconds - before) * 1e-9

@@ -10,16 +10,16 @@ public enum StepSchedule: Sendable, Equatable {
   /// The step at iteration t (0-based).
   public func value(at t: Int) -> Double {
     switch self {
-    case let .constant(c): return c
-    case let .decreasing(c, exponent): return c / Foundation.pow(Double(t + 1), exponent)
+    case .constant(let c): return c
+    case .decreasing(let c, let exponent): return c / Foundation.pow(Double(t + 1), exponent)
     }
   }
 
   /// The schedule with its constant scaled by `factor` (same exponent).
   public func scaled(by factor: Double) -> StepSchedule {
     switch self {
-    case let .constant(c): return .constant(c * factor)
-    case let .decreasing(c, exponent): return .decreasing(c * factor, exponent: exponent)
+    case .constant(let c): return .constant(c * factor)
+    case .decreasing(let c, let exponent): return .decreasing(c * factor, exponent: exponent)
     }
   }
 }

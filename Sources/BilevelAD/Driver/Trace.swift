@@ -71,20 +71,23 @@ public struct Trace: Equatable, Sendable, Codable {
   public func csv() -> String {
     let metrics = metricNames
     var lines = [
-      (["algorithm", "iteration", "time", "outer_gradient_x", "outer_gradient_y", "inner_gradient_y",
+      ([
+        "algorithm", "iteration", "time", "outer_gradient_x", "outer_gradient_y", "inner_gradient_y",
         "inner_gradient_x", "hessian_vector_products", "cross_products", "inner_values", "outer_values",
-        "oracle_calls", "outer_value", "hypergradient_norm", "direction_norm"]
+        "oracle_calls", "outer_value", "hypergradient_norm", "direction_norm",
+      ]
         + metrics.map { $0.replacingOccurrences(of: " ", with: "_") }).joined(separator: ",")
     ]
     func cell(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
     for r in records {
       let c = r.counts
-      let fields: [String] = [
-        algorithm, "\(r.iteration)", "\(r.time)", "\(c.outerGradientX)", "\(c.outerGradientY)",
-        "\(c.innerGradientY)", "\(c.innerGradientX)", "\(c.hessianVectorProducts)", "\(c.crossProducts)",
-        "\(c.innerValues)", "\(c.outerValues)", "\(c.total)", cell(r.outerValue), cell(r.hypergradientNorm),
-        cell(r.directionNorm),
-      ] + metrics.map { cell(r.metrics[$0]) }
+      let fields: [String] =
+        [
+          algorithm, "\(r.iteration)", "\(r.time)", "\(c.outerGradientX)", "\(c.outerGradientY)",
+          "\(c.innerGradientY)", "\(c.innerGradientX)", "\(c.hessianVectorProducts)", "\(c.crossProducts)",
+          "\(c.innerValues)", "\(c.outerValues)", "\(c.total)", cell(r.outerValue), cell(r.hypergradientNorm),
+          cell(r.directionNorm),
+        ] + metrics.map { cell(r.metrics[$0]) }
       lines.append(fields.joined(separator: ","))
     }
     return lines.joined(separator: "\n") + "\n"

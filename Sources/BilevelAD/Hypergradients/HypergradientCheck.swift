@@ -18,7 +18,9 @@ extension BilevelProblem {
   /// The outer objective F(x) = f(x, y*(x)) with y* solved to `tolerance` from y0.
   ///
   /// - Returns: F(x) and the inner solution.
-  public func outerObjective(x: Tensor, y0: Tensor, tolerance: Double = 1e-12) -> (value: Double, inner: InnerSolution<Tensor>) {
+  public func outerObjective(x: Tensor, y0: Tensor, tolerance: Double = 1e-12) -> (
+    value: Double, inner: InnerSolution<Tensor>
+  ) {
     let inner = solveInner(x: x, y0: y0, tolerance: tolerance, maxIterations: 1000)
     return (outer(x, inner.solution).scalar, inner)
   }
@@ -42,8 +44,12 @@ extension BilevelProblem {
   public func checkHypergradient(
     x: Tensor, y0: Tensor, direction: Tensor, estimate: Tensor, step: Double = 1e-5
   ) -> HypergradientCheck {
-    require(direction.shape == x.shape, "checkHypergradient: direction of shape \(direction.shape) does not match x's shape \(x.shape)")
-    require(estimate.shape == x.shape, "checkHypergradient: estimate of shape \(estimate.shape) does not match x's shape \(x.shape)")
+    require(
+      direction.shape == x.shape,
+      "checkHypergradient: direction of shape \(direction.shape) does not match x's shape \(x.shape)")
+    require(
+      estimate.shape == x.shape,
+      "checkHypergradient: estimate of shape \(estimate.shape) does not match x's shape \(x.shape)")
     let directionNorm = euclideanNorm(direction)
     require(directionNorm > 0, "checkHypergradient: the direction is zero")
     let epsilon = step * max(1, euclideanNorm(x)) / directionNorm

@@ -1,4 +1,5 @@
 import Autodiff
+import Foundation
 
 /// An optimizer for the inner problem whose iterations can be differentiated through.
 ///
@@ -45,10 +46,10 @@ public enum InnerOptimizer: Sendable, Equatable {
     switch self {
     case .gradientDescent:
       return [y - learningRate * g]
-    case let .heavyBall(momentum):
+    case .heavyBall(let momentum):
       let m = momentum * state[1] + g
       return [y - learningRate * m, m]
-    case let .adam(beta1, beta2, epsilon):
+    case .adam(let beta1, let beta2, let epsilon):
       let m = beta1 * state[1] + (1 - beta1) * g
       let s = beta2 * state[2] + (1 - beta2) * g.squared()
       let mHat = m / (1 - Foundation.pow(beta1, Double(iteration)))
@@ -78,10 +79,10 @@ public enum InnerOptimizer: Sendable, Equatable {
     switch self {
     case .gradientDescent:
       return [tangent[0] - learningRate * dg]
-    case let .heavyBall(momentum):
+    case .heavyBall(let momentum):
       let dm = momentum * tangent[1] + dg
       return [tangent[0] - learningRate * dm, dm]
-    case let .adam(beta1, beta2, epsilon):
+    case .adam(let beta1, let beta2, let epsilon):
       let m = beta1 * state[1] + (1 - beta1) * g
       let s = beta2 * state[2] + (1 - beta2) * g.squared()
       let dm = beta1 * tangent[1] + (1 - beta1) * dg
@@ -95,5 +96,3 @@ public enum InnerOptimizer: Sendable, Equatable {
     }
   }
 }
-
-import Foundation

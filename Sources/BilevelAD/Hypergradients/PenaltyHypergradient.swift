@@ -23,7 +23,8 @@ extension BilevelProblem {
   public func penaltyHypergradient(
     x: Tensor, y0: Tensor, multiplier: Double, innerTolerance: Double = 1e-10
   ) -> HypergradientResult<Tensor, Tensor> {
-    require(multiplier > 0 && multiplier.isFinite, "penaltyHypergradient: multiplier must be positive, got \(multiplier)")
+    require(
+      multiplier > 0 && multiplier.isFinite, "penaltyHypergradient: multiplier must be positive, got \(multiplier)")
     let outer = self.outer
     let inner = self.inner
     let penalized = BilevelProblem(outer: outer, inner: { x, y in outer(x, y) + multiplier * inner(x, y) })
@@ -37,8 +38,10 @@ extension BilevelProblem {
     counts.innerGradientY += yLambda.counts.innerGradientY
     counts.hessianVectorProducts += yLambda.counts.hessianVectorProducts
     let oracles = makeOracles()
-    let direction = oracles.outerGradientX(x: x, y: yLambda.solution)
-      + multiplier * (oracles.innerGradientX(x: x, y: yLambda.solution) - oracles.innerGradientX(x: x, y: yStar.solution))
+    let direction =
+      oracles.outerGradientX(x: x, y: yLambda.solution)
+      + multiplier
+      * (oracles.innerGradientX(x: x, y: yLambda.solution) - oracles.innerGradientX(x: x, y: yStar.solution))
     counts += oracles.counts
     var diagnostics: [String] = []
     if !yLambda.converged { diagnostics.append("the penalized inner solve did not converge: \(yLambda.diagnostics)") }

@@ -1,4 +1,5 @@
 import Autodiff
+import Foundation
 
 /// How an unrolled hypergradient differentiates through the inner iterations.
 public enum UnrollMode: Sendable, Equatable {
@@ -152,7 +153,7 @@ extension BilevelProblem {
       counts.innerGradientX += steps * blocks
       counts.hessianVectorProducts += n * steps
       counts.crossProducts += n * steps
-    case let .truncated(lastSteps):
+    case .truncated(let lastSteps):
       require(lastSteps >= 0, "unrolledHypergradient: truncated(lastSteps:) must be non-negative, got \(lastSteps)")
       let kept = min(lastSteps, steps)
       let start = run(x, optimizer.initialState(y0), from: 1, through: steps - kept)
@@ -164,7 +165,7 @@ extension BilevelProblem {
       counts.innerGradientY += steps
       counts.hessianVectorProducts += kept
       counts.crossProducts += kept
-    case let .checkpointed(every):
+    case .checkpointed(let every):
       require(every >= 1, "unrolledHypergradient: checkpointed(every:) must be at least 1, got \(every)")
       // Each segment of `every` steps is one `checkpointed` block: the tape keeps the
       // segments' ends (K / every states) and, during the backward pass, one segment's
@@ -174,7 +175,9 @@ extension BilevelProblem {
         var k = 0
         while k < steps {
           let (first, last) = (k + 1, min(k + every, steps))
-          let segment = checkpointed { (input: [Tensor]) in run(input[0], Array(input.dropFirst()), from: first, through: last) }
+          let segment = checkpointed { (input: [Tensor]) in
+            run(input[0], Array(input.dropFirst()), from: first, through: last)
+          }
           state = segment([x] + state)
           k = last
         }
@@ -192,7 +195,9 @@ extension BilevelProblem {
     counts += oracles.counts
     var diagnostics: [String] = []
     if let message = innerGradientDiagnostic(innerGradientNorm, tolerance: innerTolerance) {
-      diagnostics.append("after \(steps) inner steps, " + message.replacingOccurrences(of: "y is not an inner solution: ", with: "y_K is not an inner solution: "))
+      diagnostics.append(
+        "after \(steps) inner steps, "
+          + message.replacingOccurrences(of: "y is not an inner solution: ", with: "y_K is not an inner solution: "))
     }
     let finite = hypergradient.scalars.allSatisfy(\.isFinite)
     if !finite { diagnostics.append("the hypergradient has non-finite entries (the inner step may be too large)") }
@@ -202,5 +207,3 @@ extension BilevelProblem {
       diagnostics: diagnostics.joined(separator: "; "), innerIterate: finalY)
   }
 }
-
-import Foundation

@@ -117,7 +117,8 @@ private struct FlatLayouts<X: TensorStructure, Y: TensorStructure> {
 private func requireNoCapturedDerivatives(_ value: Tensor, layer: String, closure: String) {
   require(
     value.isConstant,
-    "\(layer): \(closure) captures a tensor that is being differentiated; pass everything \(closure) depends on through x")
+    "\(layer): \(closure) captures a tensor that is being differentiated; pass everything \(closure) depends on through x"
+  )
 }
 
 /// Stops with a message naming `layer` unless its options are valid.
@@ -181,7 +182,8 @@ public func argmin<X: TensorStructure, Y: TensorStructure>(
   let y = implicitFunction(
     at: x.flattened(), residual: { x, y in gradient(at: y) { y in flatG(x, y) } }, symmetric: true,
     linearSolver: linearSolver, record: record, layer: "argmin",
-    mixedProduct: { x, y, lambda in jvp(at: y, direction: lambda) { y in gradient(at: x) { x in flatG(x, y) } }.tangent }
+    mixedProduct: { x, y, lambda in jvp(at: y, direction: lambda) { y in gradient(at: x) { x in flatG(x, y) } }.tangent
+    }
   ) { x, cache in
     // A warm start that already solves the problem (‖∇_y g‖ ≤ tolerance) is checked with
     // a recorded gradient, whose pullback is then the first derivative solve's Hessian.
@@ -242,7 +244,8 @@ public func root<X: TensorStructure, Y: TensorStructure>(
     if let solve {
       (y, iterations) = (solve(layouts.structuredX(x), layouts.y).flattened(), 0)
     } else {
-      (y, iterations) = newtonRoot(residual, x: x, y0: start, tolerance: tolerance, maxIterations: maxIterations, linearSolver: linearSolver)
+      (y, iterations) = newtonRoot(
+        residual, x: x, y0: start, tolerance: tolerance, maxIterations: maxIterations, linearSolver: linearSolver)
     }
     let norm = euclideanNorm(residual(x, y))
     let converged = norm <= tolerance
@@ -250,7 +253,8 @@ public func root<X: TensorStructure, Y: TensorStructure>(
       ImplicitRecord.Entry(
         kind: .value, layer: "root", iterations: iterations, residualNorm: norm, converged: converged,
         indefinite: false,
-        diagnostics: converged ? "" : "‖F(x, y)‖ = \(norm) above the tolerance \(tolerance) after \(iterations) iterations"))
+        diagnostics: converged
+          ? "" : "‖F(x, y)‖ = \(norm) above the tolerance \(tolerance) after \(iterations) iterations"))
     return y
   }
   return layouts.structuredY(y)
@@ -337,7 +341,8 @@ public func fixedPoint<X: TensorStructure, Y: TensorStructure>(
       ImplicitRecord.Entry(
         kind: .value, layer: "fixedPoint", iterations: iterations, residualNorm: norm, converged: converged,
         indefinite: false,
-        diagnostics: converged ? "" : "‖T(x, y) − y‖ = \(norm) above the tolerance \(tolerance) after \(iterations) iterations"))
+        diagnostics: converged
+          ? "" : "‖T(x, y) − y‖ = \(norm) above the tolerance \(tolerance) after \(iterations) iterations"))
     return converged ? next : y
   }
   return layouts.structuredY(y)

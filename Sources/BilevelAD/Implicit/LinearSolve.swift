@@ -48,7 +48,8 @@ func numericalLinearSolve(
     // tensor being differentiated, whose derivative the solve would lose.
     require(
       result.isConstant,
-      "\(layer): the linear operator captures a tensor that is being differentiated; pass it in through `parameters` (or x for argmin, root and fixedPoint)")
+      "\(layer): the linear operator captures a tensor that is being differentiated; pass it in through `parameters` (or x for argmin, root and fixedPoint)"
+    )
     return result
   }
   let result: LinearSolveResult
@@ -66,7 +67,8 @@ func numericalLinearSolve(
   }
   var diagnostics = result.diagnostics
   if !result.converged && diagnostics.isEmpty {
-    diagnostics.append("\(solver.name) stopped after \(result.iterations) iterations with residual \(result.residualNorm)")
+    diagnostics.append(
+      "\(solver.name) stopped after \(result.iterations) iterations with residual \(result.residualNorm)")
   }
   record?.append(
     ImplicitRecord.Entry(
@@ -152,7 +154,8 @@ public func linearSolve<P: TensorStructure>(
   let layout = parameters.mapTensors { withoutDerivative(at: $0) }
   let apply: (Tensor, Tensor) -> Tensor = { p, u in
     let result = linearMap(layout.unflattened(p), u)
-    require(result.shape == u.shape, "linearSolve: the operator returned shape \(result.shape) for u of shape \(u.shape)")
+    require(
+      result.shape == u.shape, "linearSolve: the operator returned shape \(result.shape) for u of shape \(u.shape)")
     return result
   }
   let op = FlatLinearOperator(

@@ -49,7 +49,8 @@ extension LinearSolver {
         diagnostics.append(
           curvature.isNaN
             ? "conjugate gradient met NaN in a Hessian-vector product at iteration \(iterations)"
-            : "conjugate gradient met non-positive curvature pᵀHp = \(curvature) at iteration \(iterations): the inner Hessian is not positive definite")
+            : "conjugate gradient met non-positive curvature pᵀHp = \(curvature) at iteration \(iterations): the inner Hessian is not positive definite"
+        )
         break
       }
       let alpha = rr / curvature

@@ -89,11 +89,13 @@ extension DenseFactorizations {
   /// - Complexity: O(n³) per sweep; a handful of sweeps for well-separated spectra.
   static func symmetricEigen(_ matrix: [Double], n: Int) -> (values: [Double], vectors: [Double]) {
     var a = matrix
-    for i in 0..<n { for j in 0..<i {
-      let mean = 0.5 * (a[i * n + j] + a[j * n + i])
-      a[i * n + j] = mean
-      a[j * n + i] = mean
-    } }
+    for i in 0..<n {
+      for j in 0..<i {
+        let mean = 0.5 * (a[i * n + j] + a[j * n + i])
+        a[i * n + j] = mean
+        a[j * n + i] = mean
+      }
+    }
     var q = [Double](repeating: 0, count: n * n)
     for i in 0..<n { q[i * n + i] = 1 }
     let scale = a.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -110,17 +112,20 @@ extension DenseFactorizations {
           let c = 1 / (t * t + 1).squareRoot()
           let s = t * c
           for k in 0..<n {
-            let akp = a[k * n + p], akr = a[k * n + r]
+            let akp = a[k * n + p]
+            let akr = a[k * n + r]
             a[k * n + p] = c * akp - s * akr
             a[k * n + r] = s * akp + c * akr
           }
           for k in 0..<n {
-            let apk = a[p * n + k], ark = a[r * n + k]
+            let apk = a[p * n + k]
+            let ark = a[r * n + k]
             a[p * n + k] = c * apk - s * ark
             a[r * n + k] = s * apk + c * ark
           }
           for k in 0..<n {
-            let qkp = q[k * n + p], qkr = q[k * n + r]
+            let qkp = q[k * n + p]
+            let qkr = q[k * n + r]
             q[k * n + p] = c * qkp - s * qkr
             q[k * n + r] = s * qkp + c * qkr
           }

@@ -90,18 +90,18 @@ extension LinearSolver {
   func validate() -> String? {
     switch self {
     case .dense: return nil
-    case let .conjugateGradient(maxIterations, tolerance):
+    case .conjugateGradient(let maxIterations, let tolerance):
       if maxIterations < 0 { return "conjugateGradient: maxIterations must be non-negative, got \(maxIterations)" }
       if !(tolerance >= 0) { return "conjugateGradient: tolerance must be non-negative, got \(tolerance)" }
-    case let .neumann(terms, stepSize, tolerance):
+    case .neumann(let terms, let stepSize, let tolerance):
       if terms < 1 { return "neumann: terms must be at least 1, got \(terms)" }
       if !(stepSize > 0) || !stepSize.isFinite { return "neumann: stepSize must be positive, got \(stepSize)" }
       if !(tolerance >= 0) { return "neumann: tolerance must be non-negative, got \(tolerance)" }
-    case let .gmres(maxIterations, restart, tolerance):
+    case .gmres(let maxIterations, let restart, let tolerance):
       if maxIterations < 0 { return "gmres: maxIterations must be non-negative, got \(maxIterations)" }
       if restart < 1 { return "gmres: restart must be at least 1, got \(restart)" }
       if !(tolerance >= 0) { return "gmres: tolerance must be non-negative, got \(tolerance)" }
-    case let .identity(scale, tolerance):
+    case .identity(let scale, let tolerance):
       if !(scale > 0) || !scale.isFinite { return "identity: scale must be positive, got \(scale)" }
       if !(tolerance >= 0) { return "identity: tolerance must be non-negative, got \(tolerance)" }
     }
@@ -114,16 +114,16 @@ extension LinearSolver {
     switch self {
     case .dense:
       return solveDense(linearMap, rightHandSide: b)
-    case let .conjugateGradient(maxIterations, tolerance):
+    case .conjugateGradient(let maxIterations, let tolerance):
       return solveByConjugateGradient(
         linearMap, rightHandSide: b, initialGuess: initialGuess, maxIterations: maxIterations, tolerance: tolerance)
-    case let .neumann(terms, stepSize, tolerance):
+    case .neumann(let terms, let stepSize, let tolerance):
       return solveByNeumannSeries(linearMap, rightHandSide: b, terms: terms, stepSize: stepSize, tolerance: tolerance)
-    case let .gmres(maxIterations, restart, tolerance):
+    case .gmres(let maxIterations, let restart, let tolerance):
       return solveByGMRES(
         linearMap, rightHandSide: b, initialGuess: initialGuess, maxIterations: maxIterations, restart: restart,
         tolerance: tolerance)
-    case let .identity(scale, tolerance):
+    case .identity(let scale, let tolerance):
       return solveByIdentityApproximation(linearMap, rightHandSide: b, scale: scale, tolerance: tolerance)
     }
   }

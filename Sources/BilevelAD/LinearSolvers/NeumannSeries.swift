@@ -29,9 +29,13 @@ extension LinearSolver {
     let converged = residual <= tolerance * bNorm && residual.isFinite
     var diagnostics: [String] = []
     if !residual.isFinite {
-      diagnostics.append("Neumann series diverged: the step size \(stepSize) exceeds 2 / λ_max of the inner Hessian, or the Hessian is not positive definite")
+      diagnostics.append(
+        "Neumann series diverged: the step size \(stepSize) exceeds 2 / λ_max of the inner Hessian, or the Hessian is not positive definite"
+      )
     } else if !converged {
-      diagnostics.append("Neumann series with \(terms) terms left relative residual \(bNorm > 0 ? residual / bNorm : residual) above the tolerance \(tolerance)")
+      diagnostics.append(
+        "Neumann series with \(terms) terms left relative residual \(bNorm > 0 ? residual / bNorm : residual) above the tolerance \(tolerance)"
+      )
     }
     return LinearSolveResult(
       solution: v, iterations: terms, residualNorm: residual, converged: converged, diagnostics: diagnostics)
@@ -52,7 +56,9 @@ extension LinearSolver {
     let converged = residual <= tolerance * bNorm && residual.isFinite
     var diagnostics: [String] = []
     if !converged {
-      diagnostics.append("identity approximation H ≈ \(scale) I leaves relative residual \(bNorm > 0 ? residual / bNorm : residual): the hypergradient is only an approximation")
+      diagnostics.append(
+        "identity approximation H ≈ \(scale) I leaves relative residual \(bNorm > 0 ? residual / bNorm : residual): the hypergradient is only an approximation"
+      )
     }
     return LinearSolveResult(
       solution: v, iterations: 0, residualNorm: residual, converged: converged, diagnostics: diagnostics)

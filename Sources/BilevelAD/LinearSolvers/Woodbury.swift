@@ -91,9 +91,9 @@ public struct WoodburyStructure {
     if diagonal.scalars.contains(where: { $0 == 0 || !$0.isFinite }) { return nil }
     let column = withoutDerivative(at: b).reshaped(to: [n])
     let scale = diagonal.scalarCount == 1 ? diagonal.reshaped(to: []) : diagonal
-    let inverseAB = column / scale                                              // A⁻¹ b
+    let inverseAB = column / scale  // A⁻¹ b
     let inverseAU = u / (diagonal.scalarCount == 1 ? scale : scale.reshaped(to: [n, 1]))  // A⁻¹ U, n × r
-    let capacitance = Tensor.identity(r) + matmul(v, inverseAU)                  // I + V A⁻¹ U
+    let capacitance = Tensor.identity(r) + matmul(v, inverseAU)  // I + V A⁻¹ U
     let projected = matmul(v, inverseAB.reshaped(to: [n, 1])).reshaped(to: [r])  // V A⁻¹ b
     guard capacitance.scalars.allSatisfy(\.isFinite),
       let t = DenseFactorizations.luSolve(capacitance.scalars, n: r, projected.scalars)
@@ -172,7 +172,8 @@ extension BilevelProblem {
     x: Tensor, y: Tensor, structure: (Tensor, Tensor) -> WoodburyStructure,
     hvpMode: HVPMode = .forwardOverReverse, innerTolerance: Double = 1e-6, residualTolerance: Double = 1e-8
   ) -> HypergradientResult<Tensor, Tensor> {
-    require(residualTolerance >= 0, "woodburyHypergradient: residualTolerance must be non-negative, got \(residualTolerance)")
+    require(
+      residualTolerance >= 0, "woodburyHypergradient: residualTolerance must be non-negative, got \(residualTolerance)")
     let oracles = makeOracles()
     let innerGradientNorm = euclideanNorm(oracles.innerGradientY(x: x, y: y))
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y)
@@ -185,7 +186,8 @@ extension BilevelProblem {
     let bNorm = euclideanNorm(outerY)
     guard let v = claimed.solve(outerY) else {
       diagnostics.append(
-        "the Woodbury solve failed: A has a zero or non-finite diagonal entry, or the \(claimed.rank) × \(claimed.rank) capacitance matrix I + V A⁻¹ U is singular")
+        "the Woodbury solve failed: A has a zero or non-finite diagonal entry, or the \(claimed.rank) × \(claimed.rank) capacitance matrix I + V A⁻¹ U is singular"
+      )
       return HypergradientResult(
         gradient: Tensor(shape: x.shape, repeating: .nan), converged: false, residualNorm: .nan,
         iterations: claimed.rank, innerGradientNorm: innerGradientNorm, counts: oracles.counts,

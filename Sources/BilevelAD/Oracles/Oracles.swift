@@ -136,7 +136,9 @@ public final class Oracles {
   ///   - v: a direction of y's shape.
   ///   - mode: how forward and reverse mode are composed.
   /// - Returns: ∇²_yy g(x, y) v, of y's shape.
-  public func hessianVectorProduct(x: Tensor, y: Tensor, v: Tensor, mode: HVPMode = .forwardOverReverse, batch: [Int]? = nil) -> Tensor {
+  public func hessianVectorProduct(
+    x: Tensor, y: Tensor, v: Tensor, mode: HVPMode = .forwardOverReverse, batch: [Int]? = nil
+  ) -> Tensor {
     let g = innerFunction(batch)
     counts.hessianVectorProducts += 1
     return hvp(at: y, direction: v, mode: mode) { y in g(x, y) }
@@ -148,7 +150,9 @@ public final class Oracles {
   ///   - v: a direction of y's shape.
   ///   - mode: how forward and reverse mode are composed.
   /// - Returns: ∇²_xy g(x, y) v, of x's shape.
-  public func crossProduct(x: Tensor, y: Tensor, v: Tensor, mode: HVPMode = .forwardOverReverse, batch: [Int]? = nil) -> Tensor {
+  public func crossProduct(x: Tensor, y: Tensor, v: Tensor, mode: HVPMode = .forwardOverReverse, batch: [Int]? = nil)
+    -> Tensor
+  {
     let g = innerFunction(batch)
     counts.crossProducts += 1
     switch mode {
@@ -169,14 +173,19 @@ public final class Oracles {
   ///
   /// Counted as one ∇_y g, and one Hessian-vector product per application.
   /// - Returns: the gradient and the map; the map keeps the record alive.
-  public func recordedHessian(x: Tensor, y: Tensor, batch: [Int]? = nil) -> (gradient: Tensor, apply: (Tensor) -> Tensor) {
+  public func recordedHessian(x: Tensor, y: Tensor, batch: [Int]? = nil) -> (
+    gradient: Tensor, apply: (Tensor) -> Tensor
+  ) {
     let g = innerFunction(batch)
     counts.innerGradientY += 1
     let (gradientY, pullback) = valueWithPullback(at: y) { y in gradient(at: y) { y in g(x, y) } }
-    return (gradientY, { v in
-      self.counts.hessianVectorProducts += 1
-      return pullback(v)
-    })
+    return (
+      gradientY,
+      { v in
+        self.counts.hessianVectorProducts += 1
+        return pullback(v)
+      }
+    )
   }
 
   /// ∇_y g, ∇²_yy g v and ∇²_xy g v on one mini-batch, from one forward and one backward
@@ -217,7 +226,9 @@ public final class Oracles {
   ///
   /// References: F. Huang, "Optimal Hessian/Jacobian-free nonconvex-PL bilevel
   /// optimization", ICML 2024.
-  public func finiteDifferenceHessianVectorProduct(x: Tensor, y: Tensor, v: Tensor, step: Double, batch: [Int]? = nil) -> Tensor {
+  public func finiteDifferenceHessianVectorProduct(x: Tensor, y: Tensor, v: Tensor, step: Double, batch: [Int]? = nil)
+    -> Tensor
+  {
     let plus = innerGradientY(x: x, y: y + step * v, batch: batch)
     let minus = innerGradientY(x: x, y: y - step * v, batch: batch)
     return (plus - minus) / (2 * step)
@@ -229,7 +240,8 @@ public final class Oracles {
   /// (∇_x g(x, y + δ v) - ∇_x g(x, y - δ v)) / (2 δ)
   /// ```
   /// Costs two ∇_x g evaluations (counted as such); its error is O(δ²).
-  public func finiteDifferenceCrossProduct(x: Tensor, y: Tensor, v: Tensor, step: Double, batch: [Int]? = nil) -> Tensor {
+  public func finiteDifferenceCrossProduct(x: Tensor, y: Tensor, v: Tensor, step: Double, batch: [Int]? = nil) -> Tensor
+  {
     let plus = innerGradientX(x: x, y: y + step * v, batch: batch)
     let minus = innerGradientX(x: x, y: y - step * v, batch: batch)
     return (plus - minus) / (2 * step)

@@ -87,14 +87,18 @@ extension BilevelProblem {
       for _ in 0..<60 {
         candidate = y + t * direction
         candidateValue = oracles.innerValue(x: x, y: candidate)
-        if candidateValue <= value + 1e-4 * t * slope + slack { accepted = true; break }
+        if candidateValue <= value + 1e-4 * t * slope + slack {
+          accepted = true
+          break
+        }
         t *= 0.5
       }
       if !accepted {
         diagnostics.append(
           value.isFinite && !candidateValue.isNaN
             ? "the line search found no decrease of g at iteration \(iterations)"
-            : "the inner objective g became \(value.isNaN || candidateValue.isNaN ? "NaN" : "infinite") at iteration \(iterations)")
+            : "the inner objective g became \(value.isNaN || candidateValue.isNaN ? "NaN" : "infinite") at iteration \(iterations)"
+        )
         break
       }
       previous = (y, grad)
@@ -108,7 +112,8 @@ extension BilevelProblem {
     } else if !gradientNorm.isFinite {
       diagnostics.append("the inner gradient became non-finite at iteration \(iterations)")
     } else if !converged && diagnostics.isEmpty {
-      diagnostics.append("stopped after \(iterations) iterations with ‖∇_y g‖ = \(gradientNorm) above the tolerance \(tolerance)")
+      diagnostics.append(
+        "stopped after \(iterations) iterations with ‖∇_y g‖ = \(gradientNorm) above the tolerance \(tolerance)")
     }
     return InnerSolution(
       solution: y, gradientNorm: gradientNorm, iterations: iterations, converged: converged,

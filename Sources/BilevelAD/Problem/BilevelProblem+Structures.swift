@@ -42,7 +42,8 @@ extension TensorStructure {
 private func structuredOnly(_ name: String, _ types: String) -> (Tensor, Tensor) -> Tensor {
   { _, _ in
     fatalError(
-      "BilevelProblem.\(name): this problem's objectives take \(types); call the problem's methods with x and y of those types")
+      "BilevelProblem.\(name): this problem's objectives take \(types); call the problem's methods with x and y of those types"
+    )
   }
 }
 
@@ -115,7 +116,9 @@ extension BilevelProblem {
         inner: { x, y, batch in inner(xLayout.fromFlatRepresentation(x), yLayout.fromFlatRepresentation(y), batch) })
     }
     let trap: (Tensor, Tensor, [Int]) -> Tensor = { _, _, _ in
-      fatalError("BilevelProblem.finiteSum: this problem's objectives take \(types); call the problem's methods with x and y of those types")
+      fatalError(
+        "BilevelProblem.finiteSum: this problem's objectives take \(types); call the problem's methods with x and y of those types"
+      )
     }
     self.init(
       outer: structuredOnly("outer", types), inner: structuredOnly("inner", types),
@@ -131,7 +134,8 @@ extension BilevelProblem {
     if let structures {
       require(
         X.self == structures.xType && Y.self == structures.yType,
-        "\(operation): this problem's objectives take \(structures.typeDescription), got x of type \(X.self) and y of type \(Y.self)")
+        "\(operation): this problem's objectives take \(structures.typeDescription), got x of type \(X.self) and y of type \(Y.self)"
+      )
       return FlatView(
         problem: structures.flatProblem(x, y), x: x.flatRepresentation(), y: y.flatRepresentation(), xLayout: x,
         yLayout: y)
@@ -167,7 +171,8 @@ struct FlatView<X: TensorStructure, Y: TensorStructure> {
       gradient: structuredX(result.gradient), converged: result.converged, residualNorm: result.residualNorm,
       iterations: result.iterations, innerGradientNorm: result.innerGradientNorm, counts: result.counts,
       diagnostics: result.diagnostics, linearSolution: result.linearSolution.map(structuredY),
-      indefinite: result.indefinite, innerSolves: result.innerSolves, innerIterate: result.innerIterate.map(structuredY))
+      indefinite: result.indefinite, innerSolves: result.innerSolves, innerIterate: result.innerIterate.map(structuredY)
+    )
   }
 
   /// A flat inner solution in y's structure.
@@ -198,7 +203,8 @@ extension BilevelProblem {
   ) -> InnerSolution<Y> {
     let view = flatView(x: x, y: y0, operation: "solveInner")
     return view.structured(
-      view.problem.solveInner(x: view.x, y0: view.y, tolerance: tolerance, maxIterations: maxIterations, method: method))
+      view.problem.solveInner(x: view.x, y0: view.y, tolerance: tolerance, maxIterations: maxIterations, method: method)
+    )
   }
 
   /// The implicit hypergradient ∇F(x) = ∇_x f − ∇²_xy g [∇²_yy g]⁻¹ ∇_y f at an inner

@@ -123,7 +123,9 @@ public struct FiniteSum {
 /// `objective` with a check that it returns one value: a shape mistake inside f or g (a
 /// broadcast such as `y[2] − t[2, 1]` giving [2, 2]) would otherwise be summed silently
 /// by an estimator's seed or change what is minimized.
-private func scalarChecked(_ objective: @escaping (Tensor, Tensor) -> Tensor, _ name: String) -> (Tensor, Tensor) -> Tensor {
+private func scalarChecked(_ objective: @escaping (Tensor, Tensor) -> Tensor, _ name: String) -> (Tensor, Tensor) ->
+  Tensor
+{
   { x, y in
     let value = objective(x, y)
     require(

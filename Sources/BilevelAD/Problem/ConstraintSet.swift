@@ -23,14 +23,14 @@ public enum ConstraintSet: Sendable, Equatable {
     switch self {
     case .unconstrained:
       return x
-    case let .box(lower, upper):
+    case .box(let lower, let upper):
       return Tensor(shape: x.shape, scalars: x.scalars.map { Swift.min(Swift.max($0, lower), upper) })
-    case let .ball(radius):
+    case .ball(let radius):
       let norm = x.norm().scalar
       return norm <= radius ? x : x * (radius / norm)
     case .simplex:
       return Tensor(shape: x.shape, scalars: ConstraintSet.projectOntoSimplex(x.scalars, total: 1))
-    case let .l1Ball(radius):
+    case .l1Ball(let radius):
       let values = x.scalars
       if values.reduce(0, { $0 + Swift.abs($1) }) <= radius { return x }
       let magnitudes = ConstraintSet.projectOntoSimplex(values.map(Swift.abs), total: radius)
@@ -43,11 +43,12 @@ public enum ConstraintSet: Sendable, Equatable {
     let values = x.scalars
     switch self {
     case .unconstrained: return true
-    case let .box(lower, upper): return values.allSatisfy { $0 >= lower - tolerance && $0 <= upper + tolerance }
-    case let .ball(radius): return x.norm().scalar <= radius + tolerance
+    case .box(let lower, let upper): return values.allSatisfy { $0 >= lower - tolerance && $0 <= upper + tolerance }
+    case .ball(let radius): return x.norm().scalar <= radius + tolerance
     case .simplex:
-      return values.allSatisfy { $0 >= -tolerance } && Swift.abs(values.reduce(0, +) - 1) <= tolerance * Double(max(values.count, 1))
-    case let .l1Ball(radius): return values.reduce(0, { $0 + Swift.abs($1) }) <= radius + tolerance
+      return values.allSatisfy { $0 >= -tolerance }
+        && Swift.abs(values.reduce(0, +) - 1) <= tolerance * Double(max(values.count, 1))
+    case .l1Ball(let radius): return values.reduce(0, { $0 + Swift.abs($1) }) <= radius + tolerance
     }
   }
 
@@ -59,16 +60,16 @@ public enum ConstraintSet: Sendable, Equatable {
     switch self {
     case .unconstrained:
       fatalError("linearMinimizer: the unconstrained set has no linear minimizer")
-    case let .box(lower, upper):
+    case .box(let lower, let upper):
       return Tensor(shape: g.shape, scalars: values.map { $0 > 0 ? lower : upper })
-    case let .ball(radius):
+    case .ball(let radius):
       let norm = g.norm().scalar
       return norm > 0 ? -radius * g / norm : Tensor.zeros(g.shape)
     case .simplex:
       var result = [Double](repeating: 0, count: values.count)
       if let index = values.indices.min(by: { values[$0] < values[$1] }) { result[index] = 1 }
       return Tensor(shape: g.shape, scalars: result)
-    case let .l1Ball(radius):
+    case .l1Ball(let radius):
       var result = [Double](repeating: 0, count: values.count)
       if let index = values.indices.max(by: { Swift.abs(values[$0]) < Swift.abs(values[$1]) }) {
         result[index] = values[index] > 0 ? -radius : radius

@@ -57,7 +57,9 @@ public struct ClippedLowerLevel {
       return HypergradientResult(
         gradient: Tensor([.nan]), converged: false, residualNorm: 0, iterations: 0, innerGradientNorm: 0,
         counts: counts,
-        diagnostics: "the lower-level solution y* = \(y) sits on a bound with a zero multiplier (strict complementarity fails): F is not differentiable at x = \(x); left derivative \(left), right derivative \(right)")
+        diagnostics:
+          "the lower-level solution y* = \(y) sits on a bound with a zero multiplier (strict complementarity fails): F is not differentiable at x = \(x); left derivative \(left), right derivative \(right)"
+      )
     }
     let derivative = atBound ? 0.0 : 1.0  // −(∂²g/∂y²)⁻¹ ∂²g/∂y∂x = −(2)⁻¹(−2) on the free set
     return HypergradientResult(

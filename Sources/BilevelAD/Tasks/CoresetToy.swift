@@ -100,7 +100,8 @@ public struct CoresetToy {
     let points = self.points
     let target = self.target
     let solution = self.solution
-    let objective: (Tensor) -> Tensor = { w in 0.1 * (matmul(w.softmax(alongAxis: 0), points) - target).squared().sum() }
+    let objective: (Tensor) -> Tensor = { w in 0.1 * (matmul(w.softmax(alongAxis: 0), points) - target).squared().sum()
+    }
     return { w, theta in
       let (value, g) = valueWithGradient(at: w, of: objective)
       return Evaluation(

@@ -46,8 +46,9 @@ public struct HyperCleaning {
   ) {
     let n = trainSize ?? data.sampleCount / 2
     let m = validationSize ?? (data.sampleCount - n) / 2
-    require(n > 0 && m > 0 && n + m < data.sampleCount,
-                 "HyperCleaning: train \(n) and validation \(m) sizes do not fit \(data.sampleCount) samples")
+    require(
+      n > 0 && m > 0 && n + m < data.sampleCount,
+      "HyperCleaning: train \(n) and validation \(m) sizes do not fit \(data.sampleCount) samples")
     let parts = data.split(sizes: [n, m, data.sampleCount - n - m], seed: seed)
     let (mean, deviation) = parts[0].featureStatistics()
     func prepare(_ d: Dataset) -> Dataset {
@@ -109,7 +110,8 @@ public struct HyperCleaning {
   ///
   /// - Returns: θ and whether the solve converged.
   public func fitClassifier(lambda: Tensor? = nil, cleanLabels: Bool = false) -> (theta: Tensor, converged: Bool) {
-    let data = cleanLabels
+    let data =
+      cleanLabels
       ? Dataset(features: train.features, labels: cleanTrainLabels, classCount: train.classCount) : train
     let targets = data.oneHotLabels
     let weights = lambda.map(sigmoid) ?? Tensor.ones([data.sampleCount])

@@ -29,7 +29,9 @@ public struct HyperCleaningMLP {
   ///   - corruption: the fraction of training labels replaced by random wrong ones.
   ///   - regularization: r.
   ///   - seed: the split's, the corruption's and the initial weights' seed.
-  public init(data: Dataset, hidden: Int = 16, corruption: Double = 0.5, regularization: Double = 1e-2, seed: UInt64 = 0) {
+  public init(
+    data: Dataset, hidden: Int = 16, corruption: Double = 0.5, regularization: Double = 1e-2, seed: UInt64 = 0
+  ) {
     require(hidden > 0, "HyperCleaningMLP: hidden must be positive, got \(hidden)")
     let linear = HyperCleaning(data: data, corruption: corruption, regularization: regularization, seed: seed)
     self.linear = linear
@@ -41,8 +43,10 @@ public struct HyperCleaningMLP {
     problem = BilevelProblem(
       outerSampleCount: linear.validation.sampleCount, innerSampleCount: linear.train.sampleCount,
       outer: { (_: Tensor, network: TanhMLP, batch: [Int]) in
-        network.crossEntropy(validationFeatures.gathering(rows: batch), targets: validationTargets.gathering(rows: batch))
-          .mean()
+        network.crossEntropy(
+          validationFeatures.gathering(rows: batch), targets: validationTargets.gathering(rows: batch)
+        )
+        .mean()
       },
       inner: { lambda, network, batch in
         let losses = network.crossEntropy(
@@ -67,9 +71,12 @@ public struct HyperCleaningMLP {
   ///   - cleanLabels: train on the uncorrupted labels instead (the reference).
   ///   - iterations: the most gradient steps.
   /// - Returns: the network and whether ‖∇_θ g‖ ≤ 1e-6.
-  public func fitNetwork(lambda: Tensor? = nil, cleanLabels: Bool = false, iterations: Int = 300) -> (network: TanhMLP, converged: Bool) {
+  public func fitNetwork(lambda: Tensor? = nil, cleanLabels: Bool = false, iterations: Int = 300) -> (
+    network: TanhMLP, converged: Bool
+  ) {
     let train = linear.train
-    let targets = cleanLabels
+    let targets =
+      cleanLabels
       ? Dataset(features: train.features, labels: linear.cleanTrainLabels, classCount: train.classCount).oneHotLabels
       : train.oneHotLabels
     let weights = sigmoid(lambda ?? Tensor.zeros([train.sampleCount]))

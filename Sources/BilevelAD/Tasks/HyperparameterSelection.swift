@@ -34,8 +34,9 @@ public struct HyperparameterSelection {
     require(data.classCount == 2, "HyperparameterSelection: needs a binary data set, got \(data.classCount) classes")
     let n = trainSize ?? data.sampleCount / 2
     let m = validationSize ?? (data.sampleCount - n) / 2
-    require(n > 0 && m > 0 && n + m < data.sampleCount,
-                 "HyperparameterSelection: train \(n) and validation \(m) sizes do not fit \(data.sampleCount) samples")
+    require(
+      n > 0 && m > 0 && n + m < data.sampleCount,
+      "HyperparameterSelection: train \(n) and validation \(m) sizes do not fit \(data.sampleCount) samples")
     let parts = data.split(sizes: [n, m, data.sampleCount - n - m], seed: seed)
     let (mean, deviation) = parts[0].featureStatistics()
     train = parts[0].standardized(mean: mean, deviation: deviation)
@@ -47,7 +48,9 @@ public struct HyperparameterSelection {
     problem = BilevelProblem(
       outerSampleCount: validation.sampleCount, innerSampleCount: train.sampleCount,
       outer: { _, theta, batch in
-        HyperparameterSelection.logisticLoss(theta, features: validX.gathering(rows: batch), labels: validY.gathering(rows: batch)).mean()
+        HyperparameterSelection.logisticLoss(
+          theta, features: validX.gathering(rows: batch), labels: validY.gathering(rows: batch)
+        ).mean()
       },
       inner: { lambda, theta, batch in
         let w = theta.slicing(0..<d)
@@ -73,7 +76,8 @@ public struct HyperparameterSelection {
   public func lossAndAccuracy(_ theta: Tensor, on data: Dataset) -> (loss: Double, accuracy: Double) {
     let d = data.featureCount
     let scores = matmul(data.features, theta.slicing(0..<d)) + theta.slicing(d..<(d + 1))
-    let loss = HyperparameterSelection.logisticLoss(theta, features: data.features, labels: data.binaryLabels).mean().scalar
+    let loss = HyperparameterSelection.logisticLoss(theta, features: data.features, labels: data.binaryLabels).mean()
+      .scalar
     return (loss, data.accuracy(scores: scores))
   }
 

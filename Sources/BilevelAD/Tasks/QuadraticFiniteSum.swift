@@ -1,4 +1,5 @@
 import Autodiff
+import Foundation
 
 /// The benchopt bilevel benchmark's quadratic finite-sum problem, whose hypergradient is
 /// known exactly: a check that variance-reduced methods converge with constant steps.
@@ -38,8 +39,9 @@ public struct QuadraticFiniteSum {
     innerSamples: Int = 1024, outerSamples: Int = 1024, innerDimension: Int = 100, outerDimension: Int = 100,
     strongConvexity: Double = 0.1, smoothness: Double = 1, crossSmoothness: Double = 0.1, seed: UInt64 = 2442
   ) {
-    require(innerSamples > 0 && outerSamples > 0 && innerDimension > 0 && outerDimension > 0,
-                 "QuadraticFiniteSum: sizes must be positive")
+    require(
+      innerSamples > 0 && outerSamples > 0 && innerDimension > 0 && outerDimension > 0,
+      "QuadraticFiniteSum: sizes must be positive")
     self.outerDimension = outerDimension
     self.innerDimension = innerDimension
     let inner = QuadraticFiniteSum.samples(
@@ -75,9 +77,16 @@ public struct QuadraticFiniteSum {
   }
 
   /// Per-sample vectors with the benchmark's spectra.
-  static func samples(count: Int, dy: Int, dx: Int, mu: Double, smoothness: Double, cross: Double, seed: UInt64) -> Samples {
+  static func samples(count: Int, dy: Int, dx: Int, mu: Double, smoothness: Double, cross: Double, seed: UInt64)
+    -> Samples
+  {
     func logspace(_ low: Double, _ high: Double, _ k: Int) -> [Double] {
-      (0..<k).map { i in k == 1 ? low : Foundation.exp(Foundation.log(low) + (Foundation.log(high) - Foundation.log(low)) * Double(i) / Double(k - 1)) }
+      (0..<k).map { i in
+        k == 1
+          ? low
+          : Foundation.exp(
+            Foundation.log(low) + (Foundation.log(high) - Foundation.log(low)) * Double(i) / Double(k - 1))
+      }
     }
     // h_i = U diag(√λ) g_i, so that E[h hᵀ] = U diag(λ) Uᵀ.
     let qy = randomOrthogonalMatrix(dy, seed: seed)
@@ -136,5 +145,3 @@ public struct QuadraticFiniteSum {
     }
   }
 }
-
-import Foundation

@@ -17,7 +17,10 @@ public struct TanhMLP: TensorStructure, Sendable {
   public var b2: Tensor
 
   public mutating func visitTensors(_ visit: (inout Tensor) -> Void) {
-    visit(&w1); visit(&b1); visit(&w2); visit(&b2)
+    visit(&w1)
+    visit(&b1)
+    visit(&w2)
+    visit(&b2)
   }
 
   /// A network with the given weights.
@@ -39,7 +42,8 @@ public struct TanhMLP: TensorStructure, Sendable {
   ///   - classes: the number of outputs.
   ///   - seed: the weights' seed.
   public init(inputs: Int, hidden: Int, classes: Int, seed: UInt64) {
-    require(inputs > 0 && hidden > 0 && classes > 0, "TanhMLP: sizes must be positive, got \(inputs)-\(hidden)-\(classes)")
+    require(
+      inputs > 0 && hidden > 0 && classes > 0, "TanhMLP: sizes must be positive, got \(inputs)-\(hidden)-\(classes)")
     self.init(
       w1: Tensor(randomNormal: [inputs, hidden], seed: seed) / Double(inputs).squareRoot(), b1: Tensor.zeros([hidden]),
       w2: Tensor(randomNormal: [hidden, classes], seed: seed &+ 1) / Double(hidden).squareRoot(),

@@ -1,4 +1,5 @@
 import Autodiff
+
 // A declarative description of a command line, in the conventions of
 // swift-argument-parser: a command has positional arguments, named options and flags,
 // and subcommands. Parsing (`CommandSpec+Parsing.swift`) turns `[String]` into

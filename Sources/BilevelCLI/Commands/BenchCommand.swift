@@ -1,6 +1,7 @@
 import Autodiff
 import BilevelAD
 import Foundation
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -25,13 +26,20 @@ enum BenchCommand {
     let repeats = try arguments.int("repeats", range: 1...10_000)
     let quick = arguments.flag("quick")
     #if DEBUG
-      console.error("Warning: this is a debug build; timings are meaningless. Run 'swift run -c release bilevel-cli bench'.\n")
+      console.error(
+        "Warning: this is a debug build; timings are meaningless. Run 'swift run -c release bilevel-cli bench'.\n")
       if !quick { return }
     #endif
     let progress = ProgressLine(isEnabled: console.errorIsTerminal, output: console.error)
     var rows: [Row] = []
-    func add(_ group: String, _ name: String, _ operation: String, _ t: (median: Double, min: Double, max: Double), unit: String = "µs", ratio: Double? = nil) {
-      rows.append(Row(group: group, name: name, operation: operation, median: t.median, minimum: t.min, maximum: t.max, unit: unit, ratio: ratio))
+    func add(
+      _ group: String, _ name: String, _ operation: String, _ t: (median: Double, min: Double, max: Double),
+      unit: String = "µs", ratio: Double? = nil
+    ) {
+      rows.append(
+        Row(
+          group: group, name: name, operation: operation, median: t.median, minimum: t.min, maximum: t.max, unit: unit,
+          ratio: ratio))
     }
 
     // Gradients and Hessian-vector products.
@@ -41,7 +49,8 @@ enum BenchCommand {
     ]
     if !quick {
       functions += [
-        .logistic(samples: 10_000, features: 100), .logistic(samples: 50_000, features: 22), .rosenbrock(dimension: 100_000),
+        .logistic(samples: 10_000, features: 100), .logistic(samples: 50_000, features: 22),
+        .rosenbrock(dimension: 100_000),
         .quadratic(dimension: 1000),
       ]
     }
@@ -52,7 +61,9 @@ enum BenchCommand {
       add("autodiff", test.name, "value", value)
       add("autodiff", test.name, "gradient", grad, ratio: 1)
       for mode in HVPMode.allCases {
-        let t = measure(repeats: repeats) { _ = hvp(at: test.point, direction: test.direction, mode: mode, of: test.function) }
+        let t = measure(repeats: repeats) {
+          _ = hvp(at: test.point, direction: test.direction, mode: mode, of: test.function)
+        }
         add("autodiff", test.name, "hvp \(mode.rawValue)", t, ratio: t.median / grad.median)
       }
     }
@@ -79,10 +90,14 @@ enum BenchCommand {
       }
       let name = "mlp 64-128-10 layouts"
       add("structures", name, "gradient, flat vector", flatGradient, ratio: 1)
-      add("structures", name, "gradient, [String: Tensor]", dictionaryGradient, ratio: dictionaryGradient.median / flatGradient.median)
+      add(
+        "structures", name, "gradient, [String: Tensor]", dictionaryGradient,
+        ratio: dictionaryGradient.median / flatGradient.median)
       add("structures", name, "gradient, struct", structGradient, ratio: structGradient.median / flatGradient.median)
       add("structures", name, "hvp forwardOverReverse, flat vector", flatHVP, ratio: 1)
-      add("structures", name, "hvp forwardOverReverse, [String: Tensor]", dictionaryHVP, ratio: dictionaryHVP.median / flatHVP.median)
+      add(
+        "structures", name, "hvp forwardOverReverse, [String: Tensor]", dictionaryHVP,
+        ratio: dictionaryHVP.median / flatHVP.median)
       add("structures", name, "hvp forwardOverReverse, struct", structHVP, ratio: structHVP.median / flatHVP.median)
     }
 
@@ -128,7 +143,8 @@ enum BenchCommand {
       let x = Tensor(randomNormal: [d], seed: 1)
       let y = task.innerSolution(at: x)
       let cg = measure(repeats: max(3, repeats / 3), warmup: 1) {
-        _ = task.problem.implicitHypergradient(x: x, y: y, solver: .conjugateGradient(maxIterations: 1000, tolerance: 1e-10))
+        _ = task.problem.implicitHypergradient(
+          x: x, y: y, solver: .conjugateGradient(maxIterations: 1000, tolerance: 1e-10))
       }
       add("bilevel", "quadratic d = \(d)", "implicit CG to 1e-10", cg)
       for k in quick ? [10, 100] : [10, 100, 1000] {
@@ -138,7 +154,8 @@ enum BenchCommand {
         add("bilevel", "quadratic d = \(d)", "unrolled reverse K = \(k)", reverse)
         if d <= 100 {
           let forward = measure(repeats: max(1, repeats / (k / 10 + 2)), warmup: 1) {
-            _ = task.problem.unrolledHypergradient(x: x, y0: Tensor.zeros([d]), steps: k, innerLearningRate: 0.01, mode: .forward)
+            _ = task.problem.unrolledHypergradient(
+              x: x, y0: Tensor.zeros([d]), steps: k, innerLearningRate: 0.01, mode: .forward)
           }
           add("bilevel", "quadratic d = \(d)", "unrolled forward K = \(k)", forward)
         }
@@ -155,7 +172,10 @@ enum BenchCommand {
       let validationLabels = Tensor(Tensor(randomNormal: [60], seed: 8).scalars.map { $0 > 0 ? 1 : 0 })
       let ridge = 0.1
       let problem = BilevelProblem(
-        outer: { _, w in let z = matmul(validation, w); return (softplus(z) - validationLabels * z).mean() },
+        outer: { _, w in
+          let z = matmul(validation, w)
+          return (softplus(z) - validationLabels * z).mean()
+        },
         inner: { scale, w in
           let z = matmul(features, w)
           return (softplus(z) - labels * z).mean() + 0.5 * ridge * exp(scale).sum() * w.squared().sum()
@@ -166,10 +186,14 @@ enum BenchCommand {
         _ = problem.implicitHypergradient(x: x, y: y, solver: .conjugateGradient(maxIterations: 400, tolerance: 1e-10))
       }
       let woodbury = measure(repeats: repeats) {
-        _ = problem.woodburyHypergradient(x: x, y: y) { _, w in WoodburyStructure.ridgeLogistic(features: features, weights: w, ridge: ridge) }
+        _ = problem.woodburyHypergradient(x: x, y: y) { _, w in
+          WoodburyStructure.ridgeLogistic(features: features, weights: w, ridge: ridge)
+        }
       }
       add("bilevel", "ridge logistic 40 x 200", "implicit CG to 1e-10", cg)
-      add("bilevel", "ridge logistic 40 x 200", "implicit Woodbury (rank 40)", woodbury, ratio: woodbury.median / cg.median)
+      add(
+        "bilevel", "ridge logistic 40 x 200", "implicit Woodbury (rank 40)", woodbury,
+        ratio: woodbury.median / cg.median)
     }
 
     // y*(x) as a value: the gradient of F through argmin against implicitHypergradient on
@@ -198,7 +222,9 @@ enum BenchCommand {
       let layer = measure(repeats: repeats) { _ = gradient(at: x, of: F) }
       let name = "argmin layer d = \(d)"
       add("implicit layer", name, "implicitHypergradient, CG to 1e-10", implicit, ratio: 1)
-      add("implicit layer", name, "gradient of f(x, argmin(x)), CG to 1e-10", layer, ratio: layer.median / implicit.median)
+      add(
+        "implicit layer", name, "gradient of f(x, argmin(x)), CG to 1e-10", layer, ratio: layer.median / implicit.median
+      )
       let hessianColumns = measure(repeats: max(1, repeats / 5), warmup: 1) {
         for j in 0..<d {
           var e = [Double](repeating: 0, count: d)
@@ -206,7 +232,9 @@ enum BenchCommand {
           _ = jvp(at: x, direction: Tensor(e)) { x in gradient(at: x, of: F) }
         }
       }
-      add("implicit layer", name, "Hessian of F, \(d) forward-over-reverse columns", hessianColumns, unit: "µs", ratio: hessianColumns.median / implicit.median)
+      add(
+        "implicit layer", name, "Hessian of F, \(d) forward-over-reverse columns", hessianColumns, unit: "µs",
+        ratio: hessianColumns.median / implicit.median)
     }
     do {
       let d = 100
@@ -224,7 +252,9 @@ enum BenchCommand {
             x: x, y0: Tensor.zeros([d]), steps: k, innerLearningRate: 0.01, mode: .checkpointed(every: every))
         }
         add("implicit layer", "quadratic d = \(d)", "unrolled reverse K = \(k)", plain, ratio: 1)
-        add("implicit layer", "quadratic d = \(d)", "unrolled checkpointed every \(every), K = \(k)", remat, ratio: remat.median / plain.median)
+        add(
+          "implicit layer", "quadratic d = \(d)", "unrolled checkpointed every \(every), K = \(k)", remat,
+          ratio: remat.median / plain.median)
       }
     }
 
@@ -234,13 +264,18 @@ enum BenchCommand {
       let d = 100
       let task = QuadraticBilevel(innerDimension: d, conditionNumber: 100, seed: 0)
       let x = Tensor(randomNormal: [d], seed: 1)
-      for (label, mode) in [("reverse", UnrollMode.reverse), ("forward", .forward), ("checkpointed every 32", .checkpointed(every: 32))] {
+      for (label, mode) in [
+        ("reverse", UnrollMode.reverse), ("forward", .forward), ("checkpointed every 32", .checkpointed(every: 32)),
+      ] {
         for k in [100, 1000] {
           let before = PeakMemory.reset()
-          _ = task.problem.unrolledHypergradient(x: x, y0: Tensor.zeros([d]), steps: k, innerLearningRate: 0.01, mode: mode)
+          _ = task.problem.unrolledHypergradient(
+            x: x, y0: Tensor.zeros([d]), steps: k, innerLearningRate: 0.01, mode: mode)
           let peak = PeakMemory.current()
           let bytes = Double(max(peak - before, 0))
-          add("memory", "quadratic d = \(d)", "\(label) unrolling K = \(k): peak RSS growth (KiB)", (bytes / 1024, bytes / 1024, bytes / 1024), unit: "KiB")
+          add(
+            "memory", "quadratic d = \(d)", "\(label) unrolling K = \(k): peak RSS growth (KiB)",
+            (bytes / 1024, bytes / 1024, bytes / 1024), unit: "KiB")
         }
       }
     }
@@ -251,20 +286,26 @@ enum BenchCommand {
       headers: ["case", "operation", "median", "min", "max", "unit", "ratio to gradient"])
     for row in rows {
       table.append([
-        row.name, row.operation, TextTable.format(row.median, significantDigits: 4), TextTable.format(row.minimum, significantDigits: 4),
-        TextTable.format(row.maximum, significantDigits: 4), row.unit, row.ratio.map { TextTable.format($0, significantDigits: 3) } ?? "",
+        row.name, row.operation, TextTable.format(row.median, significantDigits: 4),
+        TextTable.format(row.minimum, significantDigits: 4),
+        TextTable.format(row.maximum, significantDigits: 4), row.unit,
+        row.ratio.map { TextTable.format($0, significantDigits: 3) } ?? "",
       ])
     }
     console.output(table.rendered() + "\n")
     if arguments.contains("json") {
       let path = try arguments.path("json")
-      guard let text = try? JSONWriter.encode(rows) else { throw CLIError.runFailed("could not encode the benchmark as JSON") }
+      guard let text = try? JSONWriter.encode(rows) else {
+        throw CLIError.runFailed("could not encode the benchmark as JSON")
+      }
       try OutputFile.write(text + "\n", to: path, console: console)
     }
   }
 
   /// Microseconds per operation of a 100-operation chain.
-  static func perOperation(_ t: (median: Double, min: Double, max: Double)) -> (median: Double, min: Double, max: Double) {
+  static func perOperation(_ t: (median: Double, min: Double, max: Double)) -> (
+    median: Double, min: Double, max: Double
+  ) {
     (t.median / 100, t.min / 100, t.max / 100)
   }
 }

@@ -33,15 +33,23 @@ enum DemoCommand {
 
     var table = TextTable(
       title: "Data hyper-cleaning, UCI digits: \(task.train.sampleCount) training samples, 50 % of labels corrupted",
-      columns: [TextTable.Column("classifier", alignment: .left), TextTable.Column("test accuracy"), TextTable.Column("time (s)"), TextTable.Column("oracle calls")])
-    table.append(["trained on clean labels (reference)", String(format: "%.3f", task.testAccuracy(clean.theta)), "", ""])
+      columns: [
+        TextTable.Column("classifier", alignment: .left), TextTable.Column("test accuracy"),
+        TextTable.Column("time (s)"), TextTable.Column("oracle calls"),
+      ])
+    table.append([
+      "trained on clean labels (reference)", String(format: "%.3f", task.testAccuracy(clean.theta)), "", "",
+    ])
     table.append(["trained on corrupted labels", String(format: "%.3f", task.testAccuracy(corrupted.theta)), "", ""])
     table.append([
-      "cleaned by aid-bio (\(last.iteration) iterations)", String(format: "%.3f", last.metrics["test accuracy"] ?? .nan),
+      "cleaned by aid-bio (\(last.iteration) iterations)",
+      String(format: "%.3f", last.metrics["test accuracy"] ?? .nan),
       String(format: "%.2f", last.time), "\(last.counts.total)",
     ])
     console.output(table.rendered() + "\n")
-    console.output(String(format: "Mean learned weight σ(λ): %.3f on corrupted samples, %.3f on clean ones.\n", meanCorrupted, meanClean))
+    console.output(
+      String(
+        format: "Mean learned weight σ(λ): %.3f on corrupted samples, %.3f on clean ones.\n", meanCorrupted, meanClean))
     console.output("Try 'bilevel-cli run hypercleaning --algorithm aid-bio,saba,soba' or 'bilevel-cli --help'.\n")
   }
 }

@@ -29,7 +29,8 @@ enum HVPCommand {
     var reference: Tensor? = nil
     var referenceName = "hessian(at:of:) · v"
     if n <= 2000 {
-      reference = matmul(hessian(at: test.point, of: test.function).reshaped(to: [n, n]), test.direction.reshaped(to: [n]))
+      reference = matmul(
+        hessian(at: test.point, of: test.function).reshaped(to: [n, n]), test.direction.reshaped(to: [n]))
     } else {
       referenceName = "forward-over-reverse (the Hessian has \(n)² entries)"
     }
@@ -43,10 +44,13 @@ enum HVPCommand {
       if reference == nil { reference = product }
       let difference = maxRelativeDifference(product, reference!)
       worst = max(worst, difference)
-      let time = measure(repeats: repeats) { _ = hvp(at: test.point, direction: test.direction, mode: mode, of: test.function) }
+      let time = measure(repeats: repeats) {
+        _ = hvp(at: test.point, direction: test.direction, mode: mode, of: test.function)
+      }
       table.append([
         "hvp \(mode.rawValue)", TextTable.format(time.median, significantDigits: 4),
-        TextTable.format(time.median / gradientTime.median, significantDigits: 3), TextTable.format(difference, significantDigits: 2),
+        TextTable.format(time.median / gradientTime.median, significantDigits: 3),
+        TextTable.format(difference, significantDigits: 2),
       ])
     }
     console.output(table.rendered() + "\n")
@@ -58,7 +62,8 @@ enum HVPCommand {
 
   /// max |a − b| / max(1, max |b|).
   static func maxRelativeDifference(_ a: Tensor, _ b: Tensor) -> Double {
-    let x = a.scalars, y = b.scalars
+    let x = a.scalars
+    let y = b.scalars
     let scale = max(1, y.map(abs).max() ?? 0)
     return zip(x, y).map { abs($0 - $1) }.max().map { $0 / scale } ?? 0
   }

@@ -11,7 +11,10 @@ enum HypergradientCommand {
     ("implicit-gmres", "implicit function theorem, restarted GMRES (indefinite systems)"),
     ("neumann", "truncated Neumann series with --steps terms, step 1 / (2 × the task's inner step)⁻¹"),
     ("implicit-identity", "Hessian-free approximation H ≈ I"),
-    ("implicit-woodbury", "Sherman-Morrison-Woodbury solve of a diagonal + low-rank inner Hessian (hyperparam), checked by one HVP"),
+    (
+      "implicit-woodbury",
+      "Sherman-Morrison-Woodbury solve of a diagonal + low-rank inner Hessian (hyperparam), checked by one HVP"
+    ),
     ("unrolled-reverse", "reverse mode through --steps inner gradient steps"),
     ("unrolled-forward", "forward mode through --steps inner steps (one pass per outer variable)"),
     ("truncated", "reverse mode through the last --steps / 4 of --steps inner steps (K-RMD)"),
@@ -33,60 +36,76 @@ enum HypergradientCommand {
       throw arguments.validationError(
         "--data applies to the \(TaskRegistry.dataTasks.joined(separator: ", ")) tasks, not '\(taskName)'")
     }
-    let task = try TaskRegistry.entry(taskName)!.make(TaskOptions(seed: seed, dataPath: dataPath, evaluateHypergradient: false))
+    let task = try TaskRegistry.entry(taskName)!.make(
+      TaskOptions(seed: seed, dataPath: dataPath, evaluateHypergradient: false))
     let problem = task.problem
     let x = task.x0
     if method == "unrolled-forward" && x.scalarCount > 200 {
       throw arguments.validationError(
-        "unrolled-forward makes one forward pass per outer variable and \(taskName) has \(x.scalarCount); use unrolled-reverse")
+        "unrolled-forward makes one forward pass per outer variable and \(taskName) has \(x.scalarCount); use unrolled-reverse"
+      )
     }
     if method == "implicit-dense" && task.y0.scalarCount > 1000 {
       throw arguments.validationError("implicit-dense forms the \(task.y0.scalarCount)² inner Hessian; use implicit-cg")
     }
     if ["unrolled-reverse", "truncated"].contains(method) && steps > 2000 {
       throw arguments.invalidValueError(
-        "steps", reason: "\(method) keeps every step on its tape (memory grows with --steps); above 2000 use --method checkpointed")
+        "steps",
+        reason:
+          "\(method) keeps every step on its tape (memory grows with --steps); above 2000 use --method checkpointed")
     }
     if method == "implicit-woodbury" && task.woodbury == nil {
       let available = ["hyperparam"].joined(separator: ", ")
       throw arguments.validationError(
-        "implicit-woodbury needs an inner Hessian of the form diagonal + low rank, which \(taskName) does not declare; available for: \(available)")
+        "implicit-woodbury needs an inner Hessian of the form diagonal + low rank, which \(taskName) does not declare; available for: \(available)"
+      )
     }
     let inner = problem.solveInner(x: x, y0: task.y0, tolerance: 1e-10, maxIterations: 300)
     let y = inner.solution
     let start = DispatchTime.now().uptimeNanoseconds
-    let estimate = method == "implicit-woodbury"
+    let estimate =
+      method == "implicit-woodbury"
       ? problem.woodburyHypergradient(x: x, y: y, structure: task.woodbury!)
       : estimate(method, problem: problem, x: x, y: y, y0: task.y0, steps: steps, innerStep: task.innerStep, seed: seed)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
 
     let (reference, referenceName) = self.reference(task: task, x: x, y: y)
-    var table = TextTable(title: "\(taskName): hypergradient by \(method) at the starting point", headers: ["quantity", "value"])
+    var table = TextTable(
+      title: "\(taskName): hypergradient by \(method) at the starting point", headers: ["quantity", "value"])
     table.append(["‖estimate‖", TextTable.format(estimate.gradient.norm().scalar, significantDigits: 6)])
     if let reference {
       let error = (estimate.gradient - reference).norm().scalar / max(reference.norm().scalar, 1e-300)
       table.append(["relative error vs \(referenceName)", TextTable.format(error, significantDigits: 3)])
     }
-    table.append(["inner solve", "‖∇_y g‖ = \(TextTable.format(inner.gradientNorm, significantDigits: 3)) after \(inner.iterations) Newton-CG steps"])
+    table.append([
+      "inner solve",
+      "‖∇_y g‖ = \(TextTable.format(inner.gradientNorm, significantDigits: 3)) after \(inner.iterations) Newton-CG steps",
+    ])
     table.append(["converged", estimate.converged ? "yes" : "no"])
     table.append(["time (ms)", TextTable.format(seconds * 1000, significantDigits: 4)])
     table.append(["oracle calls", "\(estimate.counts.total) (\(estimate.counts))"])
     if estimate.innerSolves > 0 { table.append(["inner solves", "\(estimate.innerSolves)"]) }
     if !estimate.diagnostics.isEmpty { table.append(["diagnostics", estimate.diagnostics]) }
     console.output(table.rendered() + "\n")
-    let head = estimate.gradient.scalars.prefix(6).map { TextTable.format($0, significantDigits: 5) }.joined(separator: ", ")
-    console.output("estimate[0..<\(min(6, estimate.gradient.scalarCount))] = [\(head)\(estimate.gradient.scalarCount > 6 ? ", …" : "")]\n")
+    let head = estimate.gradient.scalars.prefix(6).map { TextTable.format($0, significantDigits: 5) }.joined(
+      separator: ", ")
+    console.output(
+      "estimate[0..<\(min(6, estimate.gradient.scalarCount))] = [\(head)\(estimate.gradient.scalarCount > 6 ? ", …" : "")]\n"
+    )
   }
 
   static func estimate(
-    _ method: String, problem: BilevelProblem, x: Tensor, y: Tensor, y0: Tensor, steps: Int, innerStep: Double, seed: UInt64
+    _ method: String, problem: BilevelProblem, x: Tensor, y: Tensor, y0: Tensor, steps: Int, innerStep: Double,
+    seed: UInt64
   ) -> HypergradientResult<Tensor, Tensor> {
     switch method {
     case "implicit-dense": return problem.implicitHypergradient(x: x, y: y, solver: .dense)
     case "implicit-gmres": return problem.implicitHypergradient(x: x, y: y, solver: .gmres())
-    case "neumann": return problem.implicitHypergradient(x: x, y: y, solver: .neumann(terms: steps, stepSize: innerStep))
+    case "neumann":
+      return problem.implicitHypergradient(x: x, y: y, solver: .neumann(terms: steps, stepSize: innerStep))
     case "implicit-identity": return problem.implicitHypergradient(x: x, y: y, solver: .identity(scale: 1))
-    case "unrolled-reverse": return problem.unrolledHypergradient(x: x, y0: y0, steps: steps, innerLearningRate: innerStep)
+    case "unrolled-reverse":
+      return problem.unrolledHypergradient(x: x, y0: y0, steps: steps, innerLearningRate: innerStep)
     case "unrolled-forward":
       return problem.unrolledHypergradient(x: x, y0: y0, steps: steps, innerLearningRate: innerStep, mode: .forward)
     case "truncated":
@@ -94,7 +113,8 @@ enum HypergradientCommand {
         x: x, y0: y0, steps: steps, innerLearningRate: innerStep, mode: .truncated(lastSteps: max(1, steps / 4)))
     case "checkpointed":
       let every = max(1, Int(Double(steps).squareRoot()))
-      return problem.unrolledHypergradient(x: x, y0: y0, steps: steps, innerLearningRate: innerStep, mode: .checkpointed(every: every))
+      return problem.unrolledHypergradient(
+        x: x, y0: y0, steps: steps, innerLearningRate: innerStep, mode: .checkpointed(every: every))
     case "finite-difference": return problem.finiteDifferenceHypergradient(x: x, y: y)
     case "penalty": return problem.penaltyHypergradient(x: x, y0: y, multiplier: 1e4)
     case "zero-order": return problem.zeroOrderHypergradient(x: x, y0: y, samples: 20, smoothing: 1e-4, seed: seed)
@@ -108,9 +128,11 @@ enum HypergradientCommand {
   static func reference(task: TaskInstance, x: Tensor, y: Tensor) -> (Tensor?, String) {
     if let exact = task.exactHypergradient { return (exact(x), "the closed form") }
     let n = y.scalarCount
-    let result = n <= 400
+    let result =
+      n <= 400
       ? task.problem.implicitHypergradient(x: x, y: y, solver: .dense)
-      : task.problem.implicitHypergradient(x: x, y: y, solver: .conjugateGradient(maxIterations: 4 * n, tolerance: 1e-12))
+      : task.problem.implicitHypergradient(
+        x: x, y: y, solver: .conjugateGradient(maxIterations: 4 * n, tolerance: 1e-12))
     return result.converged
       ? (result.gradient, n <= 400 ? "implicit dense (Cholesky)" : "implicit CG to 1e-12")
       : (nil, "none (the reference solve did not converge: \(result.diagnostics))")

@@ -121,13 +121,15 @@ enum RunCommand {
     }
     if let path = arguments.contains("plot") ? try arguments.path("plot") : nil {
       try OutputFile.write(
-        plot(results, task: taskName, metric: plotMetric, xAxis: plotAxis, taskMetrics: task.metrics), to: path, console: console)
+        plot(results, task: taskName, metric: plotMetric, xAxis: plotAxis, taskMetrics: task.metrics), to: path,
+        console: console)
     }
     if let directory = arguments.contains("plot-dir") ? try arguments.path("plot-dir") : nil {
       do {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
       } catch {
-        throw CLIError.cannotCreate(path: directory, reason: "cannot create the directory: \(error.localizedDescription)")
+        throw CLIError.cannotCreate(
+          path: directory, reason: "cannot create the directory: \(error.localizedDescription)")
       }
       for quantity in ["hypergradient-norm", "outer-value"] + task.metrics {
         for axis in ["iteration", "time", "oracle-calls"] {
@@ -142,7 +144,8 @@ enum RunCommand {
       let run = failed.runs.first { $0.stopReason == .diverged }!
       let at = run.trace.records.last?.iteration ?? 0
       throw CLIError.runFailed(
-        "\(run.trace.algorithm) diverged on \(taskName) (a non-finite iterate at iteration \(at)); try a smaller --outer-step or --inner-step")
+        "\(run.trace.algorithm) diverged on \(taskName) (a non-finite iterate at iteration \(at)); try a smaller --outer-step or --inner-step"
+      )
     }
   }
 
@@ -158,12 +161,17 @@ enum RunCommand {
     _ arguments: ParsedArguments, task: TaskInstance, seed: UInt64, algorithm: String
   ) throws(CLIError) -> AlgorithmOptions {
     let tuned = task.tunedSteps[algorithm]
-    let innerStep = arguments.contains("inner-step") ? try arguments.double("inner-step", positive: true) : (tuned?.inner ?? task.innerStep)
-    let outerStep = arguments.contains("outer-step") ? try arguments.double("outer-step", positive: true) : (tuned?.outer ?? task.outerStep)
+    let innerStep =
+      arguments.contains("inner-step")
+      ? try arguments.double("inner-step", positive: true) : (tuned?.inner ?? task.innerStep)
+    let outerStep =
+      arguments.contains("outer-step")
+      ? try arguments.double("outer-step", positive: true) : (tuned?.outer ?? task.outerStep)
     let innerSteps = arguments.contains("inner-steps") ? try arguments.int("inner-steps", range: 0...100_000) : nil
     if let innerSteps, innerSteps > 2000, ["itd-bio", "k-rmd"].contains(algorithm) {
       throw arguments.invalidValueError(
-        "inner-steps", reason: "\(algorithm) keeps every inner step on its tape (memory grows with --inner-steps); use at most 2000")
+        "inner-steps",
+        reason: "\(algorithm) keeps every inner step on its tape (memory grows with --inner-steps); use at most 2000")
     }
     // Algorithms derive steps from these (ratios, tenths, twentieths): all must stay
     // positive and finite in floating point.
@@ -171,11 +179,13 @@ enum RunCommand {
     guard ratio.isFinite && ratio > 0 else {
       throw arguments.invalidValueError(
         arguments.contains("outer-step") ? "outer-step" : "inner-step",
-        reason: "the ratio of the inner step \(innerStep) to the outer step \(outerStep) is not a positive finite number")
+        reason:
+          "the ratio of the inner step \(innerStep) to the outer step \(outerStep) is not a positive finite number")
     }
     guard innerStep / 20 > 0 && outerStep / 20 > 0 else {
       throw arguments.invalidValueError(
-        innerStep / 20 > 0 ? "outer-step" : "inner-step", reason: "the step is too small to divide (below about 1e-300)")
+        innerStep / 20 > 0 ? "outer-step" : "inner-step", reason: "the step is too small to divide (below about 1e-300)"
+      )
     }
     var batchSize = task.batchSize.map { _ in tuned?.batchSize ?? task.batchSize! }
     if arguments.contains("batch-size") {
@@ -228,7 +238,8 @@ enum RunCommand {
         throw arguments.validationError("--\(option) '\(path)' is the --data file; writing it would destroy the input")
       }
       if let other = seen[canonical] {
-        throw arguments.validationError("--\(other) and --\(option) both write '\(path)'; give each output its own path")
+        throw arguments.validationError(
+          "--\(other) and --\(option) both write '\(path)'; give each output its own path")
       }
       seen[canonical] = option
       try OutputFile.checkWritable(path)
@@ -241,7 +252,9 @@ enum RunCommand {
       let directory = try arguments.path("plot-dir")
       var isDirectory: ObjCBool = false
       if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
-        if !isDirectory.boolValue { throw CLIError.cannotCreate(path: directory, reason: "it is a file, not a directory") }
+        if !isDirectory.boolValue {
+          throw CLIError.cannotCreate(path: directory, reason: "it is a file, not a directory")
+        }
         if !FileManager.default.isWritableFile(atPath: directory) {
           throw CLIError.cannotCreate(path: directory, reason: "the directory is not writable")
         }
@@ -258,7 +271,8 @@ enum RunCommand {
     headers += task.metrics
     headers.append("stopped by")
     let seeds = results.first?.runs.count ?? 1
-    let title = "\(taskName): \(results.count) algorithm\(results.count == 1 ? "" : "s")"
+    let title =
+      "\(taskName): \(results.count) algorithm\(results.count == 1 ? "" : "s")"
       + (seeds > 1 ? ", median over \(seeds) seeds" : "")
     var table = TextTable(title: title, headers: headers)
     for result in results {
@@ -316,7 +330,9 @@ enum RunCommand {
   /// calls. With several seeds, each seed's curve is interpolated on a common grid and
   /// the plot shows the median with a band between the 20 % and 80 % quantiles, as the
   /// benchopt bilevel benchmark draws them. Norms use a log scale.
-  static func plot(_ results: [RunResult], task: String, metric: String?, xAxis: String, taskMetrics: [String]) -> String {
+  static func plot(_ results: [RunResult], task: String, metric: String?, xAxis: String, taskMetrics: [String])
+    -> String
+  {
     let traces = results.flatMap { $0.runs.map(\.trace) }
     let hasNorm = traces.contains { $0.records.contains { $0.hypergradientNorm != nil } }
     let quantity = metric ?? (hasNorm ? "hypergradient-norm" : (taskMetrics.first ?? "outer-value"))
@@ -344,7 +360,8 @@ enum RunCommand {
     var chart = SVGPlot(
       title: "\(task): \(label)" + ((results.first?.runs.count ?? 1) > 1 ? " (median, 20–80 % band)" : ""),
       xLabel: xAxis == "oracle-calls" ? "oracle calls" : (xAxis == "time" ? "time (s)" : "iteration"),
-      yLabel: label, xScale: xAxis == "iteration" ? .linear : .logarithmic, yScale: logarithmic ? .logarithmic : .linear)
+      yLabel: label, xScale: xAxis == "iteration" ? .linear : .logarithmic, yScale: logarithmic ? .logarithmic : .linear
+    )
     for result in results {
       let curves = result.runs.map { run in
         run.trace.records.compactMap { record in value(record).map { (position(record), $0) } }
@@ -361,12 +378,17 @@ enum RunCommand {
       func interpolate(_ curve: [(Double, Double)], at x: Double) -> Double {
         guard let upper = curve.firstIndex(where: { $0.0 >= x }) else { return curve.last!.1 }
         if upper == 0 { return curve[0].1 }
-        let (x0, y0) = curve[upper - 1], (x1, y1) = curve[upper]
+        let (x0, y0) = curve[upper - 1]
+        let (x1, y1) = curve[upper]
         let t = x1 > x0 ? (x - x0) / (x1 - x0) : 0
-        if logarithmic && y0 > 0 && y1 > 0 { return Foundation.exp(Foundation.log(y0) * (1 - t) + Foundation.log(y1) * t) }
+        if logarithmic && y0 > 0 && y1 > 0 {
+          return Foundation.exp(Foundation.log(y0) * (1 - t) + Foundation.log(y1) * t)
+        }
         return y0 * (1 - t) + y1 * t
       }
-      var median: [Double] = [], lower: [Double] = [], upper: [Double] = []
+      var median: [Double] = []
+      var lower: [Double] = []
+      var upper: [Double] = []
       for x in grid {
         let values = curves.map { interpolate($0, at: x) }.sorted()
         median.append(quantile(values, 0.5))

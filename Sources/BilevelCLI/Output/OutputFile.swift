@@ -49,7 +49,9 @@ enum OutputFile {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
       if isDirectory.boolValue { throw .cannotCreate(path: path, reason: "it is a directory") }
-      if !FileManager.default.isWritableFile(atPath: path) { throw .cannotCreate(path: path, reason: "permission denied") }
+      if !FileManager.default.isWritableFile(atPath: path) {
+        throw .cannotCreate(path: path, reason: "permission denied")
+      }
       return
     }
     let folder = (path as NSString).deletingLastPathComponent

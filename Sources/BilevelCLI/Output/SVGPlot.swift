@@ -113,11 +113,14 @@ public struct SVGPlot: Sendable, Equatable {
   /// - Returns: A well-formed SVG 1.1 document with an XML declaration.
   /// - Complexity: O(total number of points).
   public func rendered() -> String {
-    let left = 78.0, right = 20.0
+    let left = 78.0
+    let right = 20.0
     let top = title.isEmpty ? 20.0 : 44.0
     let bottom = xLabel.isEmpty ? 40.0 : 58.0
-    let plotLeft = left, plotRight = Double(width) - right
-    let plotTop = top, plotBottom = Double(height) - bottom
+    let plotLeft = left
+    let plotRight = Double(width) - right
+    let plotTop = top
+    let plotBottom = Double(height) - bottom
 
     let xAxis = Axis(
       scale: xScale,
@@ -137,7 +140,8 @@ public struct SVGPlot: Sendable, Equatable {
     if !title.isEmpty { svg += "<title>\(escaped(title))</title>\n" }
     svg += "<rect x=\"0\" y=\"0\" width=\"\(width)\" height=\"\(height)\" fill=\"white\"/>\n"
     if !title.isEmpty {
-      svg += "<text x=\"\(f(Double(width) / 2))\" y=\"26\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(escaped(title))</text>\n"
+      svg +=
+        "<text x=\"\(f(Double(width) / 2))\" y=\"26\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">\(escaped(title))</text>\n"
     }
 
     // Grid and ticks.
@@ -163,18 +167,23 @@ public struct SVGPlot: Sendable, Equatable {
     }
     svg += "</g>\n<g fill=\"#333333\">\n"
     for tick in xAxis.ticks {
-      svg += "<text x=\"\(f(xAxis.position(tick.value)))\" y=\"\(f(plotBottom + 18))\" text-anchor=\"middle\">\(escaped(tick.label))</text>\n"
+      svg +=
+        "<text x=\"\(f(xAxis.position(tick.value)))\" y=\"\(f(plotBottom + 18))\" text-anchor=\"middle\">\(escaped(tick.label))</text>\n"
     }
     for tick in yAxis.ticks {
-      svg += "<text x=\"\(f(plotLeft - 8))\" y=\"\(f(yAxis.position(tick.value) + 4))\" text-anchor=\"end\">\(escaped(tick.label))</text>\n"
+      svg +=
+        "<text x=\"\(f(plotLeft - 8))\" y=\"\(f(yAxis.position(tick.value) + 4))\" text-anchor=\"end\">\(escaped(tick.label))</text>\n"
     }
     svg += "</g>\n"
     if !xLabel.isEmpty {
-      svg += "<text x=\"\(f((plotLeft + plotRight) / 2))\" y=\"\(f(Double(height) - 14))\" text-anchor=\"middle\" font-size=\"13\">\(escaped(xLabel))</text>\n"
+      svg +=
+        "<text x=\"\(f((plotLeft + plotRight) / 2))\" y=\"\(f(Double(height) - 14))\" text-anchor=\"middle\" font-size=\"13\">\(escaped(xLabel))</text>\n"
     }
     if !yLabel.isEmpty {
-      let cx = 18.0, cy = (plotTop + plotBottom) / 2
-      svg += "<text x=\"\(f(cx))\" y=\"\(f(cy))\" text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 \(f(cx)) \(f(cy)))\">\(escaped(yLabel))</text>\n"
+      let cx = 18.0
+      let cy = (plotTop + plotBottom) / 2
+      svg +=
+        "<text x=\"\(f(cx))\" y=\"\(f(cy))\" text-anchor=\"middle\" font-size=\"13\" transform=\"rotate(-90 \(f(cx)) \(f(cy)))\">\(escaped(yLabel))</text>\n"
     }
 
     // Bands first, so that every line is drawn over every band.
@@ -186,7 +195,8 @@ public struct SVGPlot: Sendable, Equatable {
         if run.count >= 2 {
           let points =
             run.map { "\(f($0.x)),\(f($0.upper))" } + run.reversed().map { "\(f($0.x)),\(f($0.lower))" }
-          svg += "<polygon points=\"\(points.joined(separator: " "))\" fill=\"\(color)\" fill-opacity=\"0.18\" stroke=\"none\"/>\n"
+          svg +=
+            "<polygon points=\"\(points.joined(separator: " "))\" fill=\"\(color)\" fill-opacity=\"0.18\" stroke=\"none\"/>\n"
         }
         run = []
       }
@@ -214,7 +224,8 @@ public struct SVGPlot: Sendable, Equatable {
       }
       guard !data.isEmpty else { continue }
       let color = Self.palette[index % Self.palette.count]
-      svg += "<path d=\"\(data)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n"
+      svg +=
+        "<path d=\"\(data)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.8\" stroke-linejoin=\"round\" stroke-linecap=\"round\"/>\n"
     }
 
     // Legend, top right inside the plot area.
@@ -222,12 +233,15 @@ public struct SVGPlot: Sendable, Equatable {
       let longest = series.map { $0.name.count }.max() ?? 0
       let legendWidth = Double(min(longest, 40)) * 7 + 44
       let legendHeight = Double(series.count) * 18 + 10
-      let x0 = plotRight - legendWidth - 8, y0 = plotTop + 8
-      svg += "<g>\n<rect x=\"\(f(x0))\" y=\"\(f(y0))\" width=\"\(f(legendWidth))\" height=\"\(f(legendHeight))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#cccccc\"/>\n"
+      let x0 = plotRight - legendWidth - 8
+      let y0 = plotTop + 8
+      svg +=
+        "<g>\n<rect x=\"\(f(x0))\" y=\"\(f(y0))\" width=\"\(f(legendWidth))\" height=\"\(f(legendHeight))\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#cccccc\"/>\n"
       for (index, s) in series.enumerated() {
         let color = Self.palette[index % Self.palette.count]
         let y = y0 + 14 + Double(index) * 18
-        svg += "<line x1=\"\(f(x0 + 8))\" y1=\"\(f(y - 4))\" x2=\"\(f(x0 + 30))\" y2=\"\(f(y - 4))\" stroke=\"\(color)\" stroke-width=\"2.5\"/>\n"
+        svg +=
+          "<line x1=\"\(f(x0 + 8))\" y1=\"\(f(y - 4))\" x2=\"\(f(x0 + 30))\" y2=\"\(f(y - 4))\" stroke=\"\(color)\" stroke-width=\"2.5\"/>\n"
         let name = s.name.count > 40 ? String(s.name.prefix(39)) + "…" : s.name
         svg += "<text x=\"\(f(x0 + 36))\" y=\"\(f(y))\">\(escaped(name))</text>\n"
       }

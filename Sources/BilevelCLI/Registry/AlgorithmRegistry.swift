@@ -53,18 +53,23 @@ enum AlgorithmRegistry {
     AlgorithmEntry(
       name: "k-rmd", summary: "Truncated back-propagation through the last K of T steps (Shaban et al. AISTATS 2019).",
       parameters: "outer step α, inner step β, inner steps T = 20, truncation K = 5", stochastic: false
-    ) { o in KRMD(outerStepSize: o.outerStep, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 20, truncatedSteps: 5) },
+    ) { o in
+      KRMD(outerStepSize: o.outerStep, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 20, truncatedSteps: 5)
+    },
     AlgorithmEntry(
       name: "bome", summary: "Value-function constraint with a dynamic barrier (Liu, Ye et al. NeurIPS 2022).",
       parameters: "joint step ξ = inner step (x: outer step), inner steps T = 10, η = 0.5", stochastic: false
-    ) { o in BOME(stepSize: o.innerStep, outerRatio: o.outerRatio, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10) },
+    ) { o in
+      BOME(stepSize: o.innerStep, outerRatio: o.outerRatio, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10)
+    },
     AlgorithmEntry(
       name: "v-pbgd", summary: "Gradient descent on the value-function penalty f + γ(g − g*) (Shen, Chen ICML 2023).",
       parameters: "step α = inner step / γ, γ = 10, inner step β, inner steps T = 10", stochastic: false
     ) { o in VPBGD(stepSize: o.innerStep / 10, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10) },
     AlgorithmEntry(
       name: "f2sa", summary: "Fully first-order Lagrangian method with growing multiplier (Kwon et al. ICML 2023).",
-      parameters: "y and z steps = inner step, x step = outer step, λ₀ = 1; λ += 1 per iteration on full-batch tasks, 0.1/(k+1)^{1/7} (the benchmark's) on finite sums; T = 10",
+      parameters:
+        "y and z steps = inner step, x step = outer step, λ₀ = 1; λ += 1 per iteration on full-batch tasks, 0.1/(k+1)^{1/7} (the benchmark's) on finite sums; T = 10",
       stochastic: true
     ) { o in
       F2SA(
@@ -74,7 +79,9 @@ enum AlgorithmRegistry {
     },
     AlgorithmEntry(
       name: "f2sa-adam", summary: "F2SA with Adam on x, y and z (moments reset for y, z each iteration).",
-      parameters: "Adam rates: y and z 0.02, x 0.005 unless --inner-step/--outer-step; λ += 0.01; T = 30; β = (0.9, 0.999)", stochastic: true
+      parameters:
+        "Adam rates: y and z 0.02, x 0.005 unless --inner-step/--outer-step; λ += 0.01; T = 30; β = (0.9, 0.999)",
+      stochastic: true
     ) { o in
       F2SAAdam(
         yLearningRate: .constant(o.innerStep), zLearningRate: .constant(o.innerStep),
@@ -90,34 +97,48 @@ enum AlgorithmRegistry {
       parameters: "inner step λ, outer step γ, momentum β = 0.5, [μ, L] = [0.1, 1/λ]; dim y ≤ 500", stochastic: false
     ) { o throws(CLIError) in
       guard o.innerDimension <= 500 else {
-        throw CLIError.runFailed("mgbio forms and decomposes the dense inner Hessian; it supports at most 500 inner variables, this task has \(o.innerDimension)")
+        throw CLIError.runFailed(
+          "mgbio forms and decomposes the dense inner Hessian; it supports at most 500 inner variables, this task has \(o.innerDimension)"
+        )
       }
       return MGBiO(innerStepSize: o.innerStep, outerStepSize: o.outerStep, spectrum: 0.1...max(1, 1 / o.innerStep))
     },
     AlgorithmEntry(
       name: "value-function", summary: "Penalty method on g − v_μ ≤ 0 with a Moreau-smoothed value function.",
-      parameters: "step α = inner step / 20, θ step = inner step, T = 10, μ = 1, γ from 1 by 0.1 to 10", stochastic: false
-    ) { o in ValueFunctionPenalty(stepSize: o.innerStep / 20, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10) },
-    AlgorithmEntry(
-      name: "galet", summary: "Generalized alternating method for PL inner problems (Xiao, Lu, Chen NeurIPS 2023).",
-      parameters: "outer step α, inner step β, N = 10 inner steps, K = 10 steps on the shadow problem min ½‖H w − ∇_y f‖² (step 0.1 β)",
+      parameters: "step α = inner step / 20, θ step = inner step, T = 10, μ = 1, γ from 1 by 0.1 to 10",
       stochastic: false
     ) { o in
-      GALET(outerStepSize: o.outerStep, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10, shadowStepSize: 0.1 * o.innerStep)
+      ValueFunctionPenalty(stepSize: o.innerStep / 20, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10)
+    },
+    AlgorithmEntry(
+      name: "galet", summary: "Generalized alternating method for PL inner problems (Xiao, Lu, Chen NeurIPS 2023).",
+      parameters:
+        "outer step α, inner step β, N = 10 inner steps, K = 10 steps on the shadow problem min ½‖H w − ∇_y f‖² (step 0.1 β)",
+      stochastic: false
+    ) { o in
+      GALET(
+        outerStepSize: o.outerStep, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10,
+        shadowStepSize: 0.1 * o.innerStep)
     },
     AlgorithmEntry(
       name: "f2ba", summary: "Fully first-order bilevel approximation with a fixed multiplier (Chen, Ma, Zhang 2023).",
       parameters: "λ = 1000, inner step β, K = 10 inner steps, outer step α", stochastic: false
-    ) { o in F2BA(multiplier: 1000, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10, outerStepSize: o.outerStep) },
+    ) { o in
+      F2BA(multiplier: 1000, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10, outerStepSize: o.outerStep)
+    },
     AlgorithmEntry(
-      name: "prox-f2ba", summary: "F2BA with a projected (proximal) x step onto the task's constraint set (Kwon et al. 2023).",
+      name: "prox-f2ba",
+      summary: "F2BA with a projected (proximal) x step onto the task's constraint set (Kwon et al. 2023).",
       parameters: "as f2ba; x stays in the task's set (coreset-simplex: the simplex)", stochastic: false
     ) { o in
-      ProxF2BA(constraint: o.constraint, multiplier: 1000, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10, outerStepSize: o.outerStep)
+      ProxF2BA(
+        constraint: o.constraint, multiplier: 1000, innerStepSize: o.innerStep, innerSteps: o.innerSteps ?? 10,
+        outerStepSize: o.outerStep)
     },
     AlgorithmEntry(
       name: "slm", summary: "Smoothed first-order Lagrangian method on g − g* ≤ 0 (Lu NeurIPS 2023).",
-      parameters: "primal step = inner step / 2, dual step 0.1, proximal weight 1, T = 10 inner steps", stochastic: false
+      parameters: "primal step = inner step / 2, dual step 0.1, proximal weight 1, T = 10 inner steps",
+      stochastic: false
     ) { o in SLM(stepSize: o.innerStep / 2, innerSteps: o.innerSteps ?? 10, innerStepSize: o.innerStep) },
     AlgorithmEntry(
       name: "soba", summary: "Joint stochastic steps on y, v and x (Dagréou et al. NeurIPS 2022).",
@@ -148,11 +169,13 @@ enum AlgorithmRegistry {
         innerSteps: o.innerSteps ?? 10, settings: o.settings)
     },
     AlgorithmEntry(
-      name: "bsa", summary: "Bilevel stochastic approximation with a randomized Neumann estimator (Ghadimi, Wang 2018).",
+      name: "bsa",
+      summary: "Bilevel stochastic approximation with a randomized Neumann estimator (Ghadimi, Wang 2018).",
       parameters: "inner step / √(t+1), 10 inner steps, Neumann depth uniform in 0..<10, batch 64", stochastic: true
     ) { o in
       BSA(
-        innerStep: .decreasing(o.innerStep, exponent: 0.5), neumannStep: .constant(o.innerStep), outerRatio: o.outerRatio,
+        innerStep: .decreasing(o.innerStep, exponent: 0.5), neumannStep: .constant(o.innerStep),
+        outerRatio: o.outerRatio,
         innerSteps: o.innerSteps ?? 10, settings: o.settings)
     },
     AlgorithmEntry(
@@ -168,78 +191,104 @@ enum AlgorithmRegistry {
       parameters: "inner step / (t+1)^{1/3}, momentum 0.5 / (t+1)^{2/3}, 10 Neumann terms, batch 64", stochastic: true
     ) { o in
       MRBO(
-        innerStep: .decreasing(o.innerStep, exponent: 1.0 / 3), outerRatio: o.outerRatio, neumannStep: .constant(o.innerStep),
+        innerStep: .decreasing(o.innerStep, exponent: 1.0 / 3), outerRatio: o.outerRatio,
+        neumannStep: .constant(o.innerStep),
         settings: o.settings)
     },
     AlgorithmEntry(
       name: "vrbo", summary: "SPIDER/SARAH double loop with periodic large batches (Yang, Ji, Liang NeurIPS 2021).",
-      parameters: "constant inner step, 10 inner steps, 10 Neumann terms, period half an epoch, batch 64", stochastic: true
+      parameters: "constant inner step, 10 inner steps, 10 Neumann terms, period half an epoch, batch 64",
+      stochastic: true
     ) { o in
       VRBO(
         innerStep: .constant(o.innerStep), outerRatio: o.outerRatio, neumannStep: .constant(o.innerStep),
         innerSteps: o.innerSteps ?? 10, settings: o.settings)
     },
     AlgorithmEntry(
-      name: "sustain", summary: "Double-momentum single loop with a randomized Neumann estimator (Khanduri et al. NeurIPS 2021).",
+      name: "sustain",
+      summary: "Double-momentum single loop with a randomized Neumann estimator (Khanduri et al. NeurIPS 2021).",
       parameters: "inner step / (t+1)^{1/3}, momentum 0.5 / (t+1)^{2/3}, Neumann depth < 10, batch 64", stochastic: true
     ) { o in
       SUSTAIN(
-        innerStep: .decreasing(o.innerStep, exponent: 1.0 / 3), outerRatio: o.outerRatio, neumannStep: .constant(o.innerStep),
+        innerStep: .decreasing(o.innerStep, exponent: 1.0 / 3), outerRatio: o.outerRatio,
+        neumannStep: .constant(o.innerStep),
         settings: o.settings)
     },
     AlgorithmEntry(
-      name: "fsla", summary: "Fully single-loop: one step on y, on v and a momentum step on x (Li, Gu, Huang AAAI 2022).",
+      name: "fsla",
+      summary: "Fully single-loop: one step on y, on v and a momentum step on x (Li, Gu, Huang AAAI 2022).",
       parameters: "inner step / √(t+1), momentum 0.1 / √(t+1), batch 64", stochastic: true
     ) { o in FSLA(innerStep: .decreasing(o.innerStep, exponent: 0.5), outerRatio: o.outerRatio, settings: o.settings) },
     AlgorithmEntry(
-      name: "pzobo", summary: "Zeroth-order Jacobian of the inner loop by Gaussian smoothing (Sow, Ji, Liang NeurIPS 2022).",
+      name: "pzobo",
+      summary: "Zeroth-order Jacobian of the inner loop by Gaussian smoothing (Sow, Ji, Liang NeurIPS 2022).",
       parameters: "constant inner step, 10 inner steps, 10 directions, μ = 0.1, full batch", stochastic: false
     ) { o in
-      PZOBO(innerStep: .constant(o.innerStep), outerRatio: o.outerRatio, innerSteps: o.innerSteps ?? 10,
-            settings: StochasticSettings(batchSize: nil, seed: o.seed))
+      PZOBO(
+        innerStep: .constant(o.innerStep), outerRatio: o.outerRatio, innerSteps: o.innerSteps ?? 10,
+        settings: StochasticSettings(batchSize: nil, seed: o.seed))
     },
     AlgorithmEntry(
       name: "mstsa", summary: "Momentum-assisted single-timescale stochastic approximation (Khanduri et al. 2021).",
-      parameters: "inner step / √(t+1), momentum 0.5/(t+1) on the hypergradient, randomized Neumann (depth < 10), batch 64",
+      parameters:
+        "inner step / √(t+1), momentum 0.5/(t+1) on the hypergradient, randomized Neumann (depth < 10), batch 64",
       stochastic: true
     ) { o in
-      MSTSA(innerStep: .decreasing(o.innerStep, exponent: 0.5), outerRatio: o.outerRatio, neumannStep: .constant(o.innerStep), settings: o.settings)
+      MSTSA(
+        innerStep: .decreasing(o.innerStep, exponent: 0.5), outerRatio: o.outerRatio,
+        neumannStep: .constant(o.innerStep), settings: o.settings)
     },
     AlgorithmEntry(
-      name: "alset", summary: "Alternating stochastic gradient with a Neumann hypergradient (Chen, Sun, Yin NeurIPS 2021).",
+      name: "alset",
+      summary: "Alternating stochastic gradient with a Neumann hypergradient (Chen, Sun, Yin NeurIPS 2021).",
       parameters: "inner step / √(t+1), one inner step, Neumann depth < 10, batch 64", stochastic: true
     ) { o throws(CLIError) in
-      guard (o.innerSteps ?? 1) >= 1 else { throw CLIError.runFailed("alset needs at least one inner step per iteration; --inner-steps 0 is not allowed") }
-      return ALSET(innerStep: .decreasing(o.innerStep, exponent: 0.5), outerRatio: o.outerRatio, innerSteps: o.innerSteps ?? 1,
-            neumannStep: .constant(o.innerStep), settings: o.settings)
+      guard (o.innerSteps ?? 1) >= 1 else {
+        throw CLIError.runFailed("alset needs at least one inner step per iteration; --inner-steps 0 is not allowed")
+      }
+      return ALSET(
+        innerStep: .decreasing(o.innerStep, exponent: 0.5), outerRatio: o.outerRatio, innerSteps: o.innerSteps ?? 1,
+        neumannStep: .constant(o.innerStep), settings: o.settings)
     },
     AlgorithmEntry(
-      name: "stable", summary: "Single-timescale method with running Hessian and Jacobian estimates (Chen, Sun, Xiao, Yin AISTATS 2022).",
-      parameters: "inner step / √(t+1), momentum 0.5/√(t+1), Hessian clipped below at 0.1; dim x, dim y ≤ 200", stochastic: true
+      name: "stable",
+      summary:
+        "Single-timescale method with running Hessian and Jacobian estimates (Chen, Sun, Xiao, Yin AISTATS 2022).",
+      parameters: "inner step / √(t+1), momentum 0.5/√(t+1), Hessian clipped below at 0.1; dim x, dim y ≤ 200",
+      stochastic: true
     ) { o throws(CLIError) in
       guard o.innerDimension <= 200 && o.outerDimension <= 200 else {
         throw CLIError.runFailed(
-          "stable keeps dense Hessian and Jacobian estimates; it supports at most 200 inner and 200 outer variables, this task has \(o.innerDimension) and \(o.outerDimension)")
+          "stable keeps dense Hessian and Jacobian estimates; it supports at most 200 inner and 200 outer variables, this task has \(o.innerDimension) and \(o.outerDimension)"
+        )
       }
       return STABLE(innerStep: .decreasing(o.innerStep, exponent: 0.5), outerRatio: o.outerRatio, settings: o.settings)
     },
     AlgorithmEntry(
       name: "sbfw", summary: "Projection-free stochastic bilevel Frank-Wolfe (Akhtar et al. IEEE TSP 2022).",
-      parameters: "Frank-Wolfe step 1/(t+1)^{3/4} over the task's bounded set (coreset-simplex), momentum 1/√(t+1), batch 64",
+      parameters:
+        "Frank-Wolfe step 1/(t+1)^{3/4} over the task's bounded set (coreset-simplex), momentum 1/√(t+1), batch 64",
       stochastic: true
     ) { o throws(CLIError) in
       if case .unconstrained = o.constraint {
         throw CLIError.runFailed("sbfw needs a bounded constraint set on x; run it on coreset-simplex")
       }
-      return SBFW(constraint: o.constraint, innerStep: .decreasing(o.innerStep, exponent: 0.5), neumannStep: .constant(o.innerStep), settings: o.settings)
+      return SBFW(
+        constraint: o.constraint, innerStep: .decreasing(o.innerStep, exponent: 0.5),
+        neumannStep: .constant(o.innerStep), settings: o.settings)
     },
     AlgorithmEntry(
-      name: "sbfw-pairwise", summary: "SBFW with pairwise Frank-Wolfe steps on the simplex and the short step (Lacoste-Julien and Jaggi 2015).",
-      parameters: "as sbfw with every Neumann term (--neumann-truncation expected), steps capped by the short step with the task's L; needs the simplex (coreset-simplex)",
+      name: "sbfw-pairwise",
+      summary:
+        "SBFW with pairwise Frank-Wolfe steps on the simplex and the short step (Lacoste-Julien and Jaggi 2015).",
+      parameters:
+        "as sbfw with every Neumann term (--neumann-truncation expected), steps capped by the short step with the task's L; needs the simplex (coreset-simplex)",
       stochastic: true
     ) { o throws(CLIError) in
       guard o.constraint == .simplex, let smoothness = o.smoothness else {
-        throw CLIError.runFailed("sbfw-pairwise moves weight between vertices of the simplex and needs the task's L; run it on coreset-simplex")
+        throw CLIError.runFailed(
+          "sbfw-pairwise moves weight between vertices of the simplex and needs the task's L; run it on coreset-simplex"
+        )
       }
       var settings = o.settings
       settings.neumannTruncation = .expected
@@ -253,13 +302,17 @@ enum AlgorithmRegistry {
     ) { o in F3SA(innerStep: .constant(o.innerStep), outerRatio: o.outerRatio, settings: o.settings) },
     AlgorithmEntry(
       name: "adapag", summary: "Adaptive projection-aid gradient with mirror steps for PL inner problems (Huang 2023).",
-      parameters: "constant inner step, Adam-like diagonal on x, Hessian clipped below at 0.1, optional ℓ1; dim y ≤ 200",
+      parameters:
+        "constant inner step, Adam-like diagonal on x, Hessian clipped below at 0.1, optional ℓ1; dim y ≤ 200",
       stochastic: true
     ) { o throws(CLIError) in
       guard o.innerDimension <= 200 else {
-        throw CLIError.runFailed("adapag forms the dense inner Hessian; it supports at most 200 inner variables, this task has \(o.innerDimension)")
+        throw CLIError.runFailed(
+          "adapag forms the dense inner Hessian; it supports at most 200 inner variables, this task has \(o.innerDimension)"
+        )
       }
-      return AdaPAG(innerStep: .constant(o.innerStep), outerRatio: o.outerRatio, constraint: o.constraint, settings: o.settings)
+      return AdaPAG(
+        innerStep: .constant(o.innerStep), outerRatio: o.outerRatio, constraint: o.constraint, settings: o.settings)
     },
   ]
 

@@ -1,5 +1,6 @@
 import Autodiff
 import BilevelAD
+import Dispatch
 
 /// The scalar functions of the HVP check and the benchmark, with a point and a direction.
 struct TestFunction {
@@ -24,7 +25,9 @@ struct TestFunction {
 
   /// A tanh MLP inputs-hidden-classes with softmax cross-entropy on a batch, all parameters
   /// in one vector (sliced back into W₁, b₁, W₂, b₂ inside the function).
-  static func mlp(inputs: Int = 64, hidden: Int = 128, classes: Int = 10, batch: Int = 256, seed: UInt64 = 1) -> TestFunction {
+  static func mlp(inputs: Int = 64, hidden: Int = 128, classes: Int = 10, batch: Int = 256, seed: UInt64 = 1)
+    -> TestFunction
+  {
     let parts = MLPParts(inputs: inputs, hidden: hidden, classes: classes, batch: batch, seed: seed)
     return TestFunction(
       name: "mlp \(inputs)-\(hidden)-\(classes)", description: "tanh MLP, batch \(batch), \(parts.count) parameters",
@@ -70,8 +73,6 @@ func measure(repeats: Int, warmup: Int = 3, _ body: () -> Void) -> (median: Doub
   return (samples[samples.count / 2], samples.first!, samples.last!)
 }
 
-import Dispatch
-
 /// The MLP benchmark's data, point and direction as a `TanhMLP` structure, for timing the
 /// same loss written on a flat vector, a dictionary and a struct.
 struct MLPParts {
@@ -97,5 +98,7 @@ struct MLPParts {
   static func dictionary(_ n: TanhMLP) -> [String: Tensor] { ["w1": n.w1, "b1": n.b1, "w2": n.w2, "b2": n.b2] }
 
   /// The dictionary as a network.
-  static func network(_ d: [String: Tensor]) -> TanhMLP { TanhMLP(w1: d["w1"]!, b1: d["b1"]!, w2: d["w2"]!, b2: d["b2"]!) }
+  static func network(_ d: [String: Tensor]) -> TanhMLP {
+    TanhMLP(w1: d["w1"]!, b1: d["b1"]!, w2: d["w2"]!, b2: d["b2"]!)
+  }
 }

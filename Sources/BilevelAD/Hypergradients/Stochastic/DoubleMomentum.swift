@@ -71,12 +71,14 @@ struct DoubleMomentumState {
       let w: Tensor
       switch estimate {
       case .series:
-        w = stochasticNeumannSeries(oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps) {
+        w = stochasticNeumannSeries(oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps)
+        {
           streams.nextInner()?.indices
         }
       case .randomized:
         w = randomizedNeumannSeries(
-          oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps, truncation: truncation, using: &generator
+          oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps, truncation: truncation,
+          using: &generator
         ) { streams.nextInner()?.indices }
       }
       directions = (gradientY, outerX - oracles.crossProduct(x: x, y: y, v: w, batch: innerBatch))
