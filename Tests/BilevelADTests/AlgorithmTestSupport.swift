@@ -24,7 +24,8 @@ func deterministicTrace(
   evaluator: @escaping (Tensor, Tensor) -> Evaluation
 ) -> [TraceRecord] {
   solve(
-    problem, x0: x0, y0: y0, solver: algorithm, stopping: StoppingRule(maxIterations: iterations), evaluator: evaluator
+    problem, x0: x0, y0: y0, algorithm: algorithm, stopping: StoppingRule(maxIterations: iterations),
+    evaluator: evaluator
   )
   .trace.records.map(\.deterministicPart)
 }

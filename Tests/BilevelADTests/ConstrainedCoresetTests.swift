@@ -10,7 +10,8 @@ struct ConstrainedCoresetTests {
     let evaluate = toy.simplexEvaluator()
     let result = solve(
       toy.simplexProblem, x0: Tensor(shape: [4], repeating: 0.25), y0: [0, 3],
-      solver: ProxF2BA(constraint: .simplex, multiplier: 1e4, innerStepSize: 0.2, innerSteps: 10, outerStepSize: 0.05),
+      algorithm: ProxF2BA(
+        constraint: .simplex, multiplier: 1e4, innerStepSize: 0.2, innerSteps: 10, outerStepSize: 0.05),
       stopping: StoppingRule(maxIterations: 2000, hypergradientTolerance: 1e-9), evaluateEvery: 10
     ) { p, theta in
       var evaluation = evaluate(p, theta)
@@ -34,7 +35,7 @@ struct ConstrainedCoresetTests {
     func run(_ variant: FrankWolfeVariant) -> SolveResult<Tensor, Tensor> {
       solve(
         toy.simplexProblem, x0: Tensor(shape: [4], repeating: 0.25), y0: [0, 3],
-        solver: SBFW(
+        algorithm: SBFW(
           constraint: .simplex, innerStep: .constant(0.5), momentum: .constant(1), neumannStep: .constant(0.5),
           neumannSteps: 1, variant: variant, smoothness: toy.simplexSmoothness,
           settings: StochasticSettings(batchSize: nil)),

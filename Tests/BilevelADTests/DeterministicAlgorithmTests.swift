@@ -58,7 +58,7 @@ struct DeterministicAlgorithmTests {
     let task = Self.quadratic
     let x0 = Tensor(randomNormal: [10], seed: 8)
     let result = solve(
-      task.problem, x0: x0, y0: Tensor.zeros([10]), solver: testCase.algorithm,
+      task.problem, x0: x0, y0: Tensor.zeros([10]), algorithm: testCase.algorithm,
       stopping: StoppingRule(maxIterations: testCase.iterations, hypergradientTolerance: testCase.level),
       evaluateEvery: 10
     ) { x, _ in
@@ -91,7 +91,7 @@ struct DeterministicAlgorithmTests {
   func plGame(testCase: AlgorithmCase) {
     let game = PLGame(seed: 1)
     let result = solve(
-      game.problem, x0: Tensor(randomNormal: [50], seed: 2), y0: Tensor.zeros([50]), solver: testCase.algorithm,
+      game.problem, x0: Tensor(randomNormal: [50], seed: 2), y0: Tensor.zeros([50]), algorithm: testCase.algorithm,
       stopping: StoppingRule(maxIterations: testCase.iterations, hypergradientTolerance: testCase.level),
       evaluateEvery: 10, evaluator: game.evaluator())
     let start = result.trace.records.first!.hypergradientNorm!
@@ -144,7 +144,7 @@ struct DeterministicAlgorithmTests {
     let toy = CoresetToy()
     let result = solve(
       toy.problem, x0: Tensor.zeros([4]), y0: [0, 3],
-      solver: BOME(stepSize: 0.05, innerStepSize: 0.05, innerSteps: 10, momentum: 0.9),
+      algorithm: BOME(stepSize: 0.05, innerStepSize: 0.05, innerSteps: 10, momentum: 0.9),
       stopping: StoppingRule(maxIterations: 2000), evaluateEvery: 2000, evaluator: toy.evaluator())
     // Measured: 0.0070 after 2000 iterations, against 0.02 after 3000 without momentum.
     #expect(result.trace.records.last!.metrics["hull point distance"]! < 0.01)
@@ -173,7 +173,7 @@ struct DeterministicAlgorithmTests {
   func mgbioLimit() async {
     await #expect(processExitsWith: .failure) {
       let task = QuadraticBilevel(innerDimension: 5, seed: 1)
-      _ = solve(task.problem, x0: Tensor.zeros([5]), y0: Tensor.zeros([5]), solver: MGBiO(maxInnerDimension: 3))
+      _ = solve(task.problem, x0: Tensor.zeros([5]), y0: Tensor.zeros([5]), algorithm: MGBiO(maxInnerDimension: 3))
     }
   }
 
@@ -194,7 +194,7 @@ struct DeterministicAlgorithmTests {
       default: break
       }
       let result = solve(
-        task.problem, x0: Tensor(randomNormal: [10], seed: 8), y0: Tensor.zeros([10]), solver: algorithm,
+        task.problem, x0: Tensor(randomNormal: [10], seed: 8), y0: Tensor.zeros([10]), algorithm: algorithm,
         stopping: StoppingRule(maxIterations: 50), evaluateEvery: 1
       ) { x, _ in
         Evaluation(outerValue: task.outerValue(at: x), metrics: ["feasible": set.contains(x) ? 1 : 0])

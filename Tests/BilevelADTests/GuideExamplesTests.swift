@@ -66,7 +66,7 @@ struct GuideExamplesTests {
       x: lambda, y0: inner.solution, direction: Tensor.ones([5]), estimate: h.gradient)
     #expect(check.relativeDiscrepancy < 1e-6)
     let result = solve(
-      problem, x0: lambda, y0: inner.solution, solver: AIDBIO(outerStepSize: 1),
+      problem, x0: lambda, y0: inner.solution, algorithm: AIDBIO(outerStepSize: 1),
       stopping: StoppingRule(maxIterations: 100, hypergradientTolerance: 1e-6), evaluateEvery: 10)
     #expect(result.trace.records.last!.outerValue! < result.trace.records.first!.outerValue!)
     #expect(result.trace.csv().contains("aid-bio"))
@@ -95,7 +95,7 @@ struct GuideExamplesTests {
       })
     let run = solve(
       finiteSum, x0: Tensor.zeros([data.featureCount]), y0: Tensor.zeros([data.featureCount]),
-      solver: SABA(innerStep: .constant(0.1), settings: StochasticSettings(batchSize: 32, seed: 7)),
+      algorithm: SABA(innerStep: .constant(0.1), settings: StochasticSettings(batchSize: 32, seed: 7)),
       stopping: StoppingRule(maxIterations: 200), evaluateEvery: 200)
     #expect(run.trace.records.last!.outerValue! < run.trace.records.first!.outerValue!)
   }
@@ -162,7 +162,7 @@ struct GuideStructureExamplesTests {
     #expect(h.gradient.shape == [train.sampleCount] && h.linearSolution?.w2.shape == [hidden, 10])
     let run = solve(
       problem, x0: weights0, y0: net0,
-      solver: SABA(innerStep: .constant(0.5), outerRatio: 0.5 / 300, settings: StochasticSettings(batchSize: 64)),
+      algorithm: SABA(innerStep: .constant(0.5), outerRatio: 0.5 / 300, settings: StochasticSettings(batchSize: 64)),
       stopping: StoppingRule(maxIterations: 200), evaluateEvery: 200,
       evaluator: { _, net in Evaluation(metrics: ["test accuracy": test.accuracy(scores: net.logits(test.features))]) })
     let weights = sigmoid(run.x).scalars

@@ -26,7 +26,7 @@ struct HyperCleaningTests {
     default: algorithm = SRBA(innerStep: .constant(0.5), outerRatio: 0.5 / 100, settings: settings)
     }
     let result = solve(
-      task.problem, x0: Tensor.zeros(task.outerShape), y0: corrupted.theta, solver: algorithm,
+      task.problem, x0: Tensor.zeros(task.outerShape), y0: corrupted.theta, algorithm: algorithm,
       stopping: StoppingRule(maxIterations: 300), evaluateEvery: 300,
       evaluator: task.evaluator(exactHypergradient: false))
     let accuracy = result.trace.records.last!.metrics["test accuracy"]!

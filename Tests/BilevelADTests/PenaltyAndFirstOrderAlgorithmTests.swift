@@ -25,7 +25,7 @@ struct PenaltyAndFirstOrderAlgorithmTests {
   func quadraticProblem(testCase: AlgorithmCase) {
     let task = Self.quadratic
     let result = solve(
-      task.problem, x0: Self.x0, y0: Tensor.zeros([10]), solver: testCase.algorithm,
+      task.problem, x0: Self.x0, y0: Tensor.zeros([10]), algorithm: testCase.algorithm,
       stopping: StoppingRule(maxIterations: testCase.iterations, hypergradientTolerance: testCase.level),
       evaluateEvery: 10
     ) { x, _ in
@@ -65,7 +65,7 @@ struct PenaltyAndFirstOrderAlgorithmTests {
     let box = ConstraintSet.box(lower: -halfWidth, upper: halfWidth)
     let result = solve(
       task.problem, x0: Self.x0, y0: Tensor.zeros([10]),
-      solver: ProxF2BA(constraint: box, multiplier: 1e6, innerStepSize: 0.1, innerSteps: 10, outerStepSize: 0.5),
+      algorithm: ProxF2BA(constraint: box, multiplier: 1e6, innerStepSize: 0.1, innerSteps: 10, outerStepSize: 0.5),
       stopping: StoppingRule(maxIterations: 150), evaluateEvery: 1
     ) { x, _ in
       let gradient = task.hypergradient(at: x)

@@ -99,7 +99,7 @@ struct SingleLoopStochasticAlgorithmTests {
   func deterministicSixOrders(testCase: AlgorithmCase) {
     let task = Self.task
     let result = solve(
-      task.problem, x0: Self.x0, y0: Self.y0, solver: testCase.algorithm,
+      task.problem, x0: Self.x0, y0: Self.y0, algorithm: testCase.algorithm,
       stopping: StoppingRule(maxIterations: testCase.iterations, hypergradientTolerance: testCase.level),
       evaluateEvery: 10, evaluator: task.evaluator())
     #expect(abs(result.trace.records.first!.hypergradientNorm! - 4.62) < 0.01)
@@ -113,7 +113,7 @@ struct SingleLoopStochasticAlgorithmTests {
     let task = Self.task
     let result = solve(
       task.problem, x0: Self.x0, y0: Self.y0,
-      solver: F3SA(
+      algorithm: F3SA(
         innerStep: .constant(1), outerRatio: 0.1, momentum: .constant(1), multiplierIncrement: .constant(1),
         settings: Self.deterministic),
       stopping: StoppingRule(maxIterations: 1000), evaluateEvery: 250, evaluator: task.evaluator())
@@ -127,7 +127,7 @@ struct SingleLoopStochasticAlgorithmTests {
   func quadraticFiniteSum(testCase: AlgorithmCase) {
     let task = Self.task
     let result = solve(
-      task.problem, x0: Self.x0, y0: Self.y0, solver: testCase.algorithm,
+      task.problem, x0: Self.x0, y0: Self.y0, algorithm: testCase.algorithm,
       stopping: StoppingRule(maxIterations: testCase.iterations, hypergradientTolerance: testCase.level),
       evaluateEvery: 5, evaluator: task.evaluator())
     let start = result.trace.records.first!.hypergradientNorm!
@@ -323,7 +323,7 @@ struct SingleLoopStochasticAlgorithmTests {
       constraint: box, innerStep: .constant(1), frankWolfeStep: .decreasing(1, exponent: 1), neumannStep: .constant(1),
       neumannSteps: 1, settings: StochasticSettings(batchSize: nil))
     let result = solve(
-      quadratic.problem, x0: Self.x0, y0: Self.y0, solver: sbfw, stopping: StoppingRule(maxIterations: 1000),
+      quadratic.problem, x0: Self.x0, y0: Self.y0, algorithm: sbfw, stopping: StoppingRule(maxIterations: 1000),
       evaluateEvery: 1,
       evaluator: Self.frankWolfeEvaluator(
         box, hypergradient: quadratic.hypergradient(at:), outerValue: quadratic.outerValue(at:)))
@@ -346,7 +346,7 @@ struct SingleLoopStochasticAlgorithmTests {
       constraint: box, innerStep: .decreasing(0.3, exponent: 0.25), frankWolfeStep: .decreasing(1, exponent: 1),
       momentum: .constant(0.1), neumannStep: .constant(1), neumannSteps: 20, settings: Self.batches)
     let result = solve(
-      task.problem, x0: Self.x0, y0: Self.y0, solver: sbfw, stopping: StoppingRule(maxIterations: 150),
+      task.problem, x0: Self.x0, y0: Self.y0, algorithm: sbfw, stopping: StoppingRule(maxIterations: 150),
       evaluateEvery: 1,
       evaluator: Self.frankWolfeEvaluator(box, hypergradient: task.hypergradient(at:), outerValue: task.outerValue(at:))
     )
@@ -363,7 +363,7 @@ struct SingleLoopStochasticAlgorithmTests {
     let game = PLGame(seed: 1)
     let result = solve(
       game.problem, x0: Tensor(randomNormal: [50], seed: 2), y0: Tensor.zeros([50]),
-      solver: AdaPAG(innerStep: .constant(0.3)), stopping: StoppingRule(maxIterations: 100), evaluateEvery: 10,
+      algorithm: AdaPAG(innerStep: .constant(0.3)), stopping: StoppingRule(maxIterations: 100), evaluateEvery: 10,
       evaluator: game.evaluator())
     #expect(result.stopReason == .maxIterations)
     #expect(result.x.scalars.allSatisfy(\.isFinite) && result.y.scalars.allSatisfy(\.isFinite))
@@ -384,7 +384,7 @@ struct SingleLoopStochasticAlgorithmTests {
     }
     let result = solve(
       quadratic.problem, x0: Self.x0, y0: Self.y0,
-      solver: AdaPAG(innerStep: .constant(0.15), l1Regularization: weight, constraint: box),
+      algorithm: AdaPAG(innerStep: .constant(0.15), l1Regularization: weight, constraint: box),
       stopping: StoppingRule(maxIterations: 150), evaluateEvery: 1,
       evaluator: { x, _ in
         let g = quadratic.hypergradient(at: x)

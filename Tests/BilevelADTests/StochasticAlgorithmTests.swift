@@ -72,7 +72,7 @@ struct StochasticAlgorithmTests {
   func quadraticFiniteSum(testCase: AlgorithmCase) {
     let task = Self.task
     let result = solve(
-      task.problem, x0: Self.x0, y0: Self.y0, solver: testCase.algorithm,
+      task.problem, x0: Self.x0, y0: Self.y0, algorithm: testCase.algorithm,
       stopping: StoppingRule(maxIterations: testCase.iterations, hypergradientTolerance: testCase.level),
       evaluateEvery: 5, evaluator: task.evaluator())
     let start = result.trace.records.first!.hypergradientNorm!

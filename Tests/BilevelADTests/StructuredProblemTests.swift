@@ -170,9 +170,9 @@ struct StructuredProblemTests {
     #expect(algorithm.name == name)
     let stopping = StoppingRule(maxIterations: 4)
     let structured = solve(
-      task.structured, x0: task.x0, y0: task.y0, solver: algorithm, stopping: stopping, evaluateEvery: 2)
+      task.structured, x0: task.x0, y0: task.y0, algorithm: algorithm, stopping: stopping, evaluateEvery: 2)
     let flat = solve(
-      task.flat, x0: task.flatX0, y0: task.flatY0, solver: algorithm, stopping: stopping, evaluateEvery: 2)
+      task.flat, x0: task.flatX0, y0: task.flatY0, algorithm: algorithm, stopping: stopping, evaluateEvery: 2)
     #expect(structured.trace.records.count == flat.trace.records.count)
     for (a, b) in zip(structured.trace.records, flat.trace.records) {
       #expect(a.counts == b.counts, "\(algorithm.name) iteration \(a.iteration)")
@@ -194,7 +194,7 @@ struct StructuredProblemTests {
   @Test("a user's evaluator receives the structures")
   func evaluatorSeesStructures() {
     let result = solve(
-      task.structured, x0: task.x0, y0: task.y0, solver: AIDBIO(outerStepSize: 0.5),
+      task.structured, x0: task.x0, y0: task.y0, algorithm: AIDBIO(outerStepSize: 0.5),
       stopping: StoppingRule(maxIterations: 2),
       evaluator: { (x: [String: Tensor], y: TwoLayerParameters) in
         Evaluation(

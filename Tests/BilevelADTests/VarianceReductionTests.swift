@@ -14,7 +14,7 @@ struct VarianceReductionTests {
   func run(_ algorithm: any BilevelAlgorithm, iterations: Int, tolerance: Double? = nil) -> Trace {
     let task = Self.task
     return solve(
-      task.problem, x0: Tensor(shape: [5], repeating: -2), y0: Tensor.zeros([10]), solver: algorithm,
+      task.problem, x0: Tensor(shape: [5], repeating: -2), y0: Tensor.zeros([10]), algorithm: algorithm,
       stopping: StoppingRule(maxIterations: iterations, hypergradientTolerance: tolerance), evaluateEvery: 100,
       evaluator: task.evaluator()
     ).trace

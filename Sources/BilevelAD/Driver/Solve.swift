@@ -8,7 +8,7 @@ import Dispatch
 /// oracles of its own.
 ///
 /// ```swift
-/// let result = solve(problem, x0: x0, y0: y0, solver: BOME(),
+/// let result = solve(problem, x0: x0, y0: y0, algorithm: BOME(),
 ///                    stopping: StoppingRule(maxIterations: 500, hypergradientTolerance: 1e-6))
 /// print(result.trace.records.last!.hypergradientNorm!)
 /// ```
@@ -17,20 +17,20 @@ import Dispatch
 ///   - problem: the bilevel problem.
 ///   - x0: the starting outer variable.
 ///   - y0: the starting inner variable.
-///   - solver: the algorithm, configured.
+///   - algorithm: the algorithm, configured.
 ///   - stopping: iterations, time, oracle budget and tolerance limits.
 ///   - evaluateEvery: record every this many iterations (and always the first and last).
 ///   - evaluator: measures F, ‖∇F‖ and metrics at (x, y); `problem.evaluate` by default.
 ///   - observe: called with each record; return false to stop the run.
 /// - Returns: the final iterates, the trace and why the run stopped.
 public func solve<Algorithm: BilevelAlgorithm>(
-  _ problem: BilevelProblem, x0: Tensor, y0: Tensor, solver: Algorithm, stopping: StoppingRule = StoppingRule(),
+  _ problem: BilevelProblem, x0: Tensor, y0: Tensor, algorithm: Algorithm, stopping: StoppingRule = StoppingRule(),
   evaluateEvery: Int = 1, evaluator: ((Tensor, Tensor) -> Evaluation)? = nil,
   observe: ((TraceRecord) -> Bool)? = nil
 ) -> SolveResult<Tensor, Tensor> {
   require(evaluateEvery >= 1, "solve: evaluateEvery must be at least 1, got \(evaluateEvery)")
   require(stopping.maxIterations >= 0, "solve: maxIterations must be non-negative, got \(stopping.maxIterations)")
-  var algorithm = solver
+  var algorithm = algorithm
   let oracles = problem.makeOracles()
   let evaluate = evaluator ?? problem.evaluate
   var trace = Trace(algorithm: algorithm.name)

@@ -364,7 +364,7 @@ extension BilevelProblem {
   }
 }
 
-/// Runs a bilevel algorithm from (x0, y0) of any structure (see `solve(_:x0:y0:solver:...)`
+/// Runs a bilevel algorithm from (x0, y0) of any structure (see `solve(_:x0:y0:algorithm:...)`
 /// on tensors). The algorithm runs on the flat scalars of x and y; the final iterates come
 /// back in x0's and y0's structures, and `evaluator` receives them so.
 ///
@@ -372,14 +372,14 @@ extension BilevelProblem {
 ///   - problem: the bilevel problem, over X and Y.
 ///   - x0: the starting outer variable.
 ///   - y0: the starting inner variable.
-///   - solver: the algorithm, configured.
+///   - algorithm: the algorithm, configured.
 ///   - stopping: iterations, time, oracle budget and tolerance limits.
 ///   - evaluateEvery: record every this many iterations (and always the first and last).
 ///   - evaluator: measures F, ‖∇F‖ and metrics at (x, y); `problem.evaluate` by default.
 ///   - observe: called with each record; return false to stop the run.
 /// - Returns: the final iterates in x0's and y0's structures, the trace and why it stopped.
 public func solve<Algorithm: BilevelAlgorithm, X: TensorStructure, Y: TensorStructure>(
-  _ problem: BilevelProblem, x0: X, y0: Y, solver: Algorithm, stopping: StoppingRule = StoppingRule(),
+  _ problem: BilevelProblem, x0: X, y0: Y, algorithm: Algorithm, stopping: StoppingRule = StoppingRule(),
   evaluateEvery: Int = 1, evaluator: ((X, Y) -> Evaluation)? = nil, observe: ((TraceRecord) -> Bool)? = nil
 ) -> SolveResult<X, Y> {
   let view = problem.flatView(x: x0, y: y0, operation: "solve")
@@ -387,7 +387,7 @@ public func solve<Algorithm: BilevelAlgorithm, X: TensorStructure, Y: TensorStru
     { (x: Tensor, y: Tensor) in evaluate(view.structuredX(x), view.structuredY(y)) }
   }
   let result = solve(
-    view.problem, x0: view.x, y0: view.y, solver: solver, stopping: stopping, evaluateEvery: evaluateEvery,
+    view.problem, x0: view.x, y0: view.y, algorithm: algorithm, stopping: stopping, evaluateEvery: evaluateEvery,
     evaluator: flatEvaluator, observe: observe)
   return SolveResult(
     x: view.structuredX(result.x), y: view.structuredY(result.y), trace: result.trace, stopReason: result.stopReason)
@@ -409,4 +409,27 @@ extension BilevelProblem {
     let view = flatView(x: x, y: y, operation: "flattened(x:y:)")
     return (view.problem, view.x, view.y, view.structuredX, view.structuredY)
   }
+}
+
+/// The driver under its former label: `solver:` named the algorithm, a word every other API
+/// of this package uses for a `LinearSolver`.
+///
+/// - Parameters:
+///   - problem: the bilevel problem.
+///   - x0: the starting outer variable.
+///   - y0: the starting inner variable.
+///   - solver: the algorithm, configured.
+///   - stopping: the stopping rule.
+///   - evaluateEvery: record every this many iterations.
+///   - evaluator: measures F, ‖∇F‖ and metrics.
+///   - observe: called with each record; return false to stop.
+/// - Returns: the run's result, as `solve(_:x0:y0:algorithm:...)` returns it.
+@available(*, deprecated, renamed: "solve(_:x0:y0:algorithm:stopping:evaluateEvery:evaluator:observe:)")
+public func solve<Algorithm: BilevelAlgorithm, X: TensorStructure, Y: TensorStructure>(
+  _ problem: BilevelProblem, x0: X, y0: Y, solver: Algorithm, stopping: StoppingRule = StoppingRule(),
+  evaluateEvery: Int = 1, evaluator: ((X, Y) -> Evaluation)? = nil, observe: ((TraceRecord) -> Bool)? = nil
+) -> SolveResult<X, Y> {
+  solve(
+    problem, x0: x0, y0: y0, algorithm: solver, stopping: stopping, evaluateEvery: evaluateEvery, evaluator: evaluator,
+    observe: observe)
 }

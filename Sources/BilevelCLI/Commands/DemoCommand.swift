@@ -15,7 +15,7 @@ enum DemoCommand {
     let corrupted = task.fitClassifier()
     let algorithm = AIDBIO(outerStepSize: 1000, innerStepSize: 0.5, innerSteps: 10)
     let result = solve(
-      task.problem, x0: Tensor.zeros(task.outerShape), y0: corrupted.theta, solver: algorithm,
+      task.problem, x0: Tensor.zeros(task.outerShape), y0: corrupted.theta, algorithm: algorithm,
       stopping: StoppingRule(maxIterations: iterations), evaluateEvery: max(1, iterations / 8),
       evaluator: task.evaluator(exactHypergradient: false)
     ) { record in

@@ -81,7 +81,7 @@ enum RunCommand {
         runsLeft -= 1
         let label = seedCount > 1 ? "\(name) (seed \(seed &+ UInt64(k)))" : name
         var result = solve(
-          task.problem, x0: task.x0, y0: task.y0, solver: algorithm,
+          task.problem, x0: task.x0, y0: task.y0, algorithm: algorithm,
           stopping: StoppingRule(
             maxIterations: iterations, oracleBudget: budget, hypergradientTolerance: tolerance,
             wallClockLimit: share),
