@@ -11,7 +11,7 @@ struct ConstrainedCoresetTests {
     let result = solve(
       toy.simplexProblem, x0: Tensor(shape: [4], repeating: 0.25), y0: [0, 3],
       algorithm: ProxF2BA(
-        constraint: .simplex, multiplier: 1e4, innerStepSize: 0.2, innerSteps: 10, outerStepSize: 0.05),
+        constraint: .simplex, multiplier: 1e4, innerStep: 0.2, innerIterations: 10, outerStep: 0.05),
       stopping: StoppingRule(maxIterations: 2000, hypergradientTolerance: 1e-9), evaluateEvery: 10
     ) { p, theta in
       var evaluation = evaluate(p, theta)
@@ -37,7 +37,7 @@ struct ConstrainedCoresetTests {
         toy.simplexProblem, x0: Tensor(shape: [4], repeating: 0.25), y0: [0, 3],
         algorithm: SBFW(
           constraint: .simplex, innerStep: .constant(0.5), momentum: .constant(1), neumannStep: .constant(0.5),
-          neumannSteps: 1, variant: variant, smoothness: toy.simplexSmoothness,
+          neumannTerms: 1, variant: variant, smoothness: toy.simplexSmoothness,
           settings: StochasticSettings(batchSize: nil)),
         stopping: StoppingRule(maxIterations: 2000), evaluateEvery: 10
       ) { p, theta in

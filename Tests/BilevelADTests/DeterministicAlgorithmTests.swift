@@ -20,36 +20,37 @@ struct DeterministicAlgorithmTests {
   /// the neighbourhood their multiplier allows (measured levels, asserted with margin).
   static let quadraticCases: [AlgorithmCase] = [
     AlgorithmCase(
-      algorithm: AIDBIO(outerStepSize: 0.5, innerStepSize: 0.1, innerSteps: 10), iterations: 300, level: 1e-6),
+      algorithm: AIDBIO(outerStep: 0.5, innerStep: 0.1, innerIterations: 10), iterations: 300, level: 1e-6),
     AlgorithmCase(
-      algorithm: ITDBIO(outerStepSize: 0.5, innerStepSize: 0.1, innerSteps: 150), iterations: 300, level: 1e-6),
+      algorithm: ITDBIO(outerStep: 0.5, innerStep: 0.1, innerIterations: 150), iterations: 300, level: 1e-6),
     AlgorithmCase(
-      algorithm: HJFBiO(innerStepSize: 0.1, linearStepSize: 0.1, outerStepSize: 0.3), iterations: 600, level: 1e-6),
+      algorithm: HJFBiO(innerStep: 0.1, linearSystemStep: 0.1, outerStep: 0.3), iterations: 600, level: 1e-6),
     AlgorithmCase(
-      algorithm: MGBiO(innerStepSize: 0.1, outerStepSize: 0.5, momentum: 0.5, spectrum: 0.5...20), iterations: 300,
+      algorithm: MGBiO(innerStep: 0.1, outerStep: 0.5, momentum: 0.5, spectrum: 0.5...20), iterations: 300,
       level: 1e-6),
     // K-RMD's truncation bias: (1 − ημ)^K with K = 100 of T = 150 steps.
     AlgorithmCase(
-      algorithm: KRMD(outerStepSize: 0.5, innerStepSize: 0.1, innerSteps: 150, truncatedSteps: 100), iterations: 300,
+      algorithm: KRMD(outerStep: 0.5, innerStep: 0.1, innerIterations: 150, truncatedIterations: 100), iterations: 300,
       level: 1e-5),
     // F2SA's bias is O(1/λ_k); λ grows by 10 per iteration.
     AlgorithmCase(
       algorithm: F2SA(
-        yStep: .constant(0.1), zStep: .constant(0.1), outerStep: .constant(0.3), multiplierIncrement: .constant(10),
+        penalizedStep: .constant(0.1), innerStep: .constant(0.1), outerStep: .constant(0.3),
+        multiplierIncrement: .constant(10),
         settings: full), iterations: 1000, level: 1e-4),
     // BOME's dynamic barrier stalls at a neighbourhood set by η and the steps.
-    AlgorithmCase(algorithm: BOME(stepSize: 0.05, innerStepSize: 0.1, innerSteps: 10), iterations: 500, level: 0.1),
+    AlgorithmCase(algorithm: BOME(jointStep: 0.05, innerStep: 0.1, innerIterations: 10), iterations: 500, level: 0.1),
     // V-PBGD with γ = 10: a penalty neighbourhood reached slowly with the small step γ needs.
     AlgorithmCase(
-      algorithm: VPBGD(stepSize: 0.005, innerStepSize: 0.1, innerSteps: 10, penalty: (10, 10, 0)), iterations: 1000,
+      algorithm: VPBGD(jointStep: 0.005, innerStep: 0.1, innerIterations: 10, penalty: (10, 10, 0)), iterations: 1000,
       level: 0.5),
     // The smoothed value-function penalty (γ up to 10): a penalty neighbourhood.
-    AlgorithmCase(algorithm: ValueFunctionPenalty(stepSize: 0.005, innerStepSize: 0.1), iterations: 1000, level: 0.5),
+    AlgorithmCase(algorithm: ValueFunctionPenalty(jointStep: 0.005, innerStep: 0.1), iterations: 1000, level: 0.5),
     // Adam with a constant rate: a slow approach to a neighbourhood (8.2 to 1.4 measured).
     AlgorithmCase(
       algorithm: F2SAAdam(
-        yLearningRate: .constant(0.02), zLearningRate: .constant(0.02), outerRatio: 0.15,
-        multiplierIncrement: .constant(0.01), innerSteps: 30, adam: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8),
+        penalizedStep: .constant(0.02), innerStep: .constant(0.02), outerRatio: 0.15,
+        multiplierIncrement: .constant(0.01), innerIterations: 30, adam: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8),
         settings: full), iterations: 600, level: 1.5),
   ]
 
@@ -71,20 +72,21 @@ struct DeterministicAlgorithmTests {
 
   static let plCases: [AlgorithmCase] = [
     AlgorithmCase(
-      algorithm: HJFBiO(innerStepSize: 1, linearStepSize: 1, outerStepSize: 0.3), iterations: 200, level: 1.9e-2),
+      algorithm: HJFBiO(innerStep: 1, linearSystemStep: 1, outerStep: 0.3), iterations: 200, level: 1.9e-2),
     AlgorithmCase(
-      algorithm: MGBiO(innerStepSize: 1, outerStepSize: 0.3, momentum: 0.5, spectrum: 0.1...1), iterations: 200,
+      algorithm: MGBiO(innerStep: 1, outerStep: 0.3, momentum: 0.5, spectrum: 0.1...1), iterations: 200,
       level: 1.9e-2),
-    AlgorithmCase(algorithm: BOME(stepSize: 0.3, innerStepSize: 1, innerSteps: 10), iterations: 400, level: 1.9e-2),
+    AlgorithmCase(algorithm: BOME(jointStep: 0.3, innerStep: 1, innerIterations: 10), iterations: 400, level: 1.9e-2),
     AlgorithmCase(
-      algorithm: VPBGD(stepSize: 0.05, innerStepSize: 1, innerSteps: 10, penalty: (10, 10, 0)), iterations: 1200,
+      algorithm: VPBGD(jointStep: 0.05, innerStep: 1, innerIterations: 10, penalty: (10, 10, 0)), iterations: 1200,
       level: 1.9e-2),
     AlgorithmCase(
       algorithm: F2SA(
-        yStep: .constant(1), zStep: .constant(1), outerStep: .constant(0.05), multiplierIncrement: .constant(1),
+        penalizedStep: .constant(1), innerStep: .constant(1), outerStep: .constant(0.05),
+        multiplierIncrement: .constant(1),
         settings: full), iterations: 600, level: 1.9e-2),
     AlgorithmCase(
-      algorithm: ValueFunctionPenalty(stepSize: 0.015, innerStepSize: 0.3), iterations: 1500, level: 1.9e-2),
+      algorithm: ValueFunctionPenalty(jointStep: 0.015, innerStep: 0.3), iterations: 1500, level: 1.9e-2),
   ]
 
   @Test("on the PL game (rank-deficient inner Hessian), the hypergradient norm falls by 3 orders", arguments: plCases)
@@ -118,7 +120,7 @@ struct DeterministicAlgorithmTests {
     let toy = CoresetToy()
     let oracles = toy.problem.makeOracles()
     // The official code's settings: steps 0.05, T = 10, η = 0.5, start θ₀ = (0, 3).
-    var bome = BOME(stepSize: 0.05, innerStepSize: 0.05, innerSteps: 10, eta: 0.5)
+    var bome = BOME(jointStep: 0.05, innerStep: 0.05, innerIterations: 10, barrierWeight: 0.5)
     bome.start(x: Tensor.zeros([4]), y: [0, 3], oracles: oracles)
     for _ in 0..<3000 { _ = bome.step(oracles: oracles) }
     let hull = toy.hullPoint(logits: bome.x)
@@ -144,7 +146,7 @@ struct DeterministicAlgorithmTests {
     let toy = CoresetToy()
     let result = solve(
       toy.problem, x0: Tensor.zeros([4]), y0: [0, 3],
-      algorithm: BOME(stepSize: 0.05, innerStepSize: 0.05, innerSteps: 10, momentum: 0.9),
+      algorithm: BOME(jointStep: 0.05, innerStep: 0.05, innerIterations: 10, momentum: 0.9),
       stopping: StoppingRule(maxIterations: 2000), evaluateEvery: 2000, evaluator: toy.evaluator())
     // Measured: 0.0070 after 2000 iterations, against 0.02 after 3000 without momentum.
     #expect(result.trace.records.last!.metrics["hull point distance"]! < 0.01)
@@ -181,7 +183,7 @@ struct DeterministicAlgorithmTests {
   func feasibility() {
     let task = Self.quadratic
     for algorithm in [
-      HJFBiO(outerStepSize: 0.3, constraint: .box(lower: -0.1, upper: 0.1)) as any BilevelAlgorithm,
+      HJFBiO(outerStep: 0.3, constraint: .box(lower: -0.1, upper: 0.1)) as any BilevelAlgorithm,
       BOME(constraint: .ball(radius: 0.5)), VPBGD(constraint: .box(lower: 0, upper: 1)),
       MGBiO(spectrum: 0.5...20, constraint: .ball(radius: 0.2)),
     ] {
@@ -213,8 +215,8 @@ struct DeterministicAlgorithmTests {
     let (beta1, beta2, epsilon) = (0.9, 0.99, 1e-8)
     let (alpha, gamma, xi, delta, steps) = (0.01, 0.02, 3.0, 0.5, 4)
     var solver = F2SAAdam(
-      yLearningRate: .constant(alpha), zLearningRate: .constant(gamma), outerRatio: xi, initialMultiplier: 1,
-      multiplierIncrement: .constant(delta), innerSteps: steps,
+      penalizedStep: .constant(alpha), innerStep: .constant(gamma), outerRatio: xi, initialMultiplier: 1,
+      multiplierIncrement: .constant(delta), innerIterations: steps,
       adam: .adam(beta1: beta1, beta2: beta2, epsilon: epsilon),
       settings: StochasticSettings(batchSize: nil))
     let oracles = problem.makeOracles()

@@ -43,7 +43,7 @@ struct DriverTests {
     #expect(spent >= 200 && spent < 200 + 40)
 
     let tolerance = solve(
-      task.problem, x0: x0, y0: y0, algorithm: AIDBIO(outerStepSize: 0.5),
+      task.problem, x0: x0, y0: y0, algorithm: AIDBIO(outerStep: 0.5),
       stopping: StoppingRule(maxIterations: 5000, hypergradientTolerance: 1e-6), evaluator: exactEvaluation)
     #expect(tolerance.stopReason == .tolerance)
     #expect(tolerance.trace.records.last!.hypergradientNorm! <= 1e-6)
@@ -69,7 +69,7 @@ struct DriverTests {
   @Test("a diverging run is stopped and reported")
   func divergence() {
     let result = solve(
-      task.problem, x0: x0, y0: y0, algorithm: AIDBIO(outerStepSize: 1e3, innerStepSize: 1),
+      task.problem, x0: x0, y0: y0, algorithm: AIDBIO(outerStep: 1e3, innerStep: 1),
       stopping: StoppingRule(maxIterations: 1000), evaluator: exactEvaluation)
     #expect(result.stopReason == .diverged)
   }

@@ -66,7 +66,7 @@ struct GuideExamplesTests {
       x: lambda, y0: inner.solution, direction: Tensor.ones([5]), estimate: h.gradient)
     #expect(check.relativeDiscrepancy < 1e-6)
     let result = solve(
-      problem, x0: lambda, y0: inner.solution, algorithm: AIDBIO(outerStepSize: 1),
+      problem, x0: lambda, y0: inner.solution, algorithm: AIDBIO(outerStep: 1),
       stopping: StoppingRule(maxIterations: 100, hypergradientTolerance: 1e-6), evaluateEvery: 10)
     #expect(result.trace.records.last!.outerValue! < result.trace.records.first!.outerValue!)
     #expect(result.trace.csv().contains("aid-bio"))

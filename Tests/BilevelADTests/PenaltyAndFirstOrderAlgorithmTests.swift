@@ -13,12 +13,12 @@ struct PenaltyAndFirstOrderAlgorithmTests {
   /// λ sets: 0.030 after 1000 iterations (λ ≈ 2.6), asserted with margin.
   static let quadraticCases: [AlgorithmCase] = [
     AlgorithmCase(
-      algorithm: GALET(outerStepSize: 0.5, innerStepSize: 0.1, innerSteps: 10, shadowStepSize: 0.015, shadowSteps: 10),
+      algorithm: GALET(outerStep: 0.5, innerStep: 0.1, innerIterations: 10, shadowStep: 0.015, shadowIterations: 10),
       iterations: 300, level: 8e-6),
     AlgorithmCase(
-      algorithm: F2BA(multiplier: 1e6, innerStepSize: 0.1, innerSteps: 10, outerStepSize: 0.5), iterations: 300,
+      algorithm: F2BA(multiplier: 1e6, innerStep: 0.1, innerIterations: 10, outerStep: 0.5), iterations: 300,
       level: 8e-6),
-    AlgorithmCase(algorithm: SLM(stepSize: 0.06, dualStepSize: 0.1), iterations: 1000, level: 0.05),
+    AlgorithmCase(algorithm: SLM(jointStep: 0.06, dualStep: 0.1), iterations: 1000, level: 0.05),
   ]
 
   @Test("on the quadratic problem", arguments: quadraticCases)
@@ -42,7 +42,7 @@ struct PenaltyAndFirstOrderAlgorithmTests {
   @Test("GALET on the PL game: ‖∇F‖ falls by 3 orders and the shadow residual is reported")
   func galetOnPLGame() {
     let game = PLGame(seed: 1)
-    var algorithm = GALET(outerStepSize: 0.1, innerStepSize: 1, innerSteps: 10, shadowStepSize: 1, shadowSteps: 10)
+    var algorithm = GALET(outerStep: 0.1, innerStep: 1, innerIterations: 10, shadowStep: 1, shadowIterations: 10)
     let oracles = game.problem.makeOracles()
     algorithm.start(x: Tensor(randomNormal: [50], seed: 2), y: Tensor.zeros([50]), oracles: oracles)
     let evaluate = game.evaluator()
@@ -65,7 +65,7 @@ struct PenaltyAndFirstOrderAlgorithmTests {
     let box = ConstraintSet.box(lower: -halfWidth, upper: halfWidth)
     let result = solve(
       task.problem, x0: Self.x0, y0: Tensor.zeros([10]),
-      algorithm: ProxF2BA(constraint: box, multiplier: 1e6, innerStepSize: 0.1, innerSteps: 10, outerStepSize: 0.5),
+      algorithm: ProxF2BA(constraint: box, multiplier: 1e6, innerStep: 0.1, innerIterations: 10, outerStep: 0.5),
       stopping: StoppingRule(maxIterations: 150), evaluateEvery: 1
     ) { x, _ in
       let gradient = task.hypergradient(at: x)
@@ -102,10 +102,10 @@ struct PenaltyAndFirstOrderAlgorithmTests {
     slm.outerGradientY = 1
     slm.innerValues = 2
     return [
-      (GALET(innerSteps: 7, shadowSteps: 4), galet),
-      (F2BA(innerSteps: 5), f2ba),
-      (ProxF2BA(constraint: .ball(radius: 1), innerSteps: 5), f2ba),
-      (SLM(innerSteps: 6), slm),
+      (GALET(innerIterations: 7, shadowIterations: 4), galet),
+      (F2BA(innerIterations: 5), f2ba),
+      (ProxF2BA(constraint: .ball(radius: 1), innerIterations: 5), f2ba),
+      (SLM(innerIterations: 6), slm),
     ]
   }
 

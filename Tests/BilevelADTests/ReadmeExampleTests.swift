@@ -21,7 +21,7 @@ struct ReadmeExampleTests {
     let h = problem.implicitHypergradient(x: x, y: inner.solution, solver: .conjugateGradient())
     let check = problem.checkHypergradient(x: x, y0: inner.solution, direction: Tensor([1, 1]), estimate: h.gradient)
     let unrolled = problem.unrolledHypergradient(x: x, y0: Tensor.zeros([2]), steps: 200, innerLearningRate: 0.2)
-    let result = solve(problem, x0: x, y0: inner.solution, algorithm: AIDBIO(outerStepSize: 0.5))
+    let result = solve(problem, x0: x, y0: inner.solution, algorithm: AIDBIO(outerStep: 0.5))
     let H = hessian(at: x) { x in problem.outer(x, argmin(at: x, from: inner.solution, of: problem.inner)) }  // ∇²F(x)
     // ∇²F = BᵀB + 0.1 I.
     #expect((H - (matmul(B, transposed: true, B) + 0.1 * Tensor.identity(2))).norm().scalar < 1e-9)

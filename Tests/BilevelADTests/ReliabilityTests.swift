@@ -16,7 +16,7 @@ struct ReliabilityTests {
     let problem = BilevelProblem(
       outer: { x, y in 0.5 * x.squared().sum() + 0 * y.sum() }, inner: { x, y in -y.sum() + 0 * x.sum() })
     let result = solve(
-      problem, x0: Tensor([0.0]), y0: Tensor([0.0, 0.0]), algorithm: AIDBIO(outerStepSize: 0.1),
+      problem, x0: Tensor([0.0]), y0: Tensor([0.0, 0.0]), algorithm: AIDBIO(outerStep: 0.1),
       stopping: StoppingRule(maxIterations: 3, hypergradientTolerance: 1e-3))
     #expect(result.stopReason != .tolerance)
     let first = result.trace.records[0]

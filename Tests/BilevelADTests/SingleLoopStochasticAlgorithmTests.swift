@@ -26,13 +26,13 @@ struct SingleLoopStochasticAlgorithmTests {
     AlgorithmCase(
       algorithm: MSTSA(
         innerStep: .decreasing(1, exponent: 0.5), outerRatio: 3, momentum: .decreasing(1, exponent: 0.5),
-        neumannStep: .constant(1), neumannSteps: 20, settings: batches),
+        neumannStep: .constant(1), neumannTerms: 20, settings: batches),
       iterations: 300, level: 0.5),
     // 4.6 → 0.085 (0.11 at the end) in 300 iterations.
     AlgorithmCase(
       algorithm: ALSET(
-        innerStep: .decreasing(1, exponent: 0.5), outerRatio: 3, innerSteps: 3, neumannStep: .constant(1),
-        neumannSteps: 20, settings: batches),
+        innerStep: .decreasing(1, exponent: 0.5), outerRatio: 3, innerIterations: 3, neumannStep: .constant(1),
+        neumannTerms: 20, settings: batches),
       iterations: 300, level: 0.25),
     // 4.6 → 0.059 (0.12 at the end) in 300 iterations.
     AlgorithmCase(
@@ -44,8 +44,8 @@ struct SingleLoopStochasticAlgorithmTests {
     AlgorithmCase(
       algorithm: SBFW(
         constraint: frankWolfeBall, innerStep: .decreasing(0.3, exponent: 0.25),
-        frankWolfeStep: .decreasing(1, exponent: 1),
-        momentum: .constant(0.1), neumannStep: .constant(1), neumannSteps: 20, settings: batches),
+        outerStep: .decreasing(1, exponent: 1),
+        momentum: .constant(0.1), neumannStep: .constant(1), neumannTerms: 20, settings: batches),
       iterations: 400, level: 0.3),
     // 4.6 → 0.031 (0.039 at the end) in 1500 iterations (λ = 151).
     AlgorithmCase(
@@ -68,12 +68,12 @@ struct SingleLoopStochasticAlgorithmTests {
     // Measured iterations to 4.6e-6: MSTSA 150, ALSET 150, STABLE 170, SBFW 190, AdaPAG 160.
     AlgorithmCase(
       algorithm: MSTSA(
-        innerStep: .constant(1), outerRatio: 3, momentum: .constant(1), neumannStep: .constant(1), neumannSteps: 150,
+        innerStep: .constant(1), outerRatio: 3, momentum: .constant(1), neumannStep: .constant(1), neumannTerms: 150,
         settings: deterministic),
       iterations: 250, level: 4.6e-6),
     AlgorithmCase(
       algorithm: ALSET(
-        innerStep: .constant(1), outerRatio: 3, innerSteps: 3, neumannStep: .constant(1), neumannSteps: 150,
+        innerStep: .constant(1), outerRatio: 3, innerIterations: 3, neumannStep: .constant(1), neumannTerms: 150,
         settings: deterministic),
       iterations: 250, level: 4.6e-6),
     AlgorithmCase(
@@ -83,9 +83,9 @@ struct SingleLoopStochasticAlgorithmTests {
       iterations: 250, level: 4.6e-6),
     AlgorithmCase(
       algorithm: SBFW(
-        constraint: frankWolfeBall, innerStep: .constant(1), frankWolfeStep: .decreasing(1, exponent: 1),
+        constraint: frankWolfeBall, innerStep: .constant(1), outerStep: .decreasing(1, exponent: 1),
         momentum: .constant(1),
-        neumannStep: .constant(1), neumannSteps: 150, smoothness: 1, settings: deterministic),
+        neumannStep: .constant(1), neumannTerms: 150, smoothness: 1, settings: deterministic),
       iterations: 250, level: 4.6e-6),
     AlgorithmCase(
       algorithm: AdaPAG(
@@ -203,7 +203,7 @@ struct SingleLoopStochasticAlgorithmTests {
 
   @Test("ALSET: T ∇_y g, p < N HVPs, one cross product and one ∇f per step, each on its own batch")
   func alternatingCounts() {
-    for step in stepCounts(ALSET(innerSteps: 3, settings: Self.batches), steps: 10) {
+    for step in stepCounts(ALSET(innerIterations: 3, settings: Self.batches), steps: 10) {
       let p = step.hessianVectorProducts
       #expect((0..<10).contains(p))
       #expect(
@@ -320,8 +320,8 @@ struct SingleLoopStochasticAlgorithmTests {
     let quadratic = QuadraticBilevel(innerDimension: 10, outerDimension: 5, conditionNumber: 1, seed: 7)
     let box = ConstraintSet.box(lower: -0.2, upper: 0.2)
     let sbfw = SBFW(
-      constraint: box, innerStep: .constant(1), frankWolfeStep: .decreasing(1, exponent: 1), neumannStep: .constant(1),
-      neumannSteps: 1, settings: StochasticSettings(batchSize: nil))
+      constraint: box, innerStep: .constant(1), outerStep: .decreasing(1, exponent: 1), neumannStep: .constant(1),
+      neumannTerms: 1, settings: StochasticSettings(batchSize: nil))
     let result = solve(
       quadratic.problem, x0: Self.x0, y0: Self.y0, algorithm: sbfw, stopping: StoppingRule(maxIterations: 1000),
       evaluateEvery: 1,
@@ -343,8 +343,8 @@ struct SingleLoopStochasticAlgorithmTests {
     let task = Self.task
     let box = ConstraintSet.box(lower: -1, upper: 1)
     let sbfw = SBFW(
-      constraint: box, innerStep: .decreasing(0.3, exponent: 0.25), frankWolfeStep: .decreasing(1, exponent: 1),
-      momentum: .constant(0.1), neumannStep: .constant(1), neumannSteps: 20, settings: Self.batches)
+      constraint: box, innerStep: .decreasing(0.3, exponent: 0.25), outerStep: .decreasing(1, exponent: 1),
+      momentum: .constant(0.1), neumannStep: .constant(1), neumannTerms: 20, settings: Self.batches)
     let result = solve(
       task.problem, x0: Self.x0, y0: Self.y0, algorithm: sbfw, stopping: StoppingRule(maxIterations: 150),
       evaluateEvery: 1,

@@ -46,25 +46,26 @@ struct StochasticAlgorithmTests {
     // 4.6 → 0.16 in 300 iterations.
     AlgorithmCase(
       algorithm: MRBO(
-        innerStep: .constant(0.3), momentum: .decreasing(1, exponent: 1), neumannStep: .constant(1), neumannSteps: 15,
+        innerStep: .constant(0.3), momentum: .decreasing(1, exponent: 1), neumannStep: .constant(1), neumannTerms: 15,
         settings: batches),
       iterations: 300, level: 0.3),
     // 4.6 → 0.034 in 300 iterations.
     AlgorithmCase(
       algorithm: SUSTAIN(
-        innerStep: .constant(0.5), momentum: .decreasing(1, exponent: 1), neumannStep: .constant(1), neumannSteps: 20,
+        innerStep: .constant(0.5), momentum: .decreasing(1, exponent: 1), neumannStep: .constant(1), neumannTerms: 20,
         settings: batches),
       iterations: 300, level: 0.07),
     // 4.6 → 8.5e-4 in 140 iterations, 4e-4 in 150.
     AlgorithmCase(
       algorithm: VRBO(
-        innerStep: .constant(0.8), outerRatio: 2.5, neumannStep: .constant(1), innerSteps: 1, neumannSteps: 60,
+        innerStep: .constant(0.8), outerRatio: 2.5, neumannStep: .constant(1), innerIterations: 1, neumannTerms: 60,
         settings: batches),
       iterations: 170, level: 1e-3),
     // Full batch: 4.6 → 0.2 in 60 iterations.
     AlgorithmCase(
       algorithm: PZOBO(
-        innerStep: .constant(0.3), outerRatio: 3, innerSteps: 5, settings: StochasticSettings(batchSize: nil, seed: 3)),
+        innerStep: .constant(0.3), outerRatio: 3, innerIterations: 5,
+        settings: StochasticSettings(batchSize: nil, seed: 3)),
       iterations: 80, level: 0.4),
   ]
 
@@ -224,9 +225,10 @@ struct StochasticAlgorithmTests {
     let exact = task.hypergradient(at: Self.x0)
     let full = StochasticSettings(batchSize: nil)
     let stocBiO = StocBiO(
-      innerStep: .constant(1), neumannStep: .constant(1), innerSteps: 300, neumannSteps: 300, settings: full)
+      innerStep: .constant(1), neumannStep: .constant(1), innerIterations: 300, neumannTerms: 300, settings: full)
     let amigo = AmIGO(
-      innerStep: .constant(1), linearSystemStep: .constant(1), innerSteps: 300, linearSystemSteps: 300, settings: full)
+      innerStep: .constant(1), linearSystemStep: .constant(1), innerIterations: 300, linearSystemIterations: 300,
+      settings: full)
     for algorithm in [stocBiO, amigo] as [any BilevelAlgorithm] {
       var algorithm = algorithm
       algorithm.start(x: Self.x0, y: Self.y0, oracles: task.problem.makeOracles())

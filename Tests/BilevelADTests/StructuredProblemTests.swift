@@ -153,14 +153,14 @@ struct StructuredProblemTests {
     let settings = StochasticSettings(batchSize: 8, seed: 3)
     let algorithm: any BilevelAlgorithm =
       switch name {
-      case "aid-bio": AIDBIO(outerStepSize: 0.5, innerStepSize: 0.5, innerSteps: 5)
-      case "itd-bio": ITDBIO(outerStepSize: 0.5, innerStepSize: 0.5, innerSteps: 5)
-      case "k-rmd": KRMD(outerStepSize: 0.5, innerStepSize: 0.5, innerSteps: 5, truncatedSteps: 3)
-      case "bome": BOME(stepSize: 0.05, innerStepSize: 0.5, innerSteps: 5)
-      case "v-pbgd": VPBGD(stepSize: 0.01, innerStepSize: 0.5, innerSteps: 5, penalty: (10, 10, 0))
+      case "aid-bio": AIDBIO(outerStep: 0.5, innerStep: 0.5, innerIterations: 5)
+      case "itd-bio": ITDBIO(outerStep: 0.5, innerStep: 0.5, innerIterations: 5)
+      case "k-rmd": KRMD(outerStep: 0.5, innerStep: 0.5, innerIterations: 5, truncatedIterations: 3)
+      case "bome": BOME(jointStep: 0.05, innerStep: 0.5, innerIterations: 5)
+      case "v-pbgd": VPBGD(jointStep: 0.01, innerStep: 0.5, innerIterations: 5, penalty: (10, 10, 0))
       case "f2sa": F2SA(settings: StochasticSettings(batchSize: nil))
       case "f2ba": F2BA()
-      case "hjfbio": HJFBiO(innerStepSize: 0.5, linearStepSize: 0.5, outerStepSize: 0.3)
+      case "hjfbio": HJFBiO(innerStep: 0.5, linearSystemStep: 0.5, outerStep: 0.3)
       case "soba": SOBA(settings: settings)
       case "saba": SABA(innerStep: .constant(0.5), outerRatio: 0.2, settings: settings)
       case "srba": SRBA(settings: settings)
@@ -194,7 +194,7 @@ struct StructuredProblemTests {
   @Test("a user's evaluator receives the structures")
   func evaluatorSeesStructures() {
     let result = solve(
-      task.structured, x0: task.x0, y0: task.y0, algorithm: AIDBIO(outerStepSize: 0.5),
+      task.structured, x0: task.x0, y0: task.y0, algorithm: AIDBIO(outerStep: 0.5),
       stopping: StoppingRule(maxIterations: 2),
       evaluator: { (x: [String: Tensor], y: TwoLayerParameters) in
         Evaluation(

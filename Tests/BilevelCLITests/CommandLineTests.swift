@@ -1,3 +1,4 @@
+import BilevelAD
 import Foundation
 import Synchronization
 import Testing
@@ -176,12 +177,26 @@ struct CommandLineTests {
     arguments: ["quadratic", "pl-game", "coreset", "matrix-sensing", "coreset-simplex"])
   func smoke(task: String) {
     // sbfw needs a bounded set on x and sbfw-pairwise the simplex: only coreset-simplex has them.
-    let names = AlgorithmRegistry.names.filter { !$0.hasPrefix("sbfw") || task == "coreset-simplex" }
+    let names = AlgorithmCatalog.names.filter { !$0.hasPrefix("sbfw") || task == "coreset-simplex" }
     let result = runTool([
       "run", task, "--algorithm", names.joined(separator: ","), "--iterations", "2", "--evaluate-every", "2",
     ])
     #expect(result.status == 0 || result.error.contains("diverged"), "\(result.error)")
     for name in names { #expect(result.output.contains(name)) }
+  }
+
+  @Test("bilevel-cli run is TaskInstance.run: the library reproduces the command's trace")
+  func libraryRunsWhatTheCommandRuns() throws {
+    let result = runTool([
+      "run", "pl-game", "--algorithm", "mrbo", "--iterations", "6", "--evaluate-every", "2", "--seed", "4",
+      "--json", "-",
+    ])
+    #expect(result.status == 0, "\(result.error)")
+    let decoded = try JSONDecoder().decode([Trace].self, from: Data(result.output.utf8))
+    let task = try TaskCatalog.instance(of: "pl-game", options: TaskOptions(seed: 4))
+    let library = try task.run("mrbo", seed: 4, stopping: StoppingRule(maxIterations: 6), evaluateEvery: 2)
+    #expect(decoded.first?.records.map(\.hypergradientNorm) == library.trace.records.map(\.hypergradientNorm))
+    #expect(decoded.first?.records.map(\.counts) == library.trace.records.map(\.counts))
   }
 
   @Test("hostile values found by review get errors, not traps")
@@ -195,7 +210,7 @@ struct CommandLineTests {
     #expect(tiny.status == 64)
     let alset = runTool(["run", "quadratic", "--algorithm", "alset", "--inner-steps", "0", "--iterations", "1"])
     #expect(alset.status == 1)
-    #expect(alset.error.contains("alset needs at least one inner step"))
+    #expect(alset.error.contains("alset needs at least one inner iteration per outer iteration, got 0"))
     let metric = runTool(["run", "quadratic", "--iterations", "1", "--plot", "-", "--plot-metric", "bogus"])
     #expect(metric.status == 64)
     #expect(metric.error.contains("'hypergradient-norm', 'outer-value'"))
@@ -362,7 +377,7 @@ struct CommandLineTests {
   @Test("list names every task, algorithm and method")
   func list() {
     let result = runTool(["list"])
-    for name in TaskRegistry.names + AlgorithmRegistry.names + HypergradientCommand.methods {
+    for name in TaskRegistry.names + AlgorithmCatalog.names + HypergradientCommand.methods {
       #expect(result.output.contains(name))
     }
   }

@@ -260,7 +260,8 @@ struct MessageTests {
     let corruption = runTool(["run", "quadratic", "--corruption", "0.3", "--iterations", "1"])
     #expect(corruption.status == 64)
     #expect(
-      corruption.error.contains("--corruption applies to the hypercleaning, hypercleaning-mlp tasks, not 'quadratic'"))
+      corruption.error.contains(
+        "--corruption applies to the hypercleaning, hypercleaning-mlp, mnist-synthetic tasks, not 'quadratic'"))
     let batch = runTool(["run", "quadratic", "--batch-size", "8", "--iterations", "1"])
     #expect(batch.status == 64)
     #expect(batch.error.contains("--batch-size applies to tasks with samples"), "\(batch.error)")

@@ -17,11 +17,11 @@ import Autodiff
 public struct AIDBIO: BilevelAlgorithm {
   public let name = "aid-bio"
   /// α.
-  public var outerStepSize: Double
+  public var outerStep: Double
   /// β.
-  public var innerStepSize: Double
+  public var innerStep: Double
   /// T.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// The linear solver, CG with N iterations by default.
   public var linearSolver: LinearSolver
   /// Whether v starts from the previous iteration's solution.
@@ -34,21 +34,21 @@ public struct AIDBIO: BilevelAlgorithm {
   /// AID-BIO with the given steps.
   ///
   /// - Parameters:
-  ///   - outerStepSize: α.
-  ///   - innerStepSize: β (at most 1/L_g for convergence).
-  ///   - innerSteps: T inner gradient steps per outer iteration.
+  ///   - outerStep: α.
+  ///   - innerStep: β (at most 1/L_g for convergence).
+  ///   - innerIterations: T inner gradient steps per outer iteration.
   ///   - linearSolver: how v is computed (`.conjugateGradient(maxIterations: 10, ...)`
   ///     as in the paper, or `.neumann`).
   ///   - warmStartLinearSolve: start each solve from the previous v.
   public init(
-    outerStepSize: Double = 0.1, innerStepSize: Double = 0.1, innerSteps: Int = 10,
+    outerStep: Double = 0.1, innerStep: Double = 0.1, innerIterations: Int = 10,
     linearSolver: LinearSolver = .conjugateGradient(maxIterations: 10, tolerance: 1e-12),
     warmStartLinearSolve: Bool = true
   ) {
-    require(innerSteps >= 0, "AIDBIO: innerSteps must be non-negative, got \(innerSteps)")
-    self.outerStepSize = outerStepSize
-    self.innerStepSize = innerStepSize
-    self.innerSteps = innerSteps
+    require(innerIterations >= 0, "AIDBIO: innerIterations must be non-negative, got \(innerIterations)")
+    self.outerStep = outerStep
+    self.innerStep = innerStep
+    self.innerIterations = innerIterations
     self.linearSolver = linearSolver
     self.warmStartLinearSolve = warmStartLinearSolve
   }
@@ -60,14 +60,14 @@ public struct AIDBIO: BilevelAlgorithm {
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    for _ in 0..<innerSteps where !oracles.isPastDeadline {
-      y = y - innerStepSize * oracles.innerGradientY(x: x, y: y)
+    for _ in 0..<innerIterations where !oracles.isPastDeadline {
+      y = y - innerStep * oracles.innerGradientY(x: x, y: y)
     }
     let estimate = oracles.problem.implicitHypergradient(
       x: x, y: y, solver: linearSolver, hvpMode: .reverseOverReverse, innerTolerance: .infinity,
       initialGuess: warmStartLinearSolve ? v : nil, oracles: oracles)
     v = estimate.linearSolution
-    x = x - outerStepSize * estimate.gradient
+    x = x - outerStep * estimate.gradient
     return estimate.gradient
   }
 }

@@ -26,7 +26,7 @@ import Autodiff
 /// describes (SGD on each variable in turn, constant samples per iteration, single
 /// timescale) with the Ghadimi-Wang randomized Neumann estimator of BSA and TTSA. The
 /// paper's exact estimator and constants could not be checked.
-public struct ALSET: BilevelAlgorithm {
+public struct ALSET: StochasticAlgorithm {
   /// "alset".
   public let name = "alset"
   /// β_k, the step of the SGD steps on y.
@@ -34,21 +34,16 @@ public struct ALSET: BilevelAlgorithm {
   /// α_k = β_k / outerRatio, the step of x.
   public var outerRatio: Double
   /// T, the SGD steps on y per iteration.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// η, the step of the Neumann estimate (below 2 / L of g's Hessian).
   public var neumannStep: StepSchedule
   /// N, the truncation bound of the Neumann estimate.
-  public var neumannSteps: Int
+  public var neumannTerms: Int
   /// Mini-batches and seed (which also seeds the truncation depths).
   public var settings: StochasticSettings
 
-  /// The current outer iterate.
-  public private(set) var x = Tensor(0)
-  /// The current inner iterate, warm-started across iterations.
-  public private(set) var y = Tensor(0)
-  private var t = 0
-  private var streams: BatchStreams?
-  private var generator = SeededRandomNumberGenerator(seed: 0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
 
   /// ALSET with single-timescale defaults: β_k = 0.1/√(k+1), α_k = β_k, T = 1, constant
   /// Neumann step 0.1, N = 10, batches of 64.
@@ -56,53 +51,41 @@ public struct ALSET: BilevelAlgorithm {
   /// - Parameters:
   ///   - innerStep: β_k.
   ///   - outerRatio: β_k / α_k.
-  ///   - innerSteps: T.
+  ///   - innerIterations: T.
   ///   - neumannStep: η.
-  ///   - neumannSteps: N.
+  ///   - neumannTerms: N.
   ///   - settings: batch size, sampling scheme, seed.
   /// - Precondition: outerRatio > 0, T ≥ 1 and N ≥ 1.
   public init(
-    innerStep: StepSchedule = .decreasing(0.1, exponent: 0.5), outerRatio: Double = 1, innerSteps: Int = 1,
-    neumannStep: StepSchedule = .constant(0.1), neumannSteps: Int = 10,
+    innerStep: StepSchedule = .decreasing(0.1, exponent: 0.5), outerRatio: Double = 1, innerIterations: Int = 1,
+    neumannStep: StepSchedule = .constant(0.1), neumannTerms: Int = 10,
     settings: StochasticSettings = StochasticSettings()
   ) {
     require(outerRatio > 0, "ALSET: outerRatio must be positive, got \(outerRatio)")
-    require(innerSteps >= 1, "ALSET: innerSteps must be positive, got \(innerSteps)")
-    require(neumannSteps >= 1, "ALSET: neumannSteps must be positive, got \(neumannSteps)")
+    require(innerIterations >= 1, "ALSET: innerIterations must be positive, got \(innerIterations)")
+    require(neumannTerms >= 1, "ALSET: neumannTerms must be positive, got \(neumannTerms)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
-    self.innerSteps = innerSteps
+    self.innerIterations = innerIterations
     self.neumannStep = neumannStep
-    self.neumannSteps = neumannSteps
+    self.neumannTerms = neumannTerms
     self.settings = settings
-  }
-
-  /// Sets (x, y) to the starting point and restarts the samplers, the truncation draws and
-  /// the schedules.
-  public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
-    generator = SeededRandomNumberGenerator(seed: settings.algorithmSeed)
   }
 
   /// T SGD steps on y, the randomized Neumann hypergradient at the new y, one step on x.
   public mutating func step(oracles: Oracles) -> Tensor {
-    var streams = self.streams!
-    defer { self.streams = streams }
-    let beta = innerStep.value(at: t)
-    for _ in 0..<innerSteps where !oracles.isPastDeadline {
-      y = y - beta * oracles.innerGradientY(x: x, y: y, batch: streams.nextInner()?.indices)
+    let beta = innerStep.value(at: state.t)
+    for _ in 0..<innerIterations where !oracles.isPastDeadline {
+      state.y = y - beta * oracles.innerGradientY(x: x, y: y, batch: state.innerBatch())
     }
-    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: streams.nextOuter()?.indices)
-    let w = randomizedNeumannSeries(
-      oracles: oracles, x: x, y: y, rightHandSide: outerY, step: neumannStep.value(at: t), terms: neumannSteps,
-      truncation: settings.neumannTruncation, using: &generator
-    ) { streams.nextInner()?.indices }
-    let directionX = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: streams.nextInner()?.indices)
-    x = x - (beta / outerRatio) * directionX
-    t += 1
+    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: state.outerBatch())
+    let w = state.randomizedNeumannSeries(
+      oracles: oracles, x: x, y: y, rightHandSide: outerY, step: neumannStep.value(at: state.t), terms: neumannTerms,
+      truncation: settings.neumannTruncation
+    )
+    let directionX = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: state.innerBatch())
+    state.x = x - (beta / outerRatio) * directionX
+    state.t += 1
     return directionX
   }
 }

@@ -47,7 +47,7 @@ import Autodiff
 /// follow the form of the author's earlier adaptive bilevel method BiAdam (F. Huang,
 /// J. Li and S. Gao, "BiAdam: fast adaptive bilevel optimization methods"). The paper's
 /// exact matrices, step-size conditions and averaging could not be checked.
-public struct AdaPAG: BilevelAlgorithm {
+public struct AdaPAG: StochasticAlgorithm {
   /// "adapag".
   public let name = "adapag"
   /// λ_t, the step of y.
@@ -71,16 +71,13 @@ public struct AdaPAG: BilevelAlgorithm {
   /// Mini-batches and seed.
   public var settings: StochasticSettings
 
-  /// The current outer iterate, always in `constraint`.
-  public private(set) var x = Tensor(0)
-  /// The current inner iterate.
-  public private(set) var y = Tensor(0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
+
   private var outerMoment = Tensor(0)
   private var innerMoment = 0.0
   /// The last Hessian and its projected inverse, reused while the Hessian is unchanged.
   private var cachedInverse: (hessian: [Double], inverse: ClippedSymmetricInverse)?
-  private var t = 0
-  private var streams: BatchStreams?
 
   /// AdaPAG with constant steps λ = γ = 0.1, no averaging (η = 1), ϱ = 0.9, ρ = 1,
   /// μ = 0.1, no regularizer, no constraint, batches of 64.
@@ -127,31 +124,27 @@ public struct AdaPAG: BilevelAlgorithm {
   ///
   /// - Precondition: dim y ≤ `maxInnerDimension`.
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
+    state = StochasticIterate(x: x, y: y, oracles: oracles, settings: settings)
     require(
       y.scalarCount <= maxInnerDimension,
       "AdaPAG: the inner variable has \(y.scalarCount) entries, above maxInnerDimension \(maxInnerDimension) "
         + "(it forms and decomposes the inner Hessian)")
-    self.x = constraint.project(x)
-    self.y = y
+    state.x = constraint.project(x)
     outerMoment = Tensor.zeros(x.shape)
     innerMoment = 0
     cachedInverse = nil
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
   }
 
   /// One adaptive step on y, the projection-aided hypergradient at the new y, and one
   /// adaptive mirror step on x.
   public mutating func step(oracles: Oracles) -> Tensor {
-    var streams = self.streams!
-    defer { self.streams = streams }
     let decay = secondMomentDecay
-    let lambda = innerStep.value(at: t)
-    let gradientY = oracles.innerGradientY(x: x, y: y, batch: streams.nextInner()?.indices)
+    let lambda = innerStep.value(at: state.t)
+    let gradientY = oracles.innerGradientY(x: x, y: y, batch: state.innerBatch())
     innerMoment = decay * innerMoment + (1 - decay) * gradientY.squared().sum().scalar / Double(y.scalarCount)
-    y = y - (lambda / (innerMoment.squareRoot() + adaptiveLowerBound)) * gradientY
-    let secondOrderBatch = streams.nextInner()?.indices
-    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: streams.nextOuter()?.indices)
+    state.y = y - (lambda / (innerMoment.squareRoot() + adaptiveLowerBound)) * gradientY
+    let secondOrderBatch = state.innerBatch()
+    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: state.outerBatch())
     let hessian = oracles.innerHessian(x: x, y: y, batch: secondOrderBatch)
     let inverse: ClippedSymmetricInverse
     if let cached = cachedInverse, cached.hessian == hessian.scalars {
@@ -166,8 +159,8 @@ public struct AdaPAG: BilevelAlgorithm {
     let metric = sqrt(outerMoment) + adaptiveLowerBound
     let gamma = lambda / outerRatio
     let mirror = mirrorStep(from: x, direction: direction, metric: metric, step: gamma)
-    x = x + averaging.value(at: t) * (mirror - x)
-    t += 1
+    state.x = x + averaging.value(at: state.t) * (mirror - x)
+    state.t += 1
     return direction
   }
 

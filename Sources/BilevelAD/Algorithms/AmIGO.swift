@@ -21,7 +21,7 @@ import Autodiff
 /// References: M. Arbel and J. Mairal, "Amortized implicit differentiation for stochastic
 /// bilevel optimization", ICLR 2022. Defaults as in the benchopt bilevel benchmark:
 /// constant ρ = η = 0.1, outer ratio 1, T = M = 10, batches of 64.
-public struct AmIGO: BilevelAlgorithm {
+public struct AmIGO: StochasticAlgorithm {
   /// "amigo".
   public let name = "amigo"
   /// ρ_t, the step of the SGD steps on y.
@@ -31,21 +31,18 @@ public struct AmIGO: BilevelAlgorithm {
   /// γ_t = ρ_t / outerRatio, the step of x.
   public var outerRatio: Double
   /// T, the SGD steps on y per outer iteration.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// M, the SGD steps on v per outer iteration.
-  public var linearSystemSteps: Int
+  public var linearSystemIterations: Int
   /// Mini-batches and seed.
   public var settings: StochasticSettings
 
-  /// The current outer iterate.
-  public private(set) var x = Tensor(0)
-  /// The current inner iterate, warm-started across outer iterations.
-  public private(set) var y = Tensor(0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
+
   /// The linear-system variable v ≈ +[∇²_yy g]⁻¹ ∇_y f, warm-started across outer
   /// iterations.
   public private(set) var v = Tensor(0)
-  private var t = 0
-  private var streams: BatchStreams?
 
   /// AmIGO with the benchmark's defaults: constant ρ = η = 0.1, outer ratio 1, T = M = 10,
   /// batches of 64.
@@ -54,47 +51,44 @@ public struct AmIGO: BilevelAlgorithm {
   ///   - innerStep: ρ_t.
   ///   - linearSystemStep: η_t.
   ///   - outerRatio: ρ_t / γ_t.
-  ///   - innerSteps: T.
-  ///   - linearSystemSteps: M (the benchmark uses T for both).
+  ///   - innerIterations: T.
+  ///   - linearSystemIterations: M (the benchmark uses T for both).
   ///   - settings: batch size, sampling scheme, seed.
   public init(
     innerStep: StepSchedule = .constant(0.1), linearSystemStep: StepSchedule = .constant(0.1), outerRatio: Double = 1,
-    innerSteps: Int = 10, linearSystemSteps: Int = 10, settings: StochasticSettings = StochasticSettings()
+    innerIterations: Int = 10, linearSystemIterations: Int = 10, settings: StochasticSettings = StochasticSettings()
   ) {
     require(outerRatio > 0, "AmIGO: outerRatio must be positive, got \(outerRatio)")
-    require(innerSteps >= 0 && linearSystemSteps >= 0, "AmIGO: step counts must be non-negative")
+    require(innerIterations >= 0 && linearSystemIterations >= 0, "AmIGO: step counts must be non-negative")
     self.innerStep = innerStep
     self.linearSystemStep = linearSystemStep
     self.outerRatio = outerRatio
-    self.innerSteps = innerSteps
-    self.linearSystemSteps = linearSystemSteps
+    self.innerIterations = innerIterations
+    self.linearSystemIterations = linearSystemIterations
     self.settings = settings
   }
 
   /// Sets (x, y) to the starting point, v to 0, and restarts the samplers and schedules.
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
+    state = StochasticIterate(x: x, y: y, oracles: oracles, settings: settings)
     self.v = Tensor.zeros(y.shape)
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
   }
 
   /// T SGD steps on y, M SGD steps on v at the new y, and one step on x.
   public mutating func step(oracles: Oracles) -> Tensor {
-    let rho = innerStep.value(at: t)
-    let eta = linearSystemStep.value(at: t)
-    for _ in 0..<innerSteps where !oracles.isPastDeadline {
-      y = y - rho * oracles.innerGradientY(x: x, y: y, batch: streams!.nextInner()?.indices)
+    let rho = innerStep.value(at: state.t)
+    let eta = linearSystemStep.value(at: state.t)
+    for _ in 0..<innerIterations where !oracles.isPastDeadline {
+      state.y = y - rho * oracles.innerGradientY(x: x, y: y, batch: state.innerBatch())
     }
-    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: streams!.nextOuter()?.indices)
-    for _ in 0..<linearSystemSteps where !oracles.isPastDeadline {
-      let hessianV = oracles.hessianVectorProduct(x: x, y: y, v: v, batch: streams!.nextInner()?.indices)
+    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: state.outerBatch())
+    for _ in 0..<linearSystemIterations where !oracles.isPastDeadline {
+      let hessianV = oracles.hessianVectorProduct(x: x, y: y, v: v, batch: state.innerBatch())
       v = v - eta * (hessianV - outerY)
     }
-    let directionX = outerX - oracles.crossProduct(x: x, y: y, v: v, batch: streams!.nextInner()?.indices)
-    x = x - (rho / outerRatio) * directionX
-    t += 1
+    let directionX = outerX - oracles.crossProduct(x: x, y: y, v: v, batch: state.innerBatch())
+    state.x = x - (rho / outerRatio) * directionX
+    state.t += 1
     return directionX
   }
 }

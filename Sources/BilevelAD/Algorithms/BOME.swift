@@ -29,15 +29,15 @@ public enum BOMEBarrier: String, Sendable, CaseIterable {
 public struct BOME: BilevelAlgorithm {
   public let name = "bome"
   /// ξ, the joint step on (x, y).
-  public var stepSize: Double
+  public var jointStep: Double
   /// ξ / (x's step).
   public var outerRatio: Double
   /// α, the step of the T inner steps.
-  public var innerStepSize: Double
+  public var innerStep: Double
   /// T.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// η.
-  public var eta: Double
+  public var barrierWeight: Double
   /// The barrier φ.
   public var barrier: BOMEBarrier
   /// A set x is projected onto after each step.
@@ -54,17 +54,17 @@ public struct BOME: BilevelAlgorithm {
 
   /// BOME with the published defaults.
   public init(
-    stepSize: Double = 0.1, outerRatio: Double = 1, innerStepSize: Double = 0.1, innerSteps: Int = 10,
-    eta: Double = 0.5, barrier: BOMEBarrier = .gradientNorm, constraint: ConstraintSet = .unconstrained,
+    jointStep: Double = 0.1, outerRatio: Double = 1, innerStep: Double = 0.1, innerIterations: Int = 10,
+    barrierWeight: Double = 0.5, barrier: BOMEBarrier = .gradientNorm, constraint: ConstraintSet = .unconstrained,
     momentum: Double = 0
   ) {
     require(momentum >= 0 && momentum < 1, "BOME: momentum must lie in [0, 1), got \(momentum)")
-    require(innerSteps >= 0 && eta >= 0 && outerRatio > 0, "BOME: invalid parameters")
-    self.stepSize = stepSize
+    require(innerIterations >= 0 && barrierWeight >= 0 && outerRatio > 0, "BOME: invalid parameters")
+    self.jointStep = jointStep
     self.outerRatio = outerRatio
-    self.innerStepSize = innerStepSize
-    self.innerSteps = innerSteps
-    self.eta = eta
+    self.innerStep = innerStep
+    self.innerIterations = innerIterations
+    self.barrierWeight = barrierWeight
     self.barrier = barrier
     self.constraint = constraint
     self.momentum = momentum
@@ -78,8 +78,8 @@ public struct BOME: BilevelAlgorithm {
 
   public mutating func step(oracles: Oracles) -> Tensor {
     var yT = y
-    for _ in 0..<innerSteps where !oracles.isPastDeadline {
-      yT = yT - innerStepSize * oracles.innerGradientY(x: x, y: yT)
+    for _ in 0..<innerIterations where !oracles.isPastDeadline {
+      yT = yT - innerStep * oracles.innerGradientY(x: x, y: yT)
     }
     let (fx, fy) = oracles.outerGradients(x: x, y: y)
     let (gx, gy) = oracles.innerGradients(x: x, y: y)
@@ -88,8 +88,8 @@ public struct BOME: BilevelAlgorithm {
     let normSquared = innerProduct(qx, qx) + innerProduct(qy, qy)
     let phi: Double
     switch barrier {
-    case .gradientNorm: phi = eta * normSquared
-    case .valueGap: phi = eta * (oracles.innerValue(x: x, y: y) - oracles.innerValue(x: x, y: yT))
+    case .gradientNorm: phi = barrierWeight * normSquared
+    case .valueGap: phi = barrierWeight * (oracles.innerValue(x: x, y: y) - oracles.innerValue(x: x, y: yT))
     }
     let alignment = innerProduct(fx, qx) + innerProduct(fy, qy)
     multiplier = normSquared > 0 ? max(phi - alignment, 0) / normSquared : 0
@@ -104,8 +104,8 @@ public struct BOME: BilevelAlgorithm {
       }
       velocity = (stepX, stepY)
     }
-    x = constraint.project(x - (stepSize / outerRatio) * stepX)
-    y = y - stepSize * stepY
+    x = constraint.project(x - (jointStep / outerRatio) * stepX)
+    y = y - jointStep * stepY
     return directionX
   }
 }

@@ -22,7 +22,7 @@ import Autodiff
 /// References: S. Ghadimi and M. Wang, "Approximation methods for bilevel programming",
 /// arXiv:1802.02246, 2018. Defaults as in the benchopt bilevel benchmark: ρ_t = 0.1/√(t+1),
 /// η = 0.1, outer ratio 1, T = N = 10, batches of 64.
-public struct BSA: BilevelAlgorithm {
+public struct BSA: StochasticAlgorithm {
   /// "bsa".
   public let name = "bsa"
   /// ρ_t, the step of the SGD steps on y.
@@ -32,19 +32,14 @@ public struct BSA: BilevelAlgorithm {
   /// γ_t = ρ_t / outerRatio, the step of x.
   public var outerRatio: Double
   /// T, the SGD steps on y per outer iteration.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// N, the truncation bound of the Neumann estimate.
-  public var neumannSteps: Int
+  public var neumannTerms: Int
   /// Mini-batches and seed (which also seeds the truncation depths).
   public var settings: StochasticSettings
 
-  /// The current outer iterate.
-  public private(set) var x = Tensor(0)
-  /// The current inner iterate, warm-started across outer iterations.
-  public private(set) var y = Tensor(0)
-  private var t = 0
-  private var streams: BatchStreams?
-  private var generator = SeededRandomNumberGenerator(seed: 0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
 
   /// BSA with the benchmark's defaults: ρ_t = 0.1/√(t+1), constant η = 0.1, outer ratio
   /// 1, T = N = 10, batches of 64.
@@ -53,51 +48,40 @@ public struct BSA: BilevelAlgorithm {
   ///   - innerStep: ρ_t.
   ///   - neumannStep: η_t.
   ///   - outerRatio: ρ_t / γ_t.
-  ///   - innerSteps: T.
-  ///   - neumannSteps: N.
+  ///   - innerIterations: T.
+  ///   - neumannTerms: N.
   ///   - settings: batch size, sampling scheme, seed.
   public init(
     innerStep: StepSchedule = .decreasing(0.1, exponent: 0.5), neumannStep: StepSchedule = .constant(0.1),
-    outerRatio: Double = 1, innerSteps: Int = 10, neumannSteps: Int = 10,
+    outerRatio: Double = 1, innerIterations: Int = 10, neumannTerms: Int = 10,
     settings: StochasticSettings = StochasticSettings()
   ) {
     require(outerRatio > 0, "BSA: outerRatio must be positive, got \(outerRatio)")
-    require(innerSteps >= 0 && neumannSteps >= 1, "BSA: innerSteps must be non-negative and neumannSteps positive")
+    require(
+      innerIterations >= 0 && neumannTerms >= 1, "BSA: innerIterations must be non-negative and neumannTerms positive")
     self.innerStep = innerStep
     self.neumannStep = neumannStep
     self.outerRatio = outerRatio
-    self.innerSteps = innerSteps
-    self.neumannSteps = neumannSteps
+    self.innerIterations = innerIterations
+    self.neumannTerms = neumannTerms
     self.settings = settings
-  }
-
-  /// Sets (x, y) to the starting point and restarts the samplers, the truncation draws
-  /// and the schedules.
-  public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
-    generator = SeededRandomNumberGenerator(seed: settings.algorithmSeed)
   }
 
   /// The randomized Neumann hypergradient, one step on x, then T SGD steps on y at the
   /// new x.
   public mutating func step(oracles: Oracles) -> Tensor {
-    var streams = self.streams!
-    defer { self.streams = streams }
-    let rho = innerStep.value(at: t)
-    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: streams.nextOuter()?.indices)
-    let w = randomizedNeumannSeries(
-      oracles: oracles, x: x, y: y, rightHandSide: outerY, step: neumannStep.value(at: t), terms: neumannSteps,
-      truncation: settings.neumannTruncation, using: &generator
-    ) { streams.nextInner()?.indices }
-    let directionX = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: streams.nextInner()?.indices)
-    x = x - (rho / outerRatio) * directionX
-    for _ in 0..<innerSteps where !oracles.isPastDeadline {
-      y = y - rho * oracles.innerGradientY(x: x, y: y, batch: streams.nextInner()?.indices)
+    let rho = innerStep.value(at: state.t)
+    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: state.outerBatch())
+    let w = state.randomizedNeumannSeries(
+      oracles: oracles, x: x, y: y, rightHandSide: outerY, step: neumannStep.value(at: state.t), terms: neumannTerms,
+      truncation: settings.neumannTruncation
+    )
+    let directionX = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: state.innerBatch())
+    state.x = x - (rho / outerRatio) * directionX
+    for _ in 0..<innerIterations where !oracles.isPastDeadline {
+      state.y = y - rho * oracles.innerGradientY(x: x, y: y, batch: state.innerBatch())
     }
-    t += 1
+    state.t += 1
     return directionX
   }
 }

@@ -20,7 +20,7 @@ import Autodiff
 /// Oracle calls per iteration: 2K ∇_y g (K at z, K at y), K ∇_y f, one ∇_x f, two ∇_x g.
 ///
 /// Parameters (defaults of this implementation): λ = `multiplier` = 1000, β =
-/// `innerStepSize` = 0.1, K = `innerSteps` = 10, α = `outerStepSize` = 0.1.
+/// `innerStep` = 0.1, K = `innerIterations` = 10, α = `outerStep` = 0.1.
 ///
 /// References: L. Chen, Y. Ma and J. Zhang, "Near-Optimal Nonconvex-Strongly-Convex
 /// Bilevel Optimization with Fully First-Order Oracles", JMLR 2025 (arXiv:2306.14853).
@@ -41,11 +41,11 @@ public struct F2BA: BilevelAlgorithm {
   /// λ, the fixed multiplier.
   public var multiplier: Double
   /// β, the step of the z and y loops.
-  public var innerStepSize: Double
+  public var innerStep: Double
   /// K, the length of each inner loop.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// α, the x step.
-  public var outerStepSize: Double
+  public var outerStep: Double
 
   public private(set) var x = Tensor(0)
   /// The penalized inner variable y ≈ y*_λ(x) = argmin_y f/λ + g.
@@ -56,15 +56,14 @@ public struct F2BA: BilevelAlgorithm {
   /// F2BA with the given multiplier and steps.
   ///
   /// - Precondition: λ and the steps are positive and finite, K is non-negative.
-  public init(multiplier: Double = 1000, innerStepSize: Double = 0.1, innerSteps: Int = 10, outerStepSize: Double = 0.1)
-  {
+  public init(multiplier: Double = 1000, innerStep: Double = 0.1, innerIterations: Int = 10, outerStep: Double = 0.1) {
     F2BA.validate(
-      name: "F2BA", multiplier: multiplier, innerStepSize: innerStepSize, innerSteps: innerSteps,
-      outerStepSize: outerStepSize)
+      name: "F2BA", multiplier: multiplier, innerStep: innerStep, innerIterations: innerIterations,
+      outerStep: outerStep)
     self.multiplier = multiplier
-    self.innerStepSize = innerStepSize
-    self.innerSteps = innerSteps
-    self.outerStepSize = outerStepSize
+    self.innerStep = innerStep
+    self.innerIterations = innerIterations
+    self.outerStep = outerStep
   }
 
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
@@ -75,41 +74,40 @@ public struct F2BA: BilevelAlgorithm {
 
   public mutating func step(oracles: Oracles) -> Tensor {
     F2BA.iterate(
-      x: &x, y: &y, z: &z, multiplier: multiplier, innerStepSize: innerStepSize, innerSteps: innerSteps,
-      outerStepSize: outerStepSize, constraint: .unconstrained, oracles: oracles)
+      x: &x, y: &y, z: &z, multiplier: multiplier, innerStep: innerStep, innerIterations: innerIterations,
+      outerStep: outerStep, constraint: .unconstrained, oracles: oracles)
   }
 }
 
 extension F2BA {
   /// Checks the parameters shared by F2BA and Prox-F2BA, naming the algorithm.
-  static func validate(name: String, multiplier: Double, innerStepSize: Double, innerSteps: Int, outerStepSize: Double)
-  {
+  static func validate(name: String, multiplier: Double, innerStep: Double, innerIterations: Int, outerStep: Double) {
     require(multiplier > 0 && multiplier.isFinite, "\(name): the multiplier λ must be positive, got \(multiplier)")
     require(
-      innerStepSize > 0 && innerStepSize.isFinite && outerStepSize > 0 && outerStepSize.isFinite,
-      "\(name): step sizes must be positive, got β = \(innerStepSize), α = \(outerStepSize)")
-    require(innerSteps >= 0, "\(name): innerSteps must be non-negative, got \(innerSteps)")
+      innerStep > 0 && innerStep.isFinite && outerStep > 0 && outerStep.isFinite,
+      "\(name): step sizes must be positive, got β = \(innerStep), α = \(outerStep)")
+    require(innerIterations >= 0, "\(name): innerIterations must be non-negative, got \(innerIterations)")
   }
 
   /// One F2BA iteration on (x, y, z), with x's step projected onto `constraint`.
   ///
   /// - Returns: d_x, the direction of x's step.
   static func iterate(
-    x: inout Tensor, y: inout Tensor, z: inout Tensor, multiplier: Double, innerStepSize: Double, innerSteps: Int,
-    outerStepSize: Double, constraint: ConstraintSet, oracles: Oracles
+    x: inout Tensor, y: inout Tensor, z: inout Tensor, multiplier: Double, innerStep: Double, innerIterations: Int,
+    outerStep: Double, constraint: ConstraintSet, oracles: Oracles
   ) -> Tensor {
-    for _ in 0..<innerSteps where !oracles.isPastDeadline {
-      z = z - innerStepSize * oracles.innerGradientY(x: x, y: z)
+    for _ in 0..<innerIterations where !oracles.isPastDeadline {
+      z = z - innerStep * oracles.innerGradientY(x: x, y: z)
     }
-    for _ in 0..<innerSteps where !oracles.isPastDeadline {
+    for _ in 0..<innerIterations where !oracles.isPastDeadline {
       let outerY = oracles.outerGradientY(x: x, y: y)
       let innerY = oracles.innerGradientY(x: x, y: y)
-      y = y - innerStepSize * (outerY / multiplier + innerY)
+      y = y - innerStep * (outerY / multiplier + innerY)
     }
     let direction =
       oracles.outerGradientX(x: x, y: y)
       + multiplier * (oracles.innerGradientX(x: x, y: y) - oracles.innerGradientX(x: x, y: z))
-    x = constraint.project(x - outerStepSize * direction)
+    x = constraint.project(x - outerStep * direction)
     return direction
   }
 }

@@ -24,12 +24,12 @@ import Autodiff
 /// stochastic bilevel optimization", ICML 2023. Default schedules as in the benchopt
 /// bilevel benchmark: α_k = c/(k+1)^{5/7}, β_k = c/(k+1)^{4/7}, ξ_k = c/(k+1)^{4/7},
 /// δ_k = 0.1/(k+1)^{1/7}, λ₀ = 1, T = 10.
-public struct F2SA: BilevelAlgorithm {
+public struct F2SA: StochasticAlgorithm {
   public let name = "f2sa"
   /// α_k, the y step.
-  public var yStep: StepSchedule
+  public var penalizedStep: StepSchedule
   /// β_k, the z step.
-  public var zStep: StepSchedule
+  public var innerStep: StepSchedule
   /// ξ_k, the x step.
   public var outerStep: StepSchedule
   /// λ₀.
@@ -37,64 +37,59 @@ public struct F2SA: BilevelAlgorithm {
   /// δ_k.
   public var multiplierIncrement: StepSchedule
   /// T.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// Mini-batches and seed.
   public var settings: StochasticSettings
 
-  public private(set) var x = Tensor(0)
-  /// The penalized inner variable y ≈ y*_λ(x).
-  public private(set) var y = Tensor(0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
+
   /// The inner variable z ≈ y*(x).
   public private(set) var z = Tensor(0)
   /// λ_k.
   public private(set) var multiplier = 1.0
-  private var k = 0
-  private var streams: BatchStreams?
 
   /// F2SA with the benchmark's schedules (step constant 0.01) unless given.
   public init(
-    yStep: StepSchedule = .decreasing(0.01, exponent: 5.0 / 7),
-    zStep: StepSchedule = .decreasing(0.01, exponent: 4.0 / 7),
+    penalizedStep: StepSchedule = .decreasing(0.01, exponent: 5.0 / 7),
+    innerStep: StepSchedule = .decreasing(0.01, exponent: 4.0 / 7),
     outerStep: StepSchedule = .decreasing(0.01, exponent: 4.0 / 7), initialMultiplier: Double = 1,
-    multiplierIncrement: StepSchedule = .decreasing(0.1, exponent: 1.0 / 7), innerSteps: Int = 10,
+    multiplierIncrement: StepSchedule = .decreasing(0.1, exponent: 1.0 / 7), innerIterations: Int = 10,
     settings: StochasticSettings = StochasticSettings()
   ) {
-    require(initialMultiplier > 0 && innerSteps >= 0, "F2SA: invalid parameters")
-    self.yStep = yStep
-    self.zStep = zStep
+    require(initialMultiplier > 0 && innerIterations >= 0, "F2SA: invalid parameters")
+    self.penalizedStep = penalizedStep
+    self.innerStep = innerStep
     self.outerStep = outerStep
     self.initialMultiplier = initialMultiplier
     self.multiplierIncrement = multiplierIncrement
-    self.innerSteps = innerSteps
+    self.innerIterations = innerIterations
     self.settings = settings
   }
 
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
+    state = StochasticIterate(x: x, y: y, oracles: oracles, settings: settings)
     self.z = y
     multiplier = initialMultiplier
-    k = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    let alpha = yStep.value(at: k)
-    let beta = zStep.value(at: k)
-    for _ in 0..<innerSteps where !oracles.isPastDeadline {
-      z = z - beta * oracles.innerGradientY(x: x, y: z, batch: streams!.nextInner()?.indices)
-      let outerY = oracles.outerGradientY(x: x, y: y, batch: streams!.nextOuter()?.indices)
-      let innerY = oracles.innerGradientY(x: x, y: y, batch: streams!.nextInner()?.indices)
-      y = y - alpha * (outerY / multiplier + innerY)
+    let alpha = penalizedStep.value(at: state.t)
+    let beta = innerStep.value(at: state.t)
+    for _ in 0..<innerIterations where !oracles.isPastDeadline {
+      z = z - beta * oracles.innerGradientY(x: x, y: z, batch: state.innerBatch())
+      let outerY = oracles.outerGradientY(x: x, y: y, batch: state.outerBatch())
+      let innerY = oracles.innerGradientY(x: x, y: y, batch: state.innerBatch())
+      state.y = y - alpha * (outerY / multiplier + innerY)
     }
     let direction =
-      oracles.outerGradientX(x: x, y: y, batch: streams!.nextOuter()?.indices)
+      oracles.outerGradientX(x: x, y: y, batch: state.outerBatch())
       + multiplier
-      * (oracles.innerGradientX(x: x, y: y, batch: streams!.nextInner()?.indices)
-        - oracles.innerGradientX(x: x, y: z, batch: streams!.nextInner()?.indices))
-    x = x - outerStep.value(at: k) * direction
-    multiplier += multiplierIncrement.value(at: k)
-    k += 1
+      * (oracles.innerGradientX(x: x, y: y, batch: state.innerBatch())
+        - oracles.innerGradientX(x: x, y: z, batch: state.innerBatch()))
+    state.x = x - outerStep.value(at: state.t) * direction
+    multiplier += multiplierIncrement.value(at: state.t)
+    state.t += 1
     return direction
   }
 }

@@ -22,12 +22,12 @@ import Autodiff
 /// δ = 0.1, β = (0.9, 0.99), T = 10. (The authors' code decays α and γ like 1/√(k+1),
 /// expressible here with `.decreasing(_, exponent: 0.5)`, and re-zeroes x's moments every
 /// 128 iterations, where the slides keep them; this type follows the slides.)
-public struct F2SAAdam: BilevelAlgorithm {
+public struct F2SAAdam: StochasticAlgorithm {
   public let name = "f2sa-adam"
   /// α_k, the learning rate of y's Adam steps (x's is ξ α_k).
-  public var yLearningRate: StepSchedule
+  public var penalizedStep: StepSchedule
   /// γ_k, the learning rate of z's Adam steps.
-  public var zLearningRate: StepSchedule
+  public var innerStep: StepSchedule
   /// ξ, the ratio of x's learning rate to y's.
   public var outerRatio: Double
   /// λ₀.
@@ -35,86 +35,82 @@ public struct F2SAAdam: BilevelAlgorithm {
   /// δ_k, the increment of λ.
   public var multiplierIncrement: StepSchedule
   /// T.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// Adam's β₁, β₂, ε.
   public var adam: InnerOptimizer
   /// Mini-batches and seed.
   public var settings: StochasticSettings
 
-  public private(set) var x = Tensor(0)
-  public private(set) var y = Tensor(0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
+
   public private(set) var z = Tensor(0)
   public private(set) var multiplier = 1.0
   private var outerState: [Tensor] = []
-  private var outerIteration = 0
-  private var streams: BatchStreams?
 
   /// F2SA with Adam, by default with the slides' hyper-cleaning parameters.
   /// - Parameters:
-  ///   - yLearningRate: α_k.
-  ///   - zLearningRate: γ_k.
+  ///   - penalizedStep: α_k.
+  ///   - innerStep: γ_k.
   ///   - outerRatio: ξ; x's learning rate is ξ α_k.
   ///   - initialMultiplier: λ₀ > 0.
   ///   - multiplierIncrement: δ_k ≥ 0.
-  ///   - innerSteps: T.
+  ///   - innerIterations: T.
   ///   - adam: an `.adam` optimizer carrying β₁, β₂, ε.
   ///   - settings: mini-batches and seed.
   public init(
-    yLearningRate: StepSchedule = .constant(0.001), zLearningRate: StepSchedule = .constant(0.0009),
+    penalizedStep: StepSchedule = .constant(0.001), innerStep: StepSchedule = .constant(0.0009),
     outerRatio: Double = 5, initialMultiplier: Double = 1,
-    multiplierIncrement: StepSchedule = .constant(0.1), innerSteps: Int = 10,
+    multiplierIncrement: StepSchedule = .constant(0.1), innerIterations: Int = 10,
     adam: InnerOptimizer = .adam(beta1: 0.9, beta2: 0.99, epsilon: 1e-8),
     settings: StochasticSettings = StochasticSettings()
   ) {
     guard case .adam = adam else { fatalError("F2SAAdam: `adam` must be an `.adam` optimizer") }
     require(
-      initialMultiplier > 0 && multiplierIncrement.value(at: 0) >= 0 && innerSteps >= 0 && outerRatio > 0,
+      initialMultiplier > 0 && multiplierIncrement.value(at: 0) >= 0 && innerIterations >= 0 && outerRatio > 0,
       "F2SAAdam: invalid parameters")
-    self.yLearningRate = yLearningRate
-    self.zLearningRate = zLearningRate
+    self.penalizedStep = penalizedStep
+    self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.initialMultiplier = initialMultiplier
     self.multiplierIncrement = multiplierIncrement
-    self.innerSteps = innerSteps
+    self.innerIterations = innerIterations
     self.adam = adam
     self.settings = settings
   }
 
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
+    state = StochasticIterate(x: x, y: y, oracles: oracles, settings: settings)
     self.z = y
     multiplier = initialMultiplier
     outerState = adam.initialState(x)
-    outerIteration = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    let k = outerIteration
-    let alpha = yLearningRate.value(at: k)
-    let gamma = zLearningRate.value(at: k)
+    let k = state.t
+    let alpha = penalizedStep.value(at: k)
+    let gamma = innerStep.value(at: k)
     var zState = adam.initialState(z)
     var yState = adam.initialState(y)
-    for t in 1...max(innerSteps, 1) where innerSteps > 0 {
-      let gz = oracles.innerGradientY(x: x, y: zState[0], batch: streams!.nextInner()?.indices)
+    for t in 1...max(innerIterations, 1) where innerIterations > 0 {
+      let gz = oracles.innerGradientY(x: x, y: zState[0], batch: state.innerBatch())
       zState = adam.step(zState, iteration: t, learningRate: gamma) { _ in gz }
       let gy =
-        oracles.outerGradientY(x: x, y: yState[0], batch: streams!.nextOuter()?.indices)
-        + multiplier * oracles.innerGradientY(x: x, y: yState[0], batch: streams!.nextInner()?.indices)
+        oracles.outerGradientY(x: x, y: yState[0], batch: state.outerBatch())
+        + multiplier * oracles.innerGradientY(x: x, y: yState[0], batch: state.innerBatch())
       yState = adam.step(yState, iteration: t, learningRate: alpha) { _ in gy }
     }
     z = zState[0]
-    y = yState[0]
+    state.y = yState[0]
     let direction =
-      oracles.outerGradientX(x: x, y: y, batch: streams!.nextOuter()?.indices)
+      oracles.outerGradientX(x: x, y: y, batch: state.outerBatch())
       + multiplier
-      * (oracles.innerGradientX(x: x, y: y, batch: streams!.nextInner()?.indices)
-        - oracles.innerGradientX(x: x, y: z, batch: streams!.nextInner()?.indices))
-    outerIteration += 1
+      * (oracles.innerGradientX(x: x, y: y, batch: state.innerBatch())
+        - oracles.innerGradientX(x: x, y: z, batch: state.innerBatch()))
+    state.t += 1
     outerState[0] = x
-    outerState = adam.step(outerState, iteration: outerIteration, learningRate: outerRatio * alpha) { _ in direction }
-    x = outerState[0]
+    outerState = adam.step(outerState, iteration: state.t, learningRate: outerRatio * alpha) { _ in direction }
+    state.x = outerState[0]
     multiplier += multiplierIncrement.value(at: k)
     return direction
   }

@@ -42,7 +42,7 @@ import Autodiff
 /// schedule could not be read here; the shared inner batch, the tie ξ_k = α_k / r and the
 /// defaults are choices of this package: β_k = 0.1 constant, r = 1, η_k = 1/√(k+1),
 /// λ₀ = 1, δ_k = 1/√(k+1) (λ_k ≈ 2 √k).
-public struct F3SA: BilevelAlgorithm {
+public struct F3SA: StochasticAlgorithm {
   /// "f3sa".
   public let name = "f3sa"
   /// β_k, the step of z and of y (on f/λ + g).
@@ -58,18 +58,15 @@ public struct F3SA: BilevelAlgorithm {
   /// Mini-batches and seed.
   public var settings: StochasticSettings
 
-  /// The current outer iterate.
-  public private(set) var x = Tensor(0)
-  /// The penalized inner variable y ≈ y*_λ(x).
-  public private(set) var y = Tensor(0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
+
   /// The inner variable z ≈ y*(x).
   public private(set) var z = Tensor(0)
   /// λ_k.
   public private(set) var multiplier = 1.0
   private var previous: (x: Tensor, y: Tensor, z: Tensor)?
   private var estimates: Estimates?
-  private var k = 0
-  private var streams: BatchStreams?
 
   /// The six recursive gradient estimates.
   private struct Estimates {
@@ -106,23 +103,18 @@ public struct F3SA: BilevelAlgorithm {
   /// Sets x to x0 and both y and z to y0, λ to λ₀, forgets the estimates and the previous
   /// point, and restarts the samplers and the schedules.
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
+    state = StochasticIterate(x: x, y: y, oracles: oracles, settings: settings)
     self.z = y
     multiplier = initialMultiplier
     previous = nil
     estimates = nil
-    k = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
   }
 
   /// Updates the six recursive estimates on shared batches, then steps z, y and x and
   /// raises λ.
   public mutating func step(oracles: Oracles) -> Tensor {
-    var streams = self.streams!
-    defer { self.streams = streams }
-    let outerBatch = streams.nextOuter()?.indices
-    let innerBatch = streams.nextInner()?.indices
+    let outerBatch = state.outerBatch()
+    let innerBatch = state.innerBatch()
     let outer = oracles.outerGradients(x: x, y: y, batch: outerBatch)
     let innerAtY = oracles.innerGradients(x: x, y: y, batch: innerBatch)
     let innerAtZ = oracles.innerGradients(x: x, y: z, batch: innerBatch)
@@ -130,7 +122,7 @@ public struct F3SA: BilevelAlgorithm {
       outerX: outer.x, outerY: outer.y, innerXAtY: innerAtY.x, innerYAtY: innerAtY.y, innerXAtZ: innerAtZ.x,
       innerYAtZ: innerAtZ.y)
     if let old = previous, let past = estimates {
-      let keep = 1 - momentum.value(at: k)
+      let keep = 1 - momentum.value(at: state.t)
       let oldOuter = oracles.outerGradients(x: old.x, y: old.y, batch: outerBatch)
       let oldInnerAtY = oracles.innerGradients(x: old.x, y: old.y, batch: innerBatch)
       let oldInnerAtZ = oracles.innerGradients(x: old.x, y: old.z, batch: innerBatch)
@@ -144,12 +136,12 @@ public struct F3SA: BilevelAlgorithm {
     estimates = current
     previous = (x, y, z)
     let direction = current.outerX + multiplier * (current.innerXAtY - current.innerXAtZ)
-    let beta = innerStep.value(at: k)
+    let beta = innerStep.value(at: state.t)
     z = z - beta * current.innerYAtZ
-    y = y - beta * (current.outerY / multiplier + current.innerYAtY)
-    x = x - (beta / (outerRatio * multiplier)) * direction
-    multiplier += multiplierIncrement.value(at: k)
-    k += 1
+    state.y = y - beta * (current.outerY / multiplier + current.innerYAtY)
+    state.x = x - (beta / (outerRatio * multiplier)) * direction
+    multiplier += multiplierIncrement.value(at: state.t)
+    state.t += 1
     return direction
   }
 }

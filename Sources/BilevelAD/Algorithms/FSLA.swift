@@ -26,7 +26,7 @@ import Autodiff
 /// References: J. Li, B. Gu and H. Huang, "A fully single loop algorithm for bilevel
 /// optimization without Hessian inverse", AAAI 2022. Defaults as in the benchopt bilevel
 /// benchmark: ρ_t = α_t = 0.1/√(t+1), outer ratio 1, batches of 64.
-public struct FSLA: BilevelAlgorithm {
+public struct FSLA: StochasticAlgorithm {
   /// "fsla".
   public let name = "fsla"
   /// ρ_t, the step of y and v.
@@ -38,16 +38,13 @@ public struct FSLA: BilevelAlgorithm {
   /// Mini-batches and seed.
   public var settings: StochasticSettings
 
-  /// The current outer iterate.
-  public private(set) var x = Tensor(0)
-  /// The current inner iterate.
-  public private(set) var y = Tensor(0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
+
   /// The linear-system variable v ≈ +[∇²_yy g]⁻¹ ∇_y f.
   public private(set) var v = Tensor(0)
   private var previousX: Tensor?
   private var directionX: Tensor?
-  private var t = 0
-  private var streams: BatchStreams?
 
   /// FSLA with the benchmark's defaults: ρ_t = α_t = 0.1/√(t+1), outer ratio 1, batches
   /// of 64.
@@ -71,26 +68,23 @@ public struct FSLA: BilevelAlgorithm {
   /// Sets (x, y) to the starting point, v to 0, forgets the previous point and the
   /// direction, and restarts the samplers and the schedules.
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
+    state = StochasticIterate(x: x, y: y, oracles: oracles, settings: settings)
     self.v = Tensor.zeros(y.shape)
     previousX = nil
     directionX = nil
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
   }
 
   /// One step on y, one on v at the new y, the momentum hypergradient, one step on x.
   public mutating func step(oracles: Oracles) -> Tensor {
-    let rho = innerStep.value(at: t)
+    let rho = innerStep.value(at: state.t)
     let previousY = y
-    y = y - rho * oracles.innerGradientY(x: x, y: y, batch: streams!.nextInner()?.indices)
-    let hessianV = oracles.hessianVectorProduct(x: x, y: y, v: v, batch: streams!.nextInner()?.indices)
-    let outerY = oracles.outerGradientY(x: x, y: y, batch: streams!.nextOuter()?.indices)
+    state.y = y - rho * oracles.innerGradientY(x: x, y: y, batch: state.innerBatch())
+    let hessianV = oracles.hessianVectorProduct(x: x, y: y, v: v, batch: state.innerBatch())
+    let outerY = oracles.outerGradientY(x: x, y: y, batch: state.outerBatch())
     let previousV = v
     v = v - rho * (hessianV - outerY)
-    let outerBatch = streams!.nextOuter()?.indices
-    let crossBatch = streams!.nextInner()?.indices
+    let outerBatch = state.outerBatch()
+    let crossBatch = state.innerBatch()
     let h =
       oracles.outerGradientX(x: x, y: y, batch: outerBatch)
       - oracles.crossProduct(x: x, y: y, v: v, batch: crossBatch)
@@ -98,14 +92,14 @@ public struct FSLA: BilevelAlgorithm {
       let oldH =
         oracles.outerGradientX(x: oldX, y: previousY, batch: outerBatch)
         - oracles.crossProduct(x: oldX, y: previousY, v: previousV, batch: crossBatch)
-      directionX = h + (1 - momentum.value(at: t)) * (d - oldH)
+      directionX = h + (1 - momentum.value(at: state.t)) * (d - oldH)
     } else {
       directionX = h
     }
     previousX = x
     let d = directionX!
-    x = x - (rho / outerRatio) * d
-    t += 1
+    state.x = x - (rho / outerRatio) * d
+    state.t += 1
     return d
   }
 }

@@ -24,8 +24,8 @@ import Autodiff
 /// products (two per w step, one for the reported residual); one cross product.
 ///
 /// Parameters (defaults of this implementation, not the paper's tuned values): α =
-/// `outerStepSize` = 0.1, β = `innerStepSize` = 0.1, N = `innerSteps` = 10, ρ =
-/// `shadowStepSize` = 0.01, K = `shadowSteps` = 10.
+/// `outerStep` = 0.1, β = `innerStep` = 0.1, N = `innerIterations` = 10, ρ =
+/// `shadowStep` = 0.01, K = `shadowIterations` = 10.
 ///
 /// References: Q. Xiao, S. Lu and T. Chen, "A Generalized Alternating Method for Bilevel
 /// Learning under the Polyak-Łojasiewicz Condition", NeurIPS 2023 (arXiv:2306.02422).
@@ -37,15 +37,15 @@ import Autodiff
 public struct GALET: BilevelAlgorithm {
   public let name = "galet"
   /// α, the x step.
-  public var outerStepSize: Double
+  public var outerStep: Double
   /// β, the y step.
-  public var innerStepSize: Double
+  public var innerStep: Double
   /// N, the y steps per iteration.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// ρ, the w step.
-  public var shadowStepSize: Double
+  public var shadowStep: Double
   /// K, the w steps per iteration.
-  public var shadowSteps: Int
+  public var shadowIterations: Int
   /// How Hessian-vector and cross products compose forward and reverse mode.
   public var hvpMode: HVPMode
 
@@ -63,21 +63,21 @@ public struct GALET: BilevelAlgorithm {
   ///
   /// - Precondition: the steps are positive and finite, the step counts non-negative.
   public init(
-    outerStepSize: Double = 0.1, innerStepSize: Double = 0.1, innerSteps: Int = 10, shadowStepSize: Double = 0.01,
-    shadowSteps: Int = 10, hvpMode: HVPMode = .forwardOverReverse
+    outerStep: Double = 0.1, innerStep: Double = 0.1, innerIterations: Int = 10, shadowStep: Double = 0.01,
+    shadowIterations: Int = 10, hvpMode: HVPMode = .forwardOverReverse
   ) {
     require(
-      outerStepSize > 0 && innerStepSize > 0 && shadowStepSize > 0
-        && outerStepSize.isFinite && innerStepSize.isFinite && shadowStepSize.isFinite,
-      "GALET: step sizes must be positive, got α = \(outerStepSize), β = \(innerStepSize), ρ = \(shadowStepSize)")
+      outerStep > 0 && innerStep > 0 && shadowStep > 0
+        && outerStep.isFinite && innerStep.isFinite && shadowStep.isFinite,
+      "GALET: step sizes must be positive, got α = \(outerStep), β = \(innerStep), ρ = \(shadowStep)")
     require(
-      innerSteps >= 0 && shadowSteps >= 0,
-      "GALET: step counts must be non-negative, got N = \(innerSteps), K = \(shadowSteps)")
-    self.outerStepSize = outerStepSize
-    self.innerStepSize = innerStepSize
-    self.innerSteps = innerSteps
-    self.shadowStepSize = shadowStepSize
-    self.shadowSteps = shadowSteps
+      innerIterations >= 0 && shadowIterations >= 0,
+      "GALET: step counts must be non-negative, got N = \(innerIterations), K = \(shadowIterations)")
+    self.outerStep = outerStep
+    self.innerStep = innerStep
+    self.innerIterations = innerIterations
+    self.shadowStep = shadowStep
+    self.shadowIterations = shadowIterations
     self.hvpMode = hvpMode
   }
 
@@ -90,19 +90,19 @@ public struct GALET: BilevelAlgorithm {
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    for _ in 0..<innerSteps where !oracles.isPastDeadline {
-      y = y - innerStepSize * oracles.innerGradientY(x: x, y: y)
+    for _ in 0..<innerIterations where !oracles.isPastDeadline {
+      y = y - innerStep * oracles.innerGradientY(x: x, y: y)
     }
     let (fx, fy) = oracles.outerGradients(x: x, y: y)
-    for _ in 0..<shadowSteps where !oracles.isPastDeadline {
+    for _ in 0..<shadowIterations where !oracles.isPastDeadline {
       let residual = oracles.hessianVectorProduct(x: x, y: y, v: w, mode: hvpMode) - fy
-      w = w - shadowStepSize * oracles.hessianVectorProduct(x: x, y: y, v: residual, mode: hvpMode)
+      w = w - shadowStep * oracles.hessianVectorProduct(x: x, y: y, v: residual, mode: hvpMode)
     }
     shadowResidual = euclideanNorm(oracles.hessianVectorProduct(x: x, y: y, v: w, mode: hvpMode) - fy)
     let fyNorm = euclideanNorm(fy)
     shadowRelativeResidual = fyNorm > 0 ? shadowResidual / fyNorm : shadowResidual
     let direction = fx - oracles.crossProduct(x: x, y: y, v: w, mode: hvpMode)
-    x = x - outerStepSize * direction
+    x = x - outerStep * direction
     return direction
   }
 }

@@ -24,17 +24,17 @@ import Autodiff
 public struct HJFBiO: BilevelAlgorithm {
   public let name = "hjfbio"
   /// λ, the y step.
-  public var innerStepSize: Double
+  public var innerStep: Double
   /// τ, the v step.
-  public var linearStepSize: Double
+  public var linearSystemStep: Double
   /// γ, the x step.
-  public var outerStepSize: Double
+  public var outerStep: Double
   /// η ∈ (0, 1], the averaging of x.
   public var averaging: Double
   /// δ, the finite-difference step.
   public var finiteDifferenceStep: Double
   /// r_v, the radius of v's ball.
-  public var vRadius: Double
+  public var linearSystemRadius: Double
   /// r_h, the bound on ‖H̃_δ(v)‖.
   public var hessianVectorRadius: Double
   /// C, the set of the proximal step.
@@ -46,18 +46,18 @@ public struct HJFBiO: BilevelAlgorithm {
 
   /// HJFBiO with the given steps.
   public init(
-    innerStepSize: Double = 0.1, linearStepSize: Double = 0.1, outerStepSize: Double = 0.1, averaging: Double = 1,
-    finiteDifferenceStep: Double = 1e-5, vRadius: Double = 1e3, hessianVectorRadius: Double = 1e6,
+    innerStep: Double = 0.1, linearSystemStep: Double = 0.1, outerStep: Double = 0.1, averaging: Double = 1,
+    finiteDifferenceStep: Double = 1e-5, linearSystemRadius: Double = 1e3, hessianVectorRadius: Double = 1e6,
     constraint: ConstraintSet = .unconstrained
   ) {
     require(averaging > 0 && averaging <= 1, "HJFBiO: averaging must lie in (0, 1], got \(averaging)")
-    require(finiteDifferenceStep > 0 && vRadius > 0 && hessianVectorRadius > 0, "HJFBiO: invalid parameters")
-    self.innerStepSize = innerStepSize
-    self.linearStepSize = linearStepSize
-    self.outerStepSize = outerStepSize
+    require(finiteDifferenceStep > 0 && linearSystemRadius > 0 && hessianVectorRadius > 0, "HJFBiO: invalid parameters")
+    self.innerStep = innerStep
+    self.linearSystemStep = linearSystemStep
+    self.outerStep = outerStep
     self.averaging = averaging
     self.finiteDifferenceStep = finiteDifferenceStep
-    self.vRadius = vRadius
+    self.linearSystemRadius = linearSystemRadius
     self.hessianVectorRadius = hessianVectorRadius
     self.constraint = constraint
   }
@@ -75,18 +75,18 @@ public struct HJFBiO: BilevelAlgorithm {
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    y = y - innerStepSize * oracles.innerGradientY(x: x, y: y)
+    y = y - innerStep * oracles.innerGradientY(x: x, y: y)
     let (fx, fy) = oracles.outerGradients(x: x, y: y)
     var hessianVector =
       euclideanNorm(v) > 0
       ? oracles.finiteDifferenceHessianVectorProduct(x: x, y: y, v: v, step: step(along: v)) : Tensor.zeros(y.shape)
     hessianVector = ConstraintSet.ball(radius: hessianVectorRadius).project(hessianVector)
-    v = ConstraintSet.ball(radius: vRadius).project(v - linearStepSize * (hessianVector - fy))
+    v = ConstraintSet.ball(radius: linearSystemRadius).project(v - linearSystemStep * (hessianVector - fy))
     let cross =
       euclideanNorm(v) > 0
       ? oracles.finiteDifferenceCrossProduct(x: x, y: y, v: v, step: step(along: v)) : Tensor.zeros(x.shape)
     let w = fx - cross
-    let candidate = constraint.project(x - outerStepSize * w)
+    let candidate = constraint.project(x - outerStep * w)
     x = x + averaging * (candidate - x)
     return w
   }

@@ -17,11 +17,11 @@ import Autodiff
 public struct ITDBIO: BilevelAlgorithm {
   public let name = "itd-bio"
   /// α.
-  public var outerStepSize: Double
+  public var outerStep: Double
   /// β.
-  public var innerStepSize: Double
+  public var innerStep: Double
   /// T.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// How the loop is differentiated: `.reverse` (default), `.forward`, `.checkpointed`.
   public var mode: UnrollMode
 
@@ -31,17 +31,17 @@ public struct ITDBIO: BilevelAlgorithm {
   /// ITD-BIO with the given steps.
   ///
   /// - Parameters:
-  ///   - outerStepSize: α.
-  ///   - innerStepSize: β.
-  ///   - innerSteps: T.
+  ///   - outerStep: α.
+  ///   - innerStep: β.
+  ///   - innerIterations: T.
   ///   - mode: how to differentiate through the T steps.
   public init(
-    outerStepSize: Double = 0.1, innerStepSize: Double = 0.1, innerSteps: Int = 10, mode: UnrollMode = .reverse
+    outerStep: Double = 0.1, innerStep: Double = 0.1, innerIterations: Int = 10, mode: UnrollMode = .reverse
   ) {
-    require(innerSteps >= 0, "ITDBIO: innerSteps must be non-negative, got \(innerSteps)")
-    self.outerStepSize = outerStepSize
-    self.innerStepSize = innerStepSize
-    self.innerSteps = innerSteps
+    require(innerIterations >= 0, "ITDBIO: innerIterations must be non-negative, got \(innerIterations)")
+    self.outerStep = outerStep
+    self.innerStep = innerStep
+    self.innerIterations = innerIterations
     self.mode = mode
   }
 
@@ -52,10 +52,10 @@ public struct ITDBIO: BilevelAlgorithm {
 
   public mutating func step(oracles: Oracles) -> Tensor {
     let estimate = oracles.problem.unrolledHypergradient(
-      x: x, y0: y, steps: innerSteps, innerLearningRate: innerStepSize, mode: mode, innerTolerance: .infinity)
+      x: x, y0: y, steps: innerIterations, innerLearningRate: innerStep, mode: mode, innerTolerance: .infinity)
     oracles.record(estimate.counts)
     y = estimate.innerIterate ?? y
-    x = x - outerStepSize * estimate.gradient
+    x = x - outerStep * estimate.gradient
     return estimate.gradient
   }
 }

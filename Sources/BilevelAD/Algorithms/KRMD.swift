@@ -15,13 +15,13 @@ import Autodiff
 public struct KRMD: BilevelAlgorithm {
   public let name = "k-rmd"
   /// α.
-  public var outerStepSize: Double
+  public var outerStep: Double
   /// β.
-  public var innerStepSize: Double
+  public var innerStep: Double
   /// T.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// K ≤ T.
-  public var truncatedSteps: Int
+  public var truncatedIterations: Int
 
   public private(set) var x = Tensor(0)
   public private(set) var y = Tensor(0)
@@ -29,16 +29,17 @@ public struct KRMD: BilevelAlgorithm {
   /// K-RMD with the given steps.
   ///
   /// - Parameters:
-  ///   - outerStepSize: α.
-  ///   - innerStepSize: β.
-  ///   - innerSteps: T.
-  ///   - truncatedSteps: K, the steps back-propagated through.
-  public init(outerStepSize: Double = 0.1, innerStepSize: Double = 0.1, innerSteps: Int = 20, truncatedSteps: Int = 5) {
-    require(truncatedSteps >= 0 && innerSteps >= 0, "KRMD: step counts must be non-negative")
-    self.outerStepSize = outerStepSize
-    self.innerStepSize = innerStepSize
-    self.innerSteps = innerSteps
-    self.truncatedSteps = truncatedSteps
+  ///   - outerStep: α.
+  ///   - innerStep: β.
+  ///   - innerIterations: T.
+  ///   - truncatedIterations: K, the steps back-propagated through.
+  public init(outerStep: Double = 0.1, innerStep: Double = 0.1, innerIterations: Int = 20, truncatedIterations: Int = 5)
+  {
+    require(truncatedIterations >= 0 && innerIterations >= 0, "KRMD: step counts must be non-negative")
+    self.outerStep = outerStep
+    self.innerStep = innerStep
+    self.innerIterations = innerIterations
+    self.truncatedIterations = truncatedIterations
   }
 
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
@@ -48,11 +49,12 @@ public struct KRMD: BilevelAlgorithm {
 
   public mutating func step(oracles: Oracles) -> Tensor {
     let estimate = oracles.problem.unrolledHypergradient(
-      x: x, y0: y, steps: innerSteps, innerLearningRate: innerStepSize, mode: .truncated(lastSteps: truncatedSteps),
+      x: x, y0: y, steps: innerIterations, innerLearningRate: innerStep,
+      mode: .truncated(lastSteps: truncatedIterations),
       innerTolerance: .infinity)
     oracles.record(estimate.counts)
     y = estimate.innerIterate ?? y
-    x = x - outerStepSize * estimate.gradient
+    x = x - outerStep * estimate.gradient
     return estimate.gradient
   }
 }

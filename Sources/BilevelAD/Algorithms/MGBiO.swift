@@ -23,9 +23,9 @@ import Autodiff
 public struct MGBiO: BilevelAlgorithm {
   public let name = "mgbio"
   /// λ.
-  public var innerStepSize: Double
+  public var innerStep: Double
   /// γ.
-  public var outerStepSize: Double
+  public var outerStep: Double
   /// β ∈ (0, 1].
   public var momentum: Double
   /// [μ, L], the interval the Hessian's eigenvalues are clipped to.
@@ -41,13 +41,13 @@ public struct MGBiO: BilevelAlgorithm {
 
   /// MGBiO with the given steps.
   public init(
-    innerStepSize: Double = 0.1, outerStepSize: Double = 0.1, momentum: Double = 0.5,
+    innerStep: Double = 0.1, outerStep: Double = 0.1, momentum: Double = 0.5,
     spectrum: ClosedRange<Double> = 0.1...10, constraint: ConstraintSet = .unconstrained, maxInnerDimension: Int = 500
   ) {
     require(momentum > 0 && momentum <= 1, "MGBiO: momentum must lie in (0, 1], got \(momentum)")
     require(spectrum.lowerBound > 0, "MGBiO: the spectrum's lower bound μ must be positive")
-    self.innerStepSize = innerStepSize
-    self.outerStepSize = outerStepSize
+    self.innerStep = innerStep
+    self.outerStep = outerStep
     self.momentum = momentum
     self.spectrum = spectrum
     self.constraint = constraint
@@ -65,7 +65,7 @@ public struct MGBiO: BilevelAlgorithm {
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    y = y - innerStepSize * oracles.innerGradientY(x: x, y: y)
+    y = y - innerStep * oracles.innerGradientY(x: x, y: y)
     let (fx, fy) = oracles.outerGradients(x: x, y: y)
     let n = y.scalarCount
     let hessian = oracles.innerHessian(x: x, y: y).scalars
@@ -87,7 +87,7 @@ public struct MGBiO: BilevelAlgorithm {
     let h = fx - oracles.crossProduct(x: x, y: y, v: Tensor(shape: y.shape, scalars: solution))
     let direction = w.map { momentum * h + (1 - momentum) * $0 } ?? h
     w = direction
-    x = constraint.project(x - outerStepSize * direction)
+    x = constraint.project(x - outerStep * direction)
     return direction
   }
 }

@@ -28,7 +28,7 @@ import Autodiff
 /// optimization", NeurIPS 2021. Defaults as in the benchopt bilevel benchmark:
 /// ρ_t = 0.1/(t+1)^{1/3}, α_t = 0.5/(t+1)^{2/3}, η = 0.1, outer ratio 1, Q = 10, batches
 /// of 64.
-public struct MRBO: BilevelAlgorithm {
+public struct MRBO: StochasticAlgorithm {
   /// "mrbo".
   public let name = "mrbo"
   /// ρ_t, the step of y.
@@ -40,15 +40,19 @@ public struct MRBO: BilevelAlgorithm {
   /// η_t, the step of the Neumann series.
   public var neumannStep: StepSchedule
   /// Q, the Hessian-vector products of each Neumann series.
-  public var neumannSteps: Int
+  public var neumannTerms: Int
   /// Mini-batches and seed.
   public var settings: StochasticSettings
 
-  /// The current outer iterate.
-  public var x: Tensor { state?.x ?? Tensor(0) }
-  /// The current inner iterate.
-  public var y: Tensor { state?.y ?? Tensor(0) }
-  private var state: DoubleMomentumState?
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
+  /// (x⁻, y⁻), the previous iterate.
+  private var previous: (x: Tensor, y: Tensor)?
+  /// (D_y, D_x), the recursive directions.
+  private var directions: (y: Tensor, x: Tensor)?
+  /// SUSTAIN's variant: Ghadimi and Wang's randomized truncation with bound Q (as
+  /// `settings.neumannTruncation` says) in place of the series of Q terms.
+  var randomizedNeumann = false
 
   /// MRBO with the benchmark's defaults: ρ_t = 0.1/(t+1)^{1/3}, α_t = 0.5/(t+1)^{2/3},
   /// constant η = 0.1, outer ratio 1, Q = 10, batches of 64.
@@ -58,33 +62,64 @@ public struct MRBO: BilevelAlgorithm {
   ///   - outerRatio: ρ_t / γ_t.
   ///   - momentum: α_t.
   ///   - neumannStep: η_t.
-  ///   - neumannSteps: Q.
+  ///   - neumannTerms: Q.
   ///   - settings: batch size, sampling scheme, seed.
   public init(
     innerStep: StepSchedule = .decreasing(0.1, exponent: 1.0 / 3), outerRatio: Double = 1,
     momentum: StepSchedule = .decreasing(0.5, exponent: 2.0 / 3), neumannStep: StepSchedule = .constant(0.1),
-    neumannSteps: Int = 10, settings: StochasticSettings = StochasticSettings()
+    neumannTerms: Int = 10, settings: StochasticSettings = StochasticSettings()
   ) {
     require(outerRatio > 0, "MRBO: outerRatio must be positive, got \(outerRatio)")
-    require(neumannSteps >= 0, "MRBO: neumannSteps must be non-negative, got \(neumannSteps)")
+    require(neumannTerms >= 0, "MRBO: neumannTerms must be non-negative, got \(neumannTerms)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.momentum = momentum
     self.neumannStep = neumannStep
-    self.neumannSteps = neumannSteps
+    self.neumannTerms = neumannTerms
     self.settings = settings
   }
 
   /// Sets (x, y) to the starting point, forgets the previous iterate and the directions,
   /// and restarts the samplers and the schedules.
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    state = DoubleMomentumState(x: x, y: y, problem: oracles.problem, settings: settings)
+    state = StochasticIterate(x: x, y: y, oracles: oracles, settings: settings)
+    previous = nil
+    directions = nil
   }
 
   /// Updates both recursive directions on shared batches, then steps y and x.
+  ///
+  /// The series of Q terms is the randomized estimate with every term kept (bound Q + 1,
+  /// `NeumannTruncation.expected`), so one call serves MRBO and SUSTAIN.
   public mutating func step(oracles: Oracles) -> Tensor {
-    state!.step(
-      oracles: oracles, innerStep: innerStep, outerRatio: outerRatio, momentum: momentum, neumannStep: neumannStep,
-      neumannSteps: neumannSteps, estimate: .series)
+    let (bound, truncation) =
+      randomizedNeumann ? (neumannTerms, settings.neumannTruncation) : (neumannTerms + 1, .expected)
+    let innerBatch = state.innerBatch()
+    let outerBatch = state.outerBatch()
+    let eta = neumannStep.value(at: state.t)
+    let gradientY = oracles.innerGradientY(x: x, y: y, batch: innerBatch)
+    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: outerBatch)
+    if let old = previous, let d = directions {
+      let oldGradientY = oracles.innerGradientY(x: old.x, y: old.y, batch: innerBatch)
+      let (oldOuterX, oldOuterY) = oracles.outerGradients(x: old.x, y: old.y, batch: outerBatch)
+      let (w, oldW) = state.jointRandomizedNeumannSeries(
+        oracles: oracles, x: x, y: y, rightHandSide: outerY, previousX: old.x, previousY: old.y,
+        previousRightHandSide: oldOuterY, step: eta, terms: bound, truncation: truncation)
+      let h = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: innerBatch)
+      let oldH = oldOuterX - oracles.crossProduct(x: old.x, y: old.y, v: oldW, batch: innerBatch)
+      let keep = 1 - momentum.value(at: state.t)
+      directions = (gradientY + keep * (d.y - oldGradientY), h + keep * (d.x - oldH))
+    } else {
+      let w = state.randomizedNeumannSeries(
+        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: bound, truncation: truncation)
+      directions = (gradientY, outerX - oracles.crossProduct(x: x, y: y, v: w, batch: innerBatch))
+    }
+    previous = (x, y)
+    let d = directions!
+    let rho = innerStep.value(at: state.t)
+    state.y = y - rho * d.y
+    state.x = x - (rho / outerRatio) * d.x
+    state.t += 1
+    return d.x
   }
 }

@@ -36,7 +36,7 @@ import Autodiff
 /// single timescale), the Ghadimi-Wang estimator used by the same authors' TTSA and
 /// SUSTAIN, and a public re-implementation (h_k = η h̄ + (1 − η)(h_{k−1} + h̄ − h̄⁻)). The
 /// paper's constants for α_k, β_k and η_k could not be checked.
-public struct MSTSA: BilevelAlgorithm {
+public struct MSTSA: StochasticAlgorithm {
   /// "mstsa".
   public let name = "mstsa"
   /// β_k, the step of y.
@@ -48,19 +48,15 @@ public struct MSTSA: BilevelAlgorithm {
   /// η, the step of the Neumann estimate.
   public var neumannStep: StepSchedule
   /// N, the truncation bound of the Neumann estimate.
-  public var neumannSteps: Int
+  public var neumannTerms: Int
   /// Mini-batches and seed (which also seeds the truncation depths).
   public var settings: StochasticSettings
 
-  /// The current outer iterate.
-  public private(set) var x = Tensor(0)
-  /// The current inner iterate.
-  public private(set) var y = Tensor(0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
+
   private var previousX: Tensor?
   private var direction: Tensor?
-  private var t = 0
-  private var streams: BatchStreams?
-  private var generator = SeededRandomNumberGenerator(seed: 0)
 
   /// MSTSA with single-timescale defaults: β_k = 0.1/√(k+1), α_k = β_k, η_k = 0.5/(k+1),
   /// constant Neumann step 0.1, N = 10, batches of 64.
@@ -70,68 +66,61 @@ public struct MSTSA: BilevelAlgorithm {
   ///   - outerRatio: β_k / α_k.
   ///   - momentum: η_k, in (0, 1].
   ///   - neumannStep: η.
-  ///   - neumannSteps: N.
+  ///   - neumannTerms: N.
   ///   - settings: batch size, sampling scheme, seed.
   /// - Precondition: outerRatio > 0 and N ≥ 1.
   public init(
     innerStep: StepSchedule = .decreasing(0.1, exponent: 0.5), outerRatio: Double = 1,
     momentum: StepSchedule = .decreasing(0.5, exponent: 1), neumannStep: StepSchedule = .constant(0.1),
-    neumannSteps: Int = 10, settings: StochasticSettings = StochasticSettings()
+    neumannTerms: Int = 10, settings: StochasticSettings = StochasticSettings()
   ) {
     require(outerRatio > 0, "MSTSA: outerRatio must be positive, got \(outerRatio)")
-    require(neumannSteps >= 1, "MSTSA: neumannSteps must be positive, got \(neumannSteps)")
+    require(neumannTerms >= 1, "MSTSA: neumannTerms must be positive, got \(neumannTerms)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.momentum = momentum
     self.neumannStep = neumannStep
-    self.neumannSteps = neumannSteps
+    self.neumannTerms = neumannTerms
     self.settings = settings
   }
 
   /// Sets (x, y) to the starting point, forgets the previous point and the direction, and
   /// restarts the samplers, the truncation draws and the schedules.
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
+    state = StochasticIterate(x: x, y: y, oracles: oracles, settings: settings)
     previousX = nil
     direction = nil
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
-    generator = SeededRandomNumberGenerator(seed: settings.algorithmSeed)
   }
 
   /// One SGD step on y, the momentum hypergradient on shared samples, one step on x.
   public mutating func step(oracles: Oracles) -> Tensor {
-    var streams = self.streams!
-    defer { self.streams = streams }
-    let beta = innerStep.value(at: t)
+    let beta = innerStep.value(at: state.t)
     let oldY = y
-    y = y - beta * oracles.innerGradientY(x: x, y: y, batch: streams.nextInner()?.indices)
-    let outerBatch = streams.nextOuter()?.indices
-    let eta = neumannStep.value(at: t)
+    state.y = y - beta * oracles.innerGradientY(x: x, y: y, batch: state.innerBatch())
+    let outerBatch = state.outerBatch()
+    let eta = neumannStep.value(at: state.t)
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: outerBatch)
     if let oldX = previousX, let d = direction {
       let (oldOuterX, oldOuterY) = oracles.outerGradients(x: oldX, y: oldY, batch: outerBatch)
-      let (w, oldW) = jointRandomizedNeumannSeries(
+      let (w, oldW) = state.jointRandomizedNeumannSeries(
         oracles: oracles, x: x, y: y, rightHandSide: outerY, previousX: oldX, previousY: oldY,
-        previousRightHandSide: oldOuterY, step: eta, terms: neumannSteps, truncation: settings.neumannTruncation,
-        using: &generator
-      ) { streams.nextInner()?.indices }
-      let crossBatch = streams.nextInner()?.indices
+        previousRightHandSide: oldOuterY, step: eta, terms: neumannTerms, truncation: settings.neumannTruncation
+      )
+      let crossBatch = state.innerBatch()
       let h = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: crossBatch)
       let oldH = oldOuterX - oracles.crossProduct(x: oldX, y: oldY, v: oldW, batch: crossBatch)
-      direction = h + (1 - momentum.value(at: t)) * (d - oldH)
+      direction = h + (1 - momentum.value(at: state.t)) * (d - oldH)
     } else {
-      let w = randomizedNeumannSeries(
-        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps,
-        truncation: settings.neumannTruncation, using: &generator
-      ) { streams.nextInner()?.indices }
-      direction = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: streams.nextInner()?.indices)
+      let w = state.randomizedNeumannSeries(
+        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannTerms,
+        truncation: settings.neumannTruncation
+      )
+      direction = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: state.innerBatch())
     }
     previousX = x
     let d = direction!
-    x = x - (beta / outerRatio) * d
-    t += 1
+    state.x = x - (beta / outerRatio) * d
+    state.t += 1
     return d
   }
 }

@@ -26,7 +26,7 @@ import Autodiff
 /// References: D. Sow, K. Ji and Y. Liang, "On the convergence theory for Hessian-free
 /// bilevel algorithms", NeurIPS 2022. Defaults as in the benchopt bilevel benchmark:
 /// constant ρ = 0.1, outer ratio 1, μ = 0.1, N = Q = 10, full batches.
-public struct PZOBO: BilevelAlgorithm {
+public struct PZOBO: StochasticAlgorithm {
   /// "pzobo".
   public let name = "pzobo"
   /// ρ_t, the step of the inner gradient steps.
@@ -36,19 +36,14 @@ public struct PZOBO: BilevelAlgorithm {
   /// μ, the size of the perturbations of x.
   public var smoothing: Double
   /// N, the inner gradient steps per run.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// Q, the Gaussian directions per iteration.
   public var directionCount: Int
   /// Batches (full by default) and the seed of the directions.
   public var settings: StochasticSettings
 
-  /// The current outer iterate.
-  public private(set) var x = Tensor(0)
-  /// The current inner iterate, warm-started across outer iterations.
-  public private(set) var y = Tensor(0)
-  private var t = 0
-  private var streams: BatchStreams?
-  private var generator = SeededRandomNumberGenerator(seed: 0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
 
   /// PZOBO with the benchmark's defaults: constant ρ = 0.1, outer ratio 1, μ = 0.1,
   /// N = Q = 10, full batches.
@@ -57,40 +52,32 @@ public struct PZOBO: BilevelAlgorithm {
   ///   - innerStep: ρ_t.
   ///   - outerRatio: ρ_t / γ_t.
   ///   - smoothing: μ.
-  ///   - innerSteps: N.
+  ///   - innerIterations: N.
   ///   - directionCount: Q.
   ///   - settings: batch size (nil for full batches), sampling scheme, seed.
   /// - Precondition: μ > 0 and Q ≥ 1.
   public init(
     innerStep: StepSchedule = .constant(0.1), outerRatio: Double = 1, smoothing: Double = 0.1,
-    innerSteps: Int = 10, directionCount: Int = 10, settings: StochasticSettings = StochasticSettings(batchSize: nil)
+    innerIterations: Int = 10, directionCount: Int = 10,
+    settings: StochasticSettings = StochasticSettings(batchSize: nil)
   ) {
     require(outerRatio > 0, "PZOBO: outerRatio must be positive, got \(outerRatio)")
     require(smoothing > 0 && smoothing.isFinite, "PZOBO: smoothing must be positive, got \(smoothing)")
     require(
-      innerSteps >= 0 && directionCount >= 1, "PZOBO: innerSteps must be non-negative and directionCount positive")
+      innerIterations >= 0 && directionCount >= 1,
+      "PZOBO: innerIterations must be non-negative and directionCount positive")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.smoothing = smoothing
-    self.innerSteps = innerSteps
+    self.innerIterations = innerIterations
     self.directionCount = directionCount
     self.settings = settings
   }
 
-  /// Sets (x, y) to the starting point and restarts the samplers, the directions and the
-  /// schedules.
-  public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
-    generator = SeededRandomNumberGenerator(seed: settings.algorithmSeed)
-  }
-
   /// N inner steps, Q perturbed inner runs for the Jacobian estimate, one step on x.
   public mutating func step(oracles: Oracles) -> Tensor {
-    let rho = innerStep.value(at: t)
-    let batches = (0..<innerSteps).map { _ in streams!.nextInner()?.indices }
+    let rho = innerStep.value(at: state.t)
+    let batches = (0..<innerIterations).map { _ in state.innerBatch() }
     func innerRun(at point: Tensor, from start: Tensor) -> Tensor {
       var z = start
       for batch in batches {
@@ -99,17 +86,17 @@ public struct PZOBO: BilevelAlgorithm {
       return z
     }
     let previousY = y
-    y = innerRun(at: x, from: previousY)
-    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: streams!.nextOuter()?.indices)
+    state.y = innerRun(at: x, from: previousY)
+    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: state.outerBatch())
     var sum = Tensor.zeros(x.shape)
     for _ in 0..<directionCount {
-      let u = Tensor(randomNormal: x.shape, using: &generator)
+      let u = Tensor(randomNormal: x.shape, using: &state.generator)
       let delta = (innerRun(at: x + smoothing * u, from: previousY) - y) / smoothing
       sum = sum + dot(delta, outerY).scalar * u
     }
     let directionX = outerX + sum / Double(directionCount)
-    x = x - (rho / outerRatio) * directionX
-    t += 1
+    state.x = x - (rho / outerRatio) * directionX
+    state.t += 1
     return directionX
   }
 }

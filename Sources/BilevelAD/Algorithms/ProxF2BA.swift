@@ -16,7 +16,7 @@ import Autodiff
 /// Oracle calls per iteration: as F2BA, 2K ∇_y g, K ∇_y f, one ∇_x f, two ∇_x g.
 ///
 /// Parameters (defaults of this implementation): C = `constraint`, λ = `multiplier` =
-/// 1000, β = `innerStepSize` = 0.1, K = `innerSteps` = 10, α = `outerStepSize` = 0.1.
+/// 1000, β = `innerStep` = 0.1, K = `innerIterations` = 10, α = `outerStep` = 0.1.
 ///
 /// References: J. Kwon, D. Kwon, S. Wright and R. Nowak, "On Penalty Methods for
 /// Nonconvex Bilevel Optimization and First-Order Stochastic Approximation", ICLR 2024
@@ -33,11 +33,11 @@ public struct ProxF2BA: BilevelAlgorithm {
   /// λ, the fixed multiplier.
   public var multiplier: Double
   /// β, the step of the z and y loops.
-  public var innerStepSize: Double
+  public var innerStep: Double
   /// K, the length of each inner loop.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// α, the x step.
-  public var outerStepSize: Double
+  public var outerStep: Double
 
   public private(set) var x = Tensor(0)
   /// The penalized inner variable y ≈ y*_λ(x).
@@ -49,17 +49,17 @@ public struct ProxF2BA: BilevelAlgorithm {
   ///
   /// - Precondition: λ and the steps are positive and finite, K is non-negative.
   public init(
-    constraint: ConstraintSet, multiplier: Double = 1000, innerStepSize: Double = 0.1, innerSteps: Int = 10,
-    outerStepSize: Double = 0.1
+    constraint: ConstraintSet, multiplier: Double = 1000, innerStep: Double = 0.1, innerIterations: Int = 10,
+    outerStep: Double = 0.1
   ) {
     F2BA.validate(
-      name: "ProxF2BA", multiplier: multiplier, innerStepSize: innerStepSize, innerSteps: innerSteps,
-      outerStepSize: outerStepSize)
+      name: "ProxF2BA", multiplier: multiplier, innerStep: innerStep, innerIterations: innerIterations,
+      outerStep: outerStep)
     self.constraint = constraint
     self.multiplier = multiplier
-    self.innerStepSize = innerStepSize
-    self.innerSteps = innerSteps
-    self.outerStepSize = outerStepSize
+    self.innerStep = innerStep
+    self.innerIterations = innerIterations
+    self.outerStep = outerStep
   }
 
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
@@ -70,7 +70,7 @@ public struct ProxF2BA: BilevelAlgorithm {
 
   public mutating func step(oracles: Oracles) -> Tensor {
     F2BA.iterate(
-      x: &x, y: &y, z: &z, multiplier: multiplier, innerStepSize: innerStepSize, innerSteps: innerSteps,
-      outerStepSize: outerStepSize, constraint: constraint, oracles: oracles)
+      x: &x, y: &y, z: &z, multiplier: multiplier, innerStep: innerStep, innerIterations: innerIterations,
+      outerStep: outerStep, constraint: constraint, oracles: oracles)
   }
 }

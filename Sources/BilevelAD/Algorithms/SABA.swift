@@ -17,7 +17,7 @@ import Autodiff
 /// References: M. Dagréou, P. Ablin, S. Vaiter and T. Moreau, "A framework for bilevel
 /// optimization that enables stochastic and global variance reduction algorithms",
 /// NeurIPS 2022.
-public struct SABA: BilevelAlgorithm {
+public struct SABA: StochasticAlgorithm {
   public let name = "saba"
   /// ρ, the step of y and v (constant by default).
   public var innerStep: StepSchedule
@@ -25,14 +25,13 @@ public struct SABA: BilevelAlgorithm {
   public var outerRatio: Double
   /// Mini-batches (sampled by fixed blocks, which index the memory) and seed.
   public var settings: StochasticSettings
+
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
   /// The most bytes the memory tables may take.
   public var memoryLimit: Int
 
-  public private(set) var x = Tensor(0)
-  public private(set) var y = Tensor(0)
   public private(set) var v = Tensor(0)
-  private var t = 0
-  private var streams: BatchStreams?
   private var memories: [VarianceReductionMemory] = []
 
   /// SABA with the benchmark's defaults: constant ρ = 0.1, outer ratio 1, blocks of 64.
@@ -58,17 +57,14 @@ public struct SABA: BilevelAlgorithm {
   }
 
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
+    state = StochasticIterate(x: x, y: y, oracles: oracles, settings: settings)
     let bytes = memoryByteCount(for: oracles.problem, outerSize: x.scalarCount, innerSize: y.scalarCount)
     require(
       bytes <= memoryLimit,
       "SABA: its memory needs \(bytes) bytes, above the limit of \(memoryLimit); use larger batches or raise memoryLimit"
     )
-    self.x = x
-    self.y = y
     self.v = Tensor.zeros(y.shape)
-    t = 0
-    let streams = BatchStreams(problem: oracles.problem, settings: settings)
-    self.streams = streams
+    let streams = state.streams
     memories = [
       VarianceReductionMemory(blockCount: streams.innerBlockCount, shape: y.shape),  // ∇_y g
       VarianceReductionMemory(blockCount: streams.innerBlockCount, shape: y.shape),  // HVP
@@ -79,25 +75,25 @@ public struct SABA: BilevelAlgorithm {
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    let innerBatch = streams!.nextInner()
-    let outerBatch = streams!.nextOuter()
+    let innerBatch = state.streams.nextInner()
+    let outerBatch = state.streams.nextOuter()
     let (gradientY, hessianV, crossV) = oracles.innerGradientWithProducts(x: x, y: y, v: v, batch: innerBatch?.indices)
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: outerBatch?.indices)
     let innerBlock = innerBatch?.block ?? 0
     let outerBlock = outerBatch?.block ?? 0
-    let wi = streams!.innerWeight(innerBatch)
-    let wo = streams!.outerWeight(outerBatch)
+    let wi = state.streams.innerWeight(innerBatch)
+    let wo = state.streams.outerWeight(outerBatch)
     let dY = memories[0].direction(for: gradientY, block: innerBlock, weight: wi)
     let dHessian = memories[1].direction(for: hessianV, block: innerBlock, weight: wi)
     let dCross = memories[2].direction(for: crossV, block: innerBlock, weight: wi)
     let dOuterY = memories[3].direction(for: outerY, block: outerBlock, weight: wo)
     let dOuterX = memories[4].direction(for: outerX, block: outerBlock, weight: wo)
-    let rho = innerStep.value(at: t)
+    let rho = innerStep.value(at: state.t)
     let directionX = dCross + dOuterX
-    y = y - rho * dY
+    state.y = y - rho * dY
     v = v - rho * (dHessian + dOuterY)
-    x = x - (rho / outerRatio) * directionX
-    t += 1
+    state.x = x - (rho / outerRatio) * directionX
+    state.t += 1
     return directionX
   }
 }

@@ -34,19 +34,19 @@ import Autodiff
 /// (Frank-Wolfe on x, a momentum-tracked hypergradient, constant samples per iteration,
 /// streaming) with the Ghadimi-Wang hypergradient estimator. The paper's exact estimator,
 /// the order of the y and x updates and its step-size exponents could not be checked.
-public struct SBFW: BilevelAlgorithm {
+public struct SBFW: StochasticAlgorithm {
   /// "sbfw".
   public let name = "sbfw"
   /// β_t, the step of y.
   public var innerStep: StepSchedule
   /// η_t, the Frank-Wolfe step of x (clamped to 1).
-  public var frankWolfeStep: StepSchedule
+  public var outerStep: StepSchedule
   /// ρ_t, the momentum weight of the hypergradient estimate (1 − ρ_t keeps the past).
   public var momentum: StepSchedule
   /// η, the step of the Neumann estimate.
   public var neumannStep: StepSchedule
   /// N, the truncation bound of the Neumann estimate.
-  public var neumannSteps: Int
+  public var neumannTerms: Int
   /// C, the bounded set x lives in.
   public var constraint: ConstraintSet
   /// The step's form: the paper's, or pairwise (simplex only).
@@ -58,15 +58,11 @@ public struct SBFW: BilevelAlgorithm {
   /// Mini-batches and seed (which also seeds the truncation depths).
   public var settings: StochasticSettings
 
-  /// The current outer iterate, always in `constraint`.
-  public private(set) var x = Tensor(0)
-  /// The current inner iterate.
-  public private(set) var y = Tensor(0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
+
   private var previous: (x: Tensor, y: Tensor)?
   private var direction: Tensor?
-  private var t = 0
-  private var streams: BatchStreams?
-  private var generator = SeededRandomNumberGenerator(seed: 0)
 
   /// SBFW over `constraint` with the defaults η_t = 1/(t+1)^{3/4}, ρ_t = 1/√(t+1),
   /// β_t = 0.1/√(t+1), constant Neumann step 0.1, N = 10, batches of 64.
@@ -74,10 +70,10 @@ public struct SBFW: BilevelAlgorithm {
   /// - Parameters:
   ///   - constraint: C, bounded.
   ///   - innerStep: β_t.
-  ///   - frankWolfeStep: η_t.
+  ///   - outerStep: η_t.
   ///   - momentum: ρ_t, in (0, 1].
   ///   - neumannStep: η.
-  ///   - neumannSteps: N.
+  ///   - neumannTerms: N.
   ///   - variant: `.standard` (the paper's) or `.pairwise` (simplex only).
   ///   - smoothness: L of the hypergradient, to cap the step by the short step; nil for
   ///     the schedule alone.
@@ -86,13 +82,13 @@ public struct SBFW: BilevelAlgorithm {
   ///   `.pairwise`.
   public init(
     constraint: ConstraintSet, innerStep: StepSchedule = .decreasing(0.1, exponent: 0.5),
-    frankWolfeStep: StepSchedule = .decreasing(1, exponent: 0.75),
+    outerStep: StepSchedule = .decreasing(1, exponent: 0.75),
     momentum: StepSchedule = .decreasing(1, exponent: 0.5),
-    neumannStep: StepSchedule = .constant(0.1), neumannSteps: Int = 10, variant: FrankWolfeVariant = .standard,
+    neumannStep: StepSchedule = .constant(0.1), neumannTerms: Int = 10, variant: FrankWolfeVariant = .standard,
     smoothness: Double? = nil, settings: StochasticSettings = StochasticSettings()
   ) {
     require(constraint != .unconstrained, "SBFW: Frank-Wolfe needs a bounded constraint set, got .unconstrained")
-    require(neumannSteps >= 1, "SBFW: neumannSteps must be positive, got \(neumannSteps)")
+    require(neumannTerms >= 1, "SBFW: neumannTerms must be positive, got \(neumannTerms)")
     require(
       variant == .standard || constraint == .simplex, "SBFW: the pairwise step needs the simplex, got \(constraint)")
     require(smoothness.map { $0 > 0 && $0.isFinite } ?? true, "SBFW: smoothness must be positive and finite")
@@ -100,64 +96,58 @@ public struct SBFW: BilevelAlgorithm {
     self.smoothness = smoothness
     self.constraint = constraint
     self.innerStep = innerStep
-    self.frankWolfeStep = frankWolfeStep
+    self.outerStep = outerStep
     self.momentum = momentum
     self.neumannStep = neumannStep
-    self.neumannSteps = neumannSteps
+    self.neumannTerms = neumannTerms
     self.settings = settings
   }
 
   /// Sets x to the projection of x0 onto C and y to y0, forgets the previous point and the
   /// direction, and restarts the samplers, the truncation draws and the schedules.
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = constraint.project(x)
-    self.y = y
+    state = StochasticIterate(x: x, y: y, oracles: oracles, settings: settings)
+    state.x = constraint.project(x)
     previous = nil
     direction = nil
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
-    generator = SeededRandomNumberGenerator(seed: settings.algorithmSeed)
   }
 
   /// The momentum hypergradient on shared samples, one Frank-Wolfe step on x and one SGD
   /// step on y.
   public mutating func step(oracles: Oracles) -> Tensor {
-    var streams = self.streams!
-    defer { self.streams = streams }
-    let gradientY = oracles.innerGradientY(x: x, y: y, batch: streams.nextInner()?.indices)
-    let outerBatch = streams.nextOuter()?.indices
-    let eta = neumannStep.value(at: t)
+    let gradientY = oracles.innerGradientY(x: x, y: y, batch: state.innerBatch())
+    let outerBatch = state.outerBatch()
+    let eta = neumannStep.value(at: state.t)
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: outerBatch)
     if let old = previous, let d = direction {
       let (oldOuterX, oldOuterY) = oracles.outerGradients(x: old.x, y: old.y, batch: outerBatch)
-      let (w, oldW) = jointRandomizedNeumannSeries(
+      let (w, oldW) = state.jointRandomizedNeumannSeries(
         oracles: oracles, x: x, y: y, rightHandSide: outerY, previousX: old.x, previousY: old.y,
-        previousRightHandSide: oldOuterY, step: eta, terms: neumannSteps, truncation: settings.neumannTruncation,
-        using: &generator
-      ) { streams.nextInner()?.indices }
-      let crossBatch = streams.nextInner()?.indices
+        previousRightHandSide: oldOuterY, step: eta, terms: neumannTerms, truncation: settings.neumannTruncation
+      )
+      let crossBatch = state.innerBatch()
       let h = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: crossBatch)
       let oldH = oldOuterX - oracles.crossProduct(x: old.x, y: old.y, v: oldW, batch: crossBatch)
-      direction = h + (1 - momentum.value(at: t)) * (d - oldH)
+      direction = h + (1 - momentum.value(at: state.t)) * (d - oldH)
     } else {
-      let w = randomizedNeumannSeries(
-        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps,
-        truncation: settings.neumannTruncation, using: &generator
-      ) { streams.nextInner()?.indices }
-      direction = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: streams.nextInner()?.indices)
+      let w = state.randomizedNeumannSeries(
+        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannTerms,
+        truncation: settings.neumannTruncation
+      )
+      direction = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: state.innerBatch())
     }
     let d = direction!
     let vertex = constraint.linearMinimizer(d)
-    let scheduled = Swift.min(Swift.max(frankWolfeStep.value(at: t), 0), 1)
+    let scheduled = Swift.min(Swift.max(outerStep.value(at: state.t), 0), 1)
     previous = (x, y)
     switch variant {
     case .standard:
-      x = x + shortened(scheduled, direction: d, from: x, to: vertex) * (vertex - x)
+      state.x = x + shortened(scheduled, direction: d, from: x, to: vertex) * (vertex - x)
     case .pairwise:
-      x = pairwiseStep(scheduled, direction: d, to: vertex)
+      state.x = pairwiseStep(scheduled, direction: d, to: vertex)
     }
-    y = y - innerStep.value(at: t) * gradientY
-    t += 1
+    state.y = y - innerStep.value(at: state.t) * gradientY
+    state.t += 1
     return d
   }
 

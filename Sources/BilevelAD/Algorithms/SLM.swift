@@ -33,9 +33,9 @@ import Autodiff
 ///
 /// Oracle calls per iteration: T + 1 ∇_y g, two ∇_x g, one ∇f (both partials), two g values.
 ///
-/// Parameters (defaults of this implementation): α = `stepSize` = 0.05, β =
-/// `dualStepSize` = 0.1, p = `proximalWeight` = 1, γ = `averaging` = 0.5, T =
-/// `innerSteps` = 10, η = `innerStepSize` = 0.1, λ₀ = `initialMultiplier` = 1.
+/// Parameters (defaults of this implementation): α = `jointStep` = 0.05, β =
+/// `dualStep` = 0.1, p = `proximalWeight` = 1, γ = `averaging` = 0.5, T =
+/// `innerIterations` = 10, η = `innerStep` = 0.1, λ₀ = `initialMultiplier` = 1.
 ///
 /// References: S. Lu, "SLM: A Smoothed First-Order Lagrangian Method for Structured
 /// Constrained Nonconvex Optimization", NeurIPS 2023. The paper could not be read here
@@ -49,17 +49,17 @@ import Autodiff
 public struct SLM: BilevelAlgorithm {
   public let name = "slm"
   /// α, the primal step before the 1 / (1 + λ) scaling.
-  public var stepSize: Double
+  public var jointStep: Double
   /// β, the dual step.
-  public var dualStepSize: Double
+  public var dualStep: Double
   /// p, the weight of the proximal (smoothing) term.
   public var proximalWeight: Double
   /// γ ∈ (0, 1], the averaging of the smoothing sequence.
   public var averaging: Double
   /// T, the gradient steps on z per iteration.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// η, the z step.
-  public var innerStepSize: Double
+  public var innerStep: Double
   /// λ₀.
   public var initialMultiplier: Double
 
@@ -78,22 +78,22 @@ public struct SLM: BilevelAlgorithm {
   ///
   /// - Precondition: the steps are positive, γ lies in (0, 1], p, λ₀ and T are non-negative.
   public init(
-    stepSize: Double = 0.05, dualStepSize: Double = 0.1, proximalWeight: Double = 1, averaging: Double = 0.5,
-    innerSteps: Int = 10, innerStepSize: Double = 0.1, initialMultiplier: Double = 1
+    jointStep: Double = 0.05, dualStep: Double = 0.1, proximalWeight: Double = 1, averaging: Double = 0.5,
+    innerIterations: Int = 10, innerStep: Double = 0.1, initialMultiplier: Double = 1
   ) {
     require(
-      stepSize > 0 && stepSize.isFinite && innerStepSize > 0 && innerStepSize.isFinite && dualStepSize > 0,
-      "SLM: step sizes must be positive, got α = \(stepSize), η = \(innerStepSize), β = \(dualStepSize)")
+      jointStep > 0 && jointStep.isFinite && innerStep > 0 && innerStep.isFinite && dualStep > 0,
+      "SLM: step sizes must be positive, got α = \(jointStep), η = \(innerStep), β = \(dualStep)")
     require(averaging > 0 && averaging <= 1, "SLM: averaging must lie in (0, 1], got \(averaging)")
     require(
-      proximalWeight >= 0 && initialMultiplier >= 0 && innerSteps >= 0,
-      "SLM: p, λ₀ and T must be non-negative, got \(proximalWeight), \(initialMultiplier), \(innerSteps)")
-    self.stepSize = stepSize
-    self.dualStepSize = dualStepSize
+      proximalWeight >= 0 && initialMultiplier >= 0 && innerIterations >= 0,
+      "SLM: p, λ₀ and T must be non-negative, got \(proximalWeight), \(initialMultiplier), \(innerIterations)")
+    self.jointStep = jointStep
+    self.dualStep = dualStep
     self.proximalWeight = proximalWeight
     self.averaging = averaging
-    self.innerSteps = innerSteps
-    self.innerStepSize = innerStepSize
+    self.innerIterations = innerIterations
+    self.innerStep = innerStep
     self.initialMultiplier = initialMultiplier
   }
 
@@ -108,19 +108,19 @@ public struct SLM: BilevelAlgorithm {
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    for _ in 0..<innerSteps where !oracles.isPastDeadline {
-      z = z - innerStepSize * oracles.innerGradientY(x: x, y: z)
+    for _ in 0..<innerIterations where !oracles.isPastDeadline {
+      z = z - innerStep * oracles.innerGradientY(x: x, y: z)
     }
     let (fx, fy) = oracles.outerGradients(x: x, y: y)
     let (gx, gy) = oracles.innerGradients(x: x, y: y)
     let valueGradient = oracles.innerGradientX(x: x, y: z)
     let directionX = fx + multiplier * (gx - valueGradient) + proximalWeight * (x - centerX)
     let directionY = fy + multiplier * gy + proximalWeight * (y - centerY)
-    let primalStep = stepSize / (1 + multiplier)
+    let primalStep = jointStep / (1 + multiplier)
     x = x - primalStep * directionX
     y = y - primalStep * directionY
     constraintValue = oracles.innerValue(x: x, y: y) - oracles.innerValue(x: x, y: z)
-    multiplier = max(0, multiplier + dualStepSize * constraintValue)
+    multiplier = max(0, multiplier + dualStep * constraintValue)
     centerX = centerX + averaging * (x - centerX)
     centerY = centerY + averaging * (y - centerY)
     return directionX

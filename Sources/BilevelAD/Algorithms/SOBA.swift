@@ -19,7 +19,7 @@ import Autodiff
 /// References: M. Dagréou, P. Ablin, S. Vaiter and T. Moreau, "A framework for bilevel
 /// optimization that enables stochastic and global variance reduction algorithms",
 /// NeurIPS 2022.
-public struct SOBA: BilevelAlgorithm {
+public struct SOBA: StochasticAlgorithm {
   public let name = "soba"
   /// ρ_t, the step of y and v.
   public var innerStep: StepSchedule
@@ -28,12 +28,11 @@ public struct SOBA: BilevelAlgorithm {
   /// Mini-batches and seed.
   public var settings: StochasticSettings
 
-  public private(set) var x = Tensor(0)
-  public private(set) var y = Tensor(0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
+
   /// The linear-system variable v ≈ −[∇²_yy g]⁻¹ ∇_y f.
   public private(set) var v = Tensor(0)
-  private var t = 0
-  private var streams: BatchStreams?
 
   /// SOBA with the benchmark's defaults: ρ_t = 0.1/√(t+1), outer ratio 1, batches of 64.
   ///
@@ -52,25 +51,22 @@ public struct SOBA: BilevelAlgorithm {
   }
 
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
+    state = StochasticIterate(x: x, y: y, oracles: oracles, settings: settings)
     self.v = Tensor.zeros(y.shape)
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    let innerBatch = streams!.nextInner()?.indices
-    let outerBatch = streams!.nextOuter()?.indices
+    let innerBatch = state.innerBatch()
+    let outerBatch = state.outerBatch()
     let (gradientY, hessianV, crossV) = oracles.innerGradientWithProducts(x: x, y: y, v: v, batch: innerBatch)
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: outerBatch)
-    let rho = innerStep.value(at: t)
+    let rho = innerStep.value(at: state.t)
     let gamma = rho / outerRatio
     let directionX = crossV + outerX
-    y = y - rho * gradientY
+    state.y = y - rho * gradientY
     v = v - rho * (hessianV + outerY)
-    x = x - gamma * directionX
-    t += 1
+    state.x = x - gamma * directionX
+    state.t += 1
     return directionX
   }
 }

@@ -13,7 +13,7 @@ import Autodiff
 /// (x⁻, y⁻, v⁻) ← (x, y, v);   y ← y − ρ D_y,  v ← v − ρ D_v,  x ← x − γ D_x
 /// ```
 /// with constant steps and q = ⌊(n + m) · periodFraction / B⌋ (at least 1). The paper also
-/// projects v onto a ball of radius C_F/μ_G; `vRadius` does so when given (the benchmark
+/// projects v onto a ball of radius C_F/μ_G; `linearSystemRadius` does so when given (the benchmark
 /// does not).
 ///
 /// Oracle calls: a stochastic iteration makes two joint inner and two outer calls; a
@@ -21,7 +21,7 @@ import Autodiff
 ///
 /// References: M. Dagréou, T. Moreau, S. Vaiter and P. Ablin, "A lower bound and a
 /// near-optimal algorithm for bilevel empirical risk minimization", AISTATS 2024.
-public struct SRBA: BilevelAlgorithm {
+public struct SRBA: StochasticAlgorithm {
   public let name = "srba"
   /// ρ (constant by default).
   public var innerStep: StepSchedule
@@ -30,41 +30,37 @@ public struct SRBA: BilevelAlgorithm {
   /// The restart period as a fraction of an epoch over n + m samples.
   public var periodFraction: Double
   /// The radius of the ball v is projected onto, or nil for none.
-  public var vRadius: Double?
+  public var linearSystemRadius: Double?
   /// Mini-batches and seed.
   public var settings: StochasticSettings
 
-  public private(set) var x = Tensor(0)
-  public private(set) var y = Tensor(0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
+
   public private(set) var v = Tensor(0)
   private var previous: (x: Tensor, y: Tensor, v: Tensor)?
   private var directions: (y: Tensor, v: Tensor, x: Tensor)?
   private var period = 1
-  private var t = 0
-  private var streams: BatchStreams?
 
   /// SRBA with the benchmark's defaults: ρ = 0.1, outer ratio 1, period half an epoch.
   public init(
     innerStep: StepSchedule = .constant(0.1), outerRatio: Double = 1, periodFraction: Double = 0.5,
-    vRadius: Double? = nil, settings: StochasticSettings = StochasticSettings()
+    linearSystemRadius: Double? = nil, settings: StochasticSettings = StochasticSettings()
   ) {
     require(outerRatio > 0, "SRBA: outerRatio must be positive, got \(outerRatio)")
     require(periodFraction > 0, "SRBA: periodFraction must be positive, got \(periodFraction)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.periodFraction = periodFraction
-    self.vRadius = vRadius
+    self.linearSystemRadius = linearSystemRadius
     self.settings = settings
   }
 
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
+    state = StochasticIterate(x: x, y: y, oracles: oracles, settings: settings)
     self.v = Tensor.zeros(y.shape)
     previous = nil
     directions = nil
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
     if let finiteSum = oracles.problem.finiteSum, let batch = settings.batchSize {
       let samples = Double(finiteSum.innerSampleCount + finiteSum.outerSampleCount)
       period = max(1, Int(samples * periodFraction / Double(batch)))
@@ -74,14 +70,14 @@ public struct SRBA: BilevelAlgorithm {
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    if t % period == 0 || previous == nil || !streams!.isStochastic {
+    if state.t % period == 0 || previous == nil || !state.streams.isStochastic {
       let (gy, hv, cross) = oracles.innerGradientWithProducts(x: x, y: y, v: v)
       let (fx, fy) = oracles.outerGradients(x: x, y: y)
       directions = (gy, hv + fy, cross + fx)
     } else {
       let old = previous!
-      let inner = streams!.nextInner()?.indices
-      let outer = streams!.nextOuter()?.indices
+      let inner = state.innerBatch()
+      let outer = state.outerBatch()
       let now = oracles.innerGradientWithProducts(x: x, y: y, v: v, batch: inner)
       let then = oracles.innerGradientWithProducts(x: old.x, y: old.y, v: old.v, batch: inner)
       let (fxNow, fyNow) = oracles.outerGradients(x: x, y: y, batch: outer)
@@ -95,12 +91,12 @@ public struct SRBA: BilevelAlgorithm {
     }
     previous = (x, y, v)
     let d = directions!
-    let rho = innerStep.value(at: t)
-    y = y - rho * d.y
+    let rho = innerStep.value(at: state.t)
+    state.y = y - rho * d.y
     v = v - rho * d.v
-    if let radius = vRadius { v = ConstraintSet.ball(radius: radius).project(v) }
-    x = x - (rho / outerRatio) * d.x
-    t += 1
+    if let radius = linearSystemRadius { v = ConstraintSet.ball(radius: radius).project(v) }
+    state.x = x - (rho / outerRatio) * d.x
+    state.t += 1
     return d.x
   }
 }

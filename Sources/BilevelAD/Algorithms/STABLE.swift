@@ -41,7 +41,7 @@ import Autodiff
 /// H_xy and H_yy on shared samples at the current and previous iterates, the y correction
 /// −H_yy⁻¹ H_yx (x⁺ − x)). The projections' exact sets and the paper's constants could not
 /// be checked.
-public struct STABLE: BilevelAlgorithm {
+public struct STABLE: StochasticAlgorithm {
   /// "stable".
   public let name = "stable"
   /// β_k, the step of y.
@@ -61,10 +61,9 @@ public struct STABLE: BilevelAlgorithm {
   /// Mini-batches and seed.
   public var settings: StochasticSettings
 
-  /// The current outer iterate.
-  public private(set) var x = Tensor(0)
-  /// The current inner iterate.
-  public private(set) var y = Tensor(0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
+
   /// H_yy, the recursive estimate of ∇²_yy g, of shape [dim y, dim y] (empty before the
   /// first step).
   public private(set) var hessianEstimate = Tensor(0)
@@ -72,8 +71,6 @@ public struct STABLE: BilevelAlgorithm {
   /// first step).
   public private(set) var crossJacobianEstimate = Tensor(0)
   private var previous: (x: Tensor, y: Tensor)?
-  private var t = 0
-  private var streams: BatchStreams?
 
   /// STABLE with single-timescale defaults: β_k = 0.1/√(k+1), α_k = β_k,
   /// τ_k = 0.5/√(k+1), μ = 0.1, no bound on H_xy, problems up to 200 × 200, batches of 64.
@@ -112,6 +109,7 @@ public struct STABLE: BilevelAlgorithm {
   ///
   /// - Precondition: dim y ≤ `maxInnerDimension` and dim x ≤ `maxOuterDimension`.
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
+    state = StochasticIterate(x: x, y: y, oracles: oracles, settings: settings)
     require(
       y.scalarCount <= maxInnerDimension,
       "STABLE: the inner variable has \(y.scalarCount) entries, above maxInnerDimension \(maxInnerDimension) "
@@ -121,28 +119,22 @@ public struct STABLE: BilevelAlgorithm {
       "STABLE: the outer variable has \(x.scalarCount) entries, above maxOuterDimension \(maxOuterDimension) "
         + "(STABLE keeps a dense dim x × dim y cross-Jacobian estimate); raise maxOuterDimension or use a Hessian-free method"
     )
-    self.x = x
-    self.y = y
     hessianEstimate = Tensor(0)
     crossJacobianEstimate = Tensor(0)
     previous = nil
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
   }
 
   /// Updates both matrix estimates on the shared batch, steps x, then steps y with the
   /// correction for the change in x.
   public mutating func step(oracles: Oracles) -> Tensor {
-    var streams = self.streams!
-    defer { self.streams = streams }
-    let innerBatch = streams.nextInner()?.indices
-    let outerBatch = streams.nextOuter()?.indices
+    let innerBatch = state.innerBatch()
+    let outerBatch = state.outerBatch()
     let gradientY = oracles.innerGradientY(x: x, y: y, batch: innerBatch)
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: outerBatch)
     var hessian = oracles.innerHessian(x: x, y: y, batch: innerBatch)
     var cross = crossJacobian(oracles: oracles, x: x, y: y, batch: innerBatch)
     if let old = previous {
-      let keep = 1 - momentum.value(at: t)
+      let keep = 1 - momentum.value(at: state.t)
       hessian = hessian + keep * (hessianEstimate - oracles.innerHessian(x: old.x, y: old.y, batch: innerBatch))
       cross =
         cross + keep * (crossJacobianEstimate - crossJacobian(oracles: oracles, x: old.x, y: old.y, batch: innerBatch))
@@ -153,14 +145,14 @@ public struct STABLE: BilevelAlgorithm {
     hessianEstimate = inverse.projected
     crossJacobianEstimate = cross
     let directionX = outerX - matmul(cross, inverse.solve(outerY.reshaped(to: [y.scalarCount]))).reshaped(to: x.shape)
-    let beta = innerStep.value(at: t)
+    let beta = innerStep.value(at: state.t)
     let newX = x - (beta / outerRatio) * directionX
     let correction = inverse.solve(matmul(cross, transposed: true, (newX - x).reshaped(to: [x.scalarCount]))).reshaped(
       to: y.shape)
     previous = (x, y)
-    y = y - beta * gradientY - correction
-    x = newX
-    t += 1
+    state.y = y - beta * gradientY - correction
+    state.x = newX
+    state.t += 1
     return directionX
   }
 

@@ -43,15 +43,16 @@ public struct SUSTAIN: BilevelAlgorithm {
   /// η_t, the step of the Neumann estimate.
   public var neumannStep: StepSchedule
   /// N, the truncation bound of the Neumann estimate.
-  public var neumannSteps: Int
+  public var neumannTerms: Int
   /// Mini-batches and seed (which also seeds the truncation depths).
   public var settings: StochasticSettings
 
+  /// MRBO with the randomized Neumann estimate: the update this file's comment states.
+  private var core = MRBO()
   /// The current outer iterate.
-  public var x: Tensor { state?.x ?? Tensor(0) }
+  public var x: Tensor { core.x }
   /// The current inner iterate.
-  public var y: Tensor { state?.y ?? Tensor(0) }
-  private var state: DoubleMomentumState?
+  public var y: Tensor { core.y }
 
   /// SUSTAIN with the benchmark's defaults: ρ_t = 0.1/(t+1)^{1/3}, α_t = 0.5/(t+1)^{2/3},
   /// constant η = 0.1, outer ratio 1, N = 10, batches of 64.
@@ -61,33 +62,33 @@ public struct SUSTAIN: BilevelAlgorithm {
   ///   - outerRatio: ρ_t / γ_t.
   ///   - momentum: α_t.
   ///   - neumannStep: η_t.
-  ///   - neumannSteps: N.
+  ///   - neumannTerms: N.
   ///   - settings: batch size, sampling scheme, seed.
   public init(
     innerStep: StepSchedule = .decreasing(0.1, exponent: 1.0 / 3), outerRatio: Double = 1,
     momentum: StepSchedule = .decreasing(0.5, exponent: 2.0 / 3), neumannStep: StepSchedule = .constant(0.1),
-    neumannSteps: Int = 10, settings: StochasticSettings = StochasticSettings()
+    neumannTerms: Int = 10, settings: StochasticSettings = StochasticSettings()
   ) {
     require(outerRatio > 0, "SUSTAIN: outerRatio must be positive, got \(outerRatio)")
-    require(neumannSteps >= 1, "SUSTAIN: neumannSteps must be positive, got \(neumannSteps)")
+    require(neumannTerms >= 1, "SUSTAIN: neumannTerms must be positive, got \(neumannTerms)")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.momentum = momentum
     self.neumannStep = neumannStep
-    self.neumannSteps = neumannSteps
+    self.neumannTerms = neumannTerms
     self.settings = settings
   }
 
   /// Sets (x, y) to the starting point, forgets the previous iterate and the directions,
   /// and restarts the samplers, the truncation draws and the schedules.
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    state = DoubleMomentumState(x: x, y: y, problem: oracles.problem, settings: settings)
+    core = MRBO(
+      innerStep: innerStep, outerRatio: outerRatio, momentum: momentum, neumannStep: neumannStep,
+      neumannTerms: neumannTerms, settings: settings)
+    core.randomizedNeumann = true
+    core.start(x: x, y: y, oracles: oracles)
   }
 
-  /// Updates both recursive directions on shared batches, then steps y and x.
-  public mutating func step(oracles: Oracles) -> Tensor {
-    state!.step(
-      oracles: oracles, innerStep: innerStep, outerRatio: outerRatio, momentum: momentum, neumannStep: neumannStep,
-      neumannSteps: neumannSteps, estimate: .randomized)
-  }
+  /// MRBO's step (`MRBO.step`) with the randomized Neumann estimate.
+  public mutating func step(oracles: Oracles) -> Tensor { core.step(oracles: oracles) }
 }

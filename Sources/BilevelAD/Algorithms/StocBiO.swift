@@ -19,7 +19,7 @@ import Autodiff
 /// References: K. Ji, J. Yang and Y. Liang, "Bilevel optimization: convergence analysis
 /// and enhanced design", ICML 2021. Defaults as in the benchopt bilevel benchmark:
 /// constant ρ = η = 0.1, outer ratio 1, T = Q = 10, batches of 64.
-public struct StocBiO: BilevelAlgorithm {
+public struct StocBiO: StochasticAlgorithm {
   /// "stocbio".
   public let name = "stocbio"
   /// ρ_t, the step of the SGD steps on y.
@@ -29,18 +29,14 @@ public struct StocBiO: BilevelAlgorithm {
   /// γ_t = ρ_t / outerRatio, the step of x.
   public var outerRatio: Double
   /// T, the SGD steps on y per outer iteration.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// Q, the Hessian-vector products of the Neumann series.
-  public var neumannSteps: Int
+  public var neumannTerms: Int
   /// Mini-batches and seed.
   public var settings: StochasticSettings
 
-  /// The current outer iterate.
-  public private(set) var x = Tensor(0)
-  /// The current inner iterate, warm-started across outer iterations.
-  public private(set) var y = Tensor(0)
-  private var t = 0
-  private var streams: BatchStreams?
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
 
   /// stocBiO with the benchmark's defaults: constant ρ = η = 0.1, outer ratio 1,
   /// T = Q = 10, batches of 64.
@@ -49,46 +45,36 @@ public struct StocBiO: BilevelAlgorithm {
   ///   - innerStep: ρ_t.
   ///   - neumannStep: η_t.
   ///   - outerRatio: ρ_t / γ_t.
-  ///   - innerSteps: T.
-  ///   - neumannSteps: Q.
+  ///   - innerIterations: T.
+  ///   - neumannTerms: Q.
   ///   - settings: batch size, sampling scheme, seed.
   public init(
     innerStep: StepSchedule = .constant(0.1), neumannStep: StepSchedule = .constant(0.1), outerRatio: Double = 1,
-    innerSteps: Int = 10, neumannSteps: Int = 10, settings: StochasticSettings = StochasticSettings()
+    innerIterations: Int = 10, neumannTerms: Int = 10, settings: StochasticSettings = StochasticSettings()
   ) {
     require(outerRatio > 0, "StocBiO: outerRatio must be positive, got \(outerRatio)")
-    require(innerSteps >= 0 && neumannSteps >= 0, "StocBiO: step counts must be non-negative")
+    require(innerIterations >= 0 && neumannTerms >= 0, "StocBiO: step counts must be non-negative")
     self.innerStep = innerStep
     self.neumannStep = neumannStep
     self.outerRatio = outerRatio
-    self.innerSteps = innerSteps
-    self.neumannSteps = neumannSteps
+    self.innerIterations = innerIterations
+    self.neumannTerms = neumannTerms
     self.settings = settings
-  }
-
-  /// Sets (x, y) to the starting point and restarts the samplers and the schedules.
-  public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
   }
 
   /// T SGD steps on y, the Neumann hypergradient at the new y, and one step on x.
   public mutating func step(oracles: Oracles) -> Tensor {
-    var streams = self.streams!
-    defer { self.streams = streams }
-    let rho = innerStep.value(at: t)
-    for _ in 0..<innerSteps where !oracles.isPastDeadline {
-      y = y - rho * oracles.innerGradientY(x: x, y: y, batch: streams.nextInner()?.indices)
+    let rho = innerStep.value(at: state.t)
+    for _ in 0..<innerIterations where !oracles.isPastDeadline {
+      state.y = y - rho * oracles.innerGradientY(x: x, y: y, batch: state.innerBatch())
     }
-    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: streams.nextOuter()?.indices)
-    let w = stochasticNeumannSeries(
-      oracles: oracles, x: x, y: y, rightHandSide: outerY, step: neumannStep.value(at: t), terms: neumannSteps
-    ) { streams.nextInner()?.indices }
-    let directionX = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: streams.nextInner()?.indices)
-    x = x - (rho / outerRatio) * directionX
-    t += 1
+    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: state.outerBatch())
+    let w = state.neumannSeries(
+      oracles: oracles, x: x, y: y, rightHandSide: outerY, step: neumannStep.value(at: state.t), terms: neumannTerms
+    )
+    let directionX = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: state.innerBatch())
+    state.x = x - (rho / outerRatio) * directionX
+    state.t += 1
     return directionX
   }
 }

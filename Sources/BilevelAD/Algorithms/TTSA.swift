@@ -24,7 +24,7 @@ import Autodiff
 /// actor-critic", SIAM J. Optim. 33(1), 2023 (arXiv:2007.05170, 2020). Defaults as in the
 /// benchopt bilevel benchmark: ρ_t = 0.1/(t+1)^{0.4}, γ_t = 0.1/(t+1)^{0.6}, η = 0.1,
 /// N = 10, batches of 64.
-public struct TTSA: BilevelAlgorithm {
+public struct TTSA: StochasticAlgorithm {
   /// "ttsa".
   public let name = "ttsa"
   /// ρ_t, the step of y (the fast timescale).
@@ -36,17 +36,12 @@ public struct TTSA: BilevelAlgorithm {
   /// η_t, the step of the Neumann estimate.
   public var neumannStep: StepSchedule
   /// N, the truncation bound of the Neumann estimate.
-  public var neumannSteps: Int
+  public var neumannTerms: Int
   /// Mini-batches and seed (which also seeds the truncation depths).
   public var settings: StochasticSettings
 
-  /// The current outer iterate.
-  public private(set) var x = Tensor(0)
-  /// The current inner iterate.
-  public private(set) var y = Tensor(0)
-  private var t = 0
-  private var streams: BatchStreams?
-  private var generator = SeededRandomNumberGenerator(seed: 0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
 
   /// TTSA with the benchmark's defaults: ρ_t = 0.1/(t+1)^{0.4}, γ_t = 0.1/(t+1)^{0.6},
   /// constant η = 0.1, N = 10, batches of 64.
@@ -57,48 +52,36 @@ public struct TTSA: BilevelAlgorithm {
   ///   - outerRatio: divides the outer schedule (the benchmark's outer step is
   ///     step_size / outer_ratio with its own exponent 0.6).
   ///   - neumannStep: η_t.
-  ///   - neumannSteps: N.
+  ///   - neumannTerms: N.
   ///   - settings: batch size, sampling scheme, seed.
   public init(
     innerStep: StepSchedule = .decreasing(0.1, exponent: 0.4),
     outerStep: StepSchedule = .decreasing(0.1, exponent: 0.6), outerRatio: Double = 1,
-    neumannStep: StepSchedule = .constant(0.1), neumannSteps: Int = 10,
+    neumannStep: StepSchedule = .constant(0.1), neumannTerms: Int = 10,
     settings: StochasticSettings = StochasticSettings()
   ) {
     require(outerRatio > 0, "TTSA: outerRatio must be positive, got \(outerRatio)")
-    require(neumannSteps >= 1, "TTSA: neumannSteps must be positive, got \(neumannSteps)")
+    require(neumannTerms >= 1, "TTSA: neumannTerms must be positive, got \(neumannTerms)")
     self.innerStep = innerStep
     self.outerStep = outerStep
     self.outerRatio = outerRatio
     self.neumannStep = neumannStep
-    self.neumannSteps = neumannSteps
+    self.neumannTerms = neumannTerms
     self.settings = settings
-  }
-
-  /// Sets (x, y) to the starting point and restarts the samplers, the truncation draws
-  /// and the schedules.
-  public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
-    generator = SeededRandomNumberGenerator(seed: settings.algorithmSeed)
   }
 
   /// One SGD step on y, the randomized Neumann hypergradient at the new y, one step on x.
   public mutating func step(oracles: Oracles) -> Tensor {
-    var streams = self.streams!
-    defer { self.streams = streams }
-    let innerBatch = streams.nextInner()?.indices
-    y = y - innerStep.value(at: t) * oracles.innerGradientY(x: x, y: y, batch: innerBatch)
-    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: streams.nextOuter()?.indices)
-    let w = randomizedNeumannSeries(
-      oracles: oracles, x: x, y: y, rightHandSide: outerY, step: neumannStep.value(at: t), terms: neumannSteps,
-      truncation: settings.neumannTruncation, using: &generator
-    ) { streams.nextInner()?.indices }
+    let innerBatch = state.innerBatch()
+    state.y = y - innerStep.value(at: state.t) * oracles.innerGradientY(x: x, y: y, batch: innerBatch)
+    let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: state.outerBatch())
+    let w = state.randomizedNeumannSeries(
+      oracles: oracles, x: x, y: y, rightHandSide: outerY, step: neumannStep.value(at: state.t), terms: neumannTerms,
+      truncation: settings.neumannTruncation
+    )
     let directionX = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: innerBatch)
-    x = x - (outerStep.value(at: t) / outerRatio) * directionX
-    t += 1
+    state.x = x - (outerStep.value(at: state.t) / outerRatio) * directionX
+    state.t += 1
     return directionX
   }
 }

@@ -20,11 +20,11 @@ import Autodiff
 public struct VPBGD: BilevelAlgorithm {
   public let name = "v-pbgd"
   /// α.
-  public var stepSize: Double
+  public var jointStep: Double
   /// β.
-  public var innerStepSize: Double
+  public var innerStep: Double
   /// T.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// γ's start, end and ramp length.
   public var penalty: (initial: Double, final: Double, rampIterations: Int)
   /// The set x lives in.
@@ -37,15 +37,15 @@ public struct VPBGD: BilevelAlgorithm {
 
   /// V-PBGD; by default γ = 10 from the start and T = 10 inner steps.
   public init(
-    stepSize: Double = 0.01, innerStepSize: Double = 0.1, innerSteps: Int = 10,
+    jointStep: Double = 0.01, innerStep: Double = 0.1, innerIterations: Int = 10,
     penalty: (initial: Double, final: Double, rampIterations: Int) = (10, 10, 0),
     constraint: ConstraintSet = .unconstrained
   ) {
-    require(stepSize > 0 && innerStepSize > 0 && innerSteps >= 0, "VPBGD: invalid parameters")
+    require(jointStep > 0 && innerStep > 0 && innerIterations >= 0, "VPBGD: invalid parameters")
     require(penalty.initial >= 0 && penalty.final >= 0, "VPBGD: the penalty must be non-negative")
-    self.stepSize = stepSize
-    self.innerStepSize = innerStepSize
-    self.innerSteps = innerSteps
+    self.jointStep = jointStep
+    self.innerStep = innerStep
+    self.innerIterations = innerIterations
     self.penalty = penalty
     self.constraint = constraint
   }
@@ -64,16 +64,16 @@ public struct VPBGD: BilevelAlgorithm {
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    for _ in 0..<innerSteps where !oracles.isPastDeadline {
-      omega = omega - innerStepSize * oracles.innerGradientY(x: x, y: omega)
+    for _ in 0..<innerIterations where !oracles.isPastDeadline {
+      omega = omega - innerStep * oracles.innerGradientY(x: x, y: omega)
     }
     let gamma = penalty(at: t)
     let (fx, fy) = oracles.outerGradients(x: x, y: y)
     let (gx, gy) = oracles.innerGradients(x: x, y: y)
     let directionX = fx + gamma * (gx - oracles.innerGradientX(x: x, y: omega))
     let directionY = fy + gamma * gy
-    x = constraint.project(x - stepSize * directionX)
-    y = y - stepSize * directionY
+    x = constraint.project(x - jointStep * directionX)
+    y = y - jointStep * directionY
     t += 1
     return directionX
   }

@@ -35,7 +35,7 @@ import Autodiff
 /// References: J. Yang, K. Ji and Y. Liang, "Provably faster algorithms for bilevel
 /// optimization", NeurIPS 2021. Defaults as in the benchopt bilevel benchmark (except the
 /// period): constant ρ = η = 0.1, outer ratio 1, T = Q = 10, batches of 64.
-public struct VRBO: BilevelAlgorithm {
+public struct VRBO: StochasticAlgorithm {
   /// "vrbo".
   public let name = "vrbo"
   /// ρ_t, the step of y.
@@ -45,23 +45,20 @@ public struct VRBO: BilevelAlgorithm {
   /// η_t, the step of the Neumann series.
   public var neumannStep: StepSchedule
   /// T, the recursive inner steps per outer iteration.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// Q, the Hessian-vector products of each Neumann series.
-  public var neumannSteps: Int
+  public var neumannTerms: Int
   /// The restart period as a fraction of an epoch over n + m samples, in outer iterations.
   public var periodFraction: Double
   /// Mini-batches and seed.
   public var settings: StochasticSettings
 
-  /// The current outer iterate.
-  public private(set) var x = Tensor(0)
-  /// The current inner iterate.
-  public private(set) var y = Tensor(0)
+  /// x, y, t, the samplers and the generator.
+  var state = StochasticIterate()
+
   private var previous: (x: Tensor, y: Tensor)?
   private var directions: (y: Tensor, x: Tensor)?
   private var period = 1
-  private var t = 0
-  private var streams: BatchStreams?
 
   /// VRBO with the benchmark's defaults, ρ = η = 0.1, outer ratio 1, T = Q = 10, batches
   /// of 64, and a restart every half epoch.
@@ -70,23 +67,23 @@ public struct VRBO: BilevelAlgorithm {
   ///   - innerStep: ρ_t.
   ///   - outerRatio: ρ_t / γ_t.
   ///   - neumannStep: η_t.
-  ///   - innerSteps: T.
-  ///   - neumannSteps: Q.
+  ///   - innerIterations: T.
+  ///   - neumannTerms: Q.
   ///   - periodFraction: q · B / (n + m).
   ///   - settings: batch size, sampling scheme, seed.
   public init(
     innerStep: StepSchedule = .constant(0.1), outerRatio: Double = 1, neumannStep: StepSchedule = .constant(0.1),
-    innerSteps: Int = 10, neumannSteps: Int = 10, periodFraction: Double = 0.5,
+    innerIterations: Int = 10, neumannTerms: Int = 10, periodFraction: Double = 0.5,
     settings: StochasticSettings = StochasticSettings()
   ) {
     require(outerRatio > 0, "VRBO: outerRatio must be positive, got \(outerRatio)")
     require(periodFraction > 0, "VRBO: periodFraction must be positive, got \(periodFraction)")
-    require(innerSteps >= 0 && neumannSteps >= 0, "VRBO: step counts must be non-negative")
+    require(innerIterations >= 0 && neumannTerms >= 0, "VRBO: step counts must be non-negative")
     self.innerStep = innerStep
     self.outerRatio = outerRatio
     self.neumannStep = neumannStep
-    self.innerSteps = innerSteps
-    self.neumannSteps = neumannSteps
+    self.innerIterations = innerIterations
+    self.neumannTerms = neumannTerms
     self.periodFraction = periodFraction
     self.settings = settings
   }
@@ -94,12 +91,9 @@ public struct VRBO: BilevelAlgorithm {
   /// Sets (x, y) to the starting point, forgets the directions (the first step restarts),
   /// and restarts the samplers and the schedules.
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
-    self.x = x
-    self.y = y
+    state = StochasticIterate(x: x, y: y, oracles: oracles, settings: settings)
     previous = nil
     directions = nil
-    t = 0
-    streams = BatchStreams(problem: oracles.problem, settings: settings)
     if let finiteSum = oracles.problem.finiteSum, let batch = settings.batchSize {
       let samples = Double(finiteSum.innerSampleCount + finiteSum.outerSampleCount)
       period = max(1, Int(samples * periodFraction / Double(batch)))
@@ -110,41 +104,39 @@ public struct VRBO: BilevelAlgorithm {
 
   /// A full-batch restart when due, one step on x, then T recursive steps on y.
   public mutating func step(oracles: Oracles) -> Tensor {
-    var streams = self.streams!
-    defer { self.streams = streams }
-    let rho = innerStep.value(at: t)
-    let eta = neumannStep.value(at: t)
-    if t % period == 0 || directions == nil {
+    let rho = innerStep.value(at: state.t)
+    let eta = neumannStep.value(at: state.t)
+    if state.t % period == 0 || directions == nil {
       let gradientY = oracles.innerGradientY(x: x, y: y)
       let (outerX, outerY) = oracles.outerGradients(x: x, y: y)
       let w = stochasticNeumannSeries(
-        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannSteps
+        oracles: oracles, x: x, y: y, rightHandSide: outerY, step: eta, terms: neumannTerms
       ) { nil }
       directions = (gradientY, outerX - oracles.crossProduct(x: x, y: y, v: w))
       previous = (x, y)
     }
     let directionX = directions!.x
-    x = x - (rho / outerRatio) * directionX
-    for _ in 0..<innerSteps where !oracles.isPastDeadline {
+    state.x = x - (rho / outerRatio) * directionX
+    for _ in 0..<innerIterations where !oracles.isPastDeadline {
       let old = previous!
-      let innerBatch = streams.nextInner()?.indices
-      let outerBatch = streams.nextOuter()?.indices
+      let innerBatch = state.innerBatch()
+      let outerBatch = state.outerBatch()
       let gradientY = oracles.innerGradientY(x: x, y: y, batch: innerBatch)
       let oldGradientY = oracles.innerGradientY(x: old.x, y: old.y, batch: innerBatch)
       let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: outerBatch)
       let (oldOuterX, oldOuterY) = oracles.outerGradients(x: old.x, y: old.y, batch: outerBatch)
-      let (w, oldW) = jointStochasticNeumannSeries(
+      let (w, oldW) = state.jointNeumannSeries(
         oracles: oracles, x: x, y: y, rightHandSide: outerY, previousX: old.x, previousY: old.y,
-        previousRightHandSide: oldOuterY, step: eta, terms: neumannSteps
-      ) { streams.nextInner()?.indices }
+        previousRightHandSide: oldOuterY, step: eta, terms: neumannTerms
+      )
       let h = outerX - oracles.crossProduct(x: x, y: y, v: w, batch: innerBatch)
       let oldH = oldOuterX - oracles.crossProduct(x: old.x, y: old.y, v: oldW, batch: innerBatch)
       let d = directions!
       directions = (d.y + gradientY - oldGradientY, d.x + h - oldH)
       previous = (x, y)
-      y = y - rho * directions!.y
+      state.y = y - rho * directions!.y
     }
-    t += 1
+    state.t += 1
     return directionX
   }
 }

@@ -26,11 +26,11 @@ import Autodiff
 public struct ValueFunctionPenalty: BilevelAlgorithm {
   public let name = "value-function"
   /// α.
-  public var stepSize: Double
+  public var jointStep: Double
   /// The step of the T gradient steps on θ.
-  public var innerStepSize: Double
+  public var innerStep: Double
   /// T.
-  public var innerSteps: Int
+  public var innerIterations: Int
   /// μ, the smoothing of the value function.
   public var smoothing: Double
   /// γ₀, Δγ and γ_max.
@@ -45,18 +45,19 @@ public struct ValueFunctionPenalty: BilevelAlgorithm {
 
   /// The penalty method; γ grows from 1 by 0.1 per iteration up to 10.
   public init(
-    stepSize: Double = 0.01, innerStepSize: Double = 0.1, innerSteps: Int = 10, smoothing: Double = 1,
+    jointStep: Double = 0.01, innerStep: Double = 0.1, innerIterations: Int = 10, smoothing: Double = 1,
     penalty: (initial: Double, increment: Double, maximum: Double) = (1, 0.1, 10),
     constraint: ConstraintSet = .unconstrained
   ) {
     require(
-      stepSize > 0 && innerStepSize > 0 && innerSteps >= 0 && smoothing > 0, "ValueFunctionPenalty: invalid parameters")
+      jointStep > 0 && innerStep > 0 && innerIterations >= 0 && smoothing > 0,
+      "ValueFunctionPenalty: invalid parameters")
     require(
       penalty.initial >= 0 && penalty.increment >= 0 && penalty.maximum >= penalty.initial,
       "ValueFunctionPenalty: invalid penalty schedule")
-    self.stepSize = stepSize
-    self.innerStepSize = innerStepSize
-    self.innerSteps = innerSteps
+    self.jointStep = jointStep
+    self.innerStep = innerStep
+    self.innerIterations = innerIterations
     self.smoothing = smoothing
     self.penalty = penalty
     self.constraint = constraint
@@ -73,16 +74,16 @@ public struct ValueFunctionPenalty: BilevelAlgorithm {
   }
 
   public mutating func step(oracles: Oracles) -> Tensor {
-    for _ in 0..<innerSteps where !oracles.isPastDeadline {
-      theta = theta - innerStepSize * (oracles.innerGradientY(x: x, y: theta) + (theta - y) / smoothing)
+    for _ in 0..<innerIterations where !oracles.isPastDeadline {
+      theta = theta - innerStep * (oracles.innerGradientY(x: x, y: theta) + (theta - y) / smoothing)
     }
     let gamma = penalty(at: k)
     let (fx, fy) = oracles.outerGradients(x: x, y: y)
     let (gx, gy) = oracles.innerGradients(x: x, y: y)
     let directionX = fx + gamma * (gx - oracles.innerGradientX(x: x, y: theta))
     let directionY = fy + gamma * (gy - (y - theta) / smoothing)
-    x = constraint.project(x - stepSize * directionX)
-    y = y - stepSize * directionY
+    x = constraint.project(x - jointStep * directionX)
+    y = y - jointStep * directionY
     k += 1
     return directionX
   }

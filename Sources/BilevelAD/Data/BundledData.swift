@@ -10,7 +10,7 @@ public enum BundledDataset: String, CaseIterable, Sendable {
   case breastCancer = "breast-cancer"
 
   /// The file name inside the package's resources.
-  var fileName: String {
+  public var fileName: String {
     switch self {
     case .digits: return "digits"
     case .breastCancer: return "breast_cancer"

@@ -51,6 +51,12 @@ struct BatchStreams {
   private(set) var inner: MinibatchSampler?
   private(set) var outer: MinibatchSampler?
 
+  /// Full batches on both levels (the state of an algorithm before `start`).
+  init() {
+    inner = nil
+    outer = nil
+  }
+
   init(problem: BilevelProblem, settings: StochasticSettings) {
     guard let finiteSum = problem.finiteSum, let size = settings.batchSize else {
       inner = nil

@@ -14,7 +14,7 @@ public final class Oracles {
 
   /// When the run must end (`DispatchTime` uptime in nanoseconds), set by the driver from
   /// `StoppingRule.wallClockLimit`; nil for no limit. The algorithms' inner-step loops
-  /// (their `innerSteps`, linear-system and shadow steps) stop early once it has passed,
+  /// (their `innerIterations`, linear-system and shadow steps) stop early once it has passed,
   /// so one outer step cannot overrun the limit by its inner work. Loops inside unrolled
   /// hypergradients (ITD-BIO, K-RMD) and Neumann series are bounded by their own caps.
   public var deadline: UInt64?

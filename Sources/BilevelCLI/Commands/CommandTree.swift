@@ -1,9 +1,11 @@
+import BilevelAD
+
 /// The commands, options and help texts of `bilevel-cli`.
 enum CommandTree {
   static let runOptions: [OptionSpec] = [
     .option(
       "algorithm", valueName: "names", help: "Algorithms to run one after the other, separated by commas.",
-      default: "aid-bio", values: AlgorithmRegistry.names, isList: true),
+      default: "aid-bio", values: AlgorithmCatalog.names, isList: true),
     .option("iterations", valueName: "n", help: "Outer iterations per algorithm.", default: "200"),
     .option(
       "time-limit", valueName: "seconds",

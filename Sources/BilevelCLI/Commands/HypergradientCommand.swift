@@ -5,30 +5,13 @@ import Dispatch
 /// `bilevel-cli hypergradient TASK --method M`: one hypergradient estimate at the task's
 /// starting point, compared with the best reference the task has.
 enum HypergradientCommand {
-  static let descriptions: [(String, String)] = [
-    ("implicit-cg", "implicit function theorem, conjugate gradient on HVPs to 1e-10"),
-    ("implicit-dense", "implicit function theorem, dense Hessian and Cholesky"),
-    ("implicit-gmres", "implicit function theorem, restarted GMRES (indefinite systems)"),
-    ("neumann", "truncated Neumann series with --steps terms, step 1 / (2 × the task's inner step)⁻¹"),
-    ("implicit-identity", "Hessian-free approximation H ≈ I"),
-    (
-      "implicit-woodbury",
-      "Sherman-Morrison-Woodbury solve of a diagonal + low-rank inner Hessian (hyperparam), checked by one HVP"
-    ),
-    ("unrolled-reverse", "reverse mode through --steps inner gradient steps"),
-    ("unrolled-forward", "forward mode through --steps inner steps (one pass per outer variable)"),
-    ("truncated", "reverse mode through the last --steps / 4 of --steps inner steps (K-RMD)"),
-    ("checkpointed", "reverse mode through --steps steps, storing every √steps-th state"),
-    ("finite-difference", "implicit with finite-difference Hessian and Jacobian products (HJFBiO)"),
-    ("penalty", "F2SA's value-function direction with λ = 1e4"),
-    ("zero-order", "Gaussian smoothing of F with 20 antithetic directions"),
-  ]
-
-  static var methods: [String] { descriptions.map(\.0) }
+  /// The method names, as `HypergradientMethod` defines them.
+  static var methods: [String] { HypergradientMethod.allCases.map(\.rawValue) }
 
   static func run(_ arguments: ParsedArguments, console: Console) throws(CLIError) {
     let taskName = try arguments.choice("task", from: TaskRegistry.names)
-    let method = try arguments.choice("method", from: methods)
+    let methodName = try arguments.choice("method", from: methods)
+    let method = HypergradientMethod(rawValue: methodName)!
     let steps = try arguments.int("steps", range: 1...100_000)
     let seed = UInt64(try arguments.int("seed", range: 0...))
     let dataPath = arguments.contains("data") ? try arguments.path("data") : nil
@@ -36,25 +19,26 @@ enum HypergradientCommand {
       throw arguments.validationError(
         "--data applies to the \(TaskRegistry.dataTasks.joined(separator: ", ")) tasks, not '\(taskName)'")
     }
-    let task = try TaskRegistry.entry(taskName)!.make(
-      TaskOptions(seed: seed, dataPath: dataPath, evaluateHypergradient: false))
+    let task = try TaskRegistry.instance(
+      taskName, options: TaskOptions(seed: seed, evaluateHypergradient: false), dataPath: dataPath)
     let problem = task.problem
     let x = task.x0
-    if method == "unrolled-forward" && x.scalarCount > 200 {
+    if method == .unrolledForward && x.scalarCount > 200 {
       throw arguments.validationError(
         "unrolled-forward makes one forward pass per outer variable and \(taskName) has \(x.scalarCount); use unrolled-reverse"
       )
     }
-    if method == "implicit-dense" && task.y0.scalarCount > 1000 {
+    if method == .implicitDense && task.y0.scalarCount > 1000 {
       throw arguments.validationError("implicit-dense forms the \(task.y0.scalarCount)² inner Hessian; use implicit-cg")
     }
-    if ["unrolled-reverse", "truncated"].contains(method) && steps > 2000 {
+    if [.unrolledReverse, .truncated].contains(method) && steps > 2000 {
       throw arguments.invalidValueError(
         "steps",
         reason:
-          "\(method) keeps every step on its tape (memory grows with --steps); above 2000 use --method checkpointed")
+          "\(methodName) keeps every step on its tape (memory grows with --steps); above 2000 use --method checkpointed"
+      )
     }
-    if method == "implicit-woodbury" && task.woodbury == nil {
+    if method == .implicitWoodbury && task.woodbury == nil {
       let available = ["hyperparam"].joined(separator: ", ")
       throw arguments.validationError(
         "implicit-woodbury needs an inner Hessian of the form diagonal + low rank, which \(taskName) does not declare; available for: \(available)"
@@ -63,15 +47,13 @@ enum HypergradientCommand {
     let inner = problem.solveInner(x: x, y0: task.y0, tolerance: 1e-10, maxIterations: 300)
     let y = inner.solution
     let start = DispatchTime.now().uptimeNanoseconds
-    let estimate =
-      method == "implicit-woodbury"
-      ? problem.woodburyHypergradient(x: x, y: y, structure: task.woodbury!)
-      : estimate(method, problem: problem, x: x, y: y, y0: task.y0, steps: steps, innerStep: task.innerStep, seed: seed)
+    let estimate = method.estimate(
+      problem, x: x, y: y, y0: task.y0, steps: steps, innerStep: task.innerStep, seed: seed, woodbury: task.woodbury)
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
 
     let (reference, referenceName) = self.reference(task: task, x: x, y: y)
     var table = TextTable(
-      title: "\(taskName): hypergradient by \(method) at the starting point", headers: ["quantity", "value"])
+      title: "\(taskName): hypergradient by \(methodName) at the starting point", headers: ["quantity", "value"])
     table.append(["‖estimate‖", TextTable.format(estimate.gradient.norm().scalar, significantDigits: 6)])
     if let reference {
       let error = (estimate.gradient - reference).norm().scalar / max(reference.norm().scalar, 1e-300)
@@ -92,36 +74,6 @@ enum HypergradientCommand {
     console.output(
       "estimate[0..<\(min(6, estimate.gradient.scalarCount))] = [\(head)\(estimate.gradient.scalarCount > 6 ? ", …" : "")]\n"
     )
-  }
-
-  static func estimate(
-    _ method: String, problem: BilevelProblem, x: Tensor, y: Tensor, y0: Tensor, steps: Int, innerStep: Double,
-    seed: UInt64
-  ) -> HypergradientResult<Tensor, Tensor> {
-    switch method {
-    case "implicit-dense": return problem.implicitHypergradient(x: x, y: y, solver: .dense)
-    case "implicit-gmres": return problem.implicitHypergradient(x: x, y: y, solver: .gmres())
-    case "neumann":
-      return problem.implicitHypergradient(x: x, y: y, solver: .neumann(terms: steps, stepSize: innerStep))
-    case "implicit-identity": return problem.implicitHypergradient(x: x, y: y, solver: .identity(scale: 1))
-    case "unrolled-reverse":
-      return problem.unrolledHypergradient(x: x, y0: y0, steps: steps, innerLearningRate: innerStep)
-    case "unrolled-forward":
-      return problem.unrolledHypergradient(x: x, y0: y0, steps: steps, innerLearningRate: innerStep, mode: .forward)
-    case "truncated":
-      return problem.unrolledHypergradient(
-        x: x, y0: y0, steps: steps, innerLearningRate: innerStep, mode: .truncated(lastSteps: max(1, steps / 4)))
-    case "checkpointed":
-      let every = max(1, Int(Double(steps).squareRoot()))
-      return problem.unrolledHypergradient(
-        x: x, y0: y0, steps: steps, innerLearningRate: innerStep, mode: .checkpointed(every: every))
-    case "finite-difference": return problem.finiteDifferenceHypergradient(x: x, y: y)
-    case "penalty": return problem.penaltyHypergradient(x: x, y0: y, multiplier: 1e4)
-    case "zero-order": return problem.zeroOrderHypergradient(x: x, y0: y, samples: 20, smoothing: 1e-4, seed: seed)
-    default:
-      return problem.implicitHypergradient(
-        x: x, y: y, solver: .conjugateGradient(maxIterations: max(200, 2 * y.scalarCount), tolerance: 1e-10))
-    }
   }
 
   /// The exact hypergradient where the task has one, else a tight implicit solve.

@@ -9,7 +9,7 @@ enum RunCommand {
     // --time-limit bounds the whole command's wall-clock time, evaluations included.
     let commandStart = Date()
     let taskName = try arguments.choice("task", from: TaskRegistry.names)
-    let names = try arguments.list("algorithm", from: AlgorithmRegistry.names)
+    let names = try arguments.list("algorithm", from: AlgorithmCatalog.names)
     let iterations = try arguments.int("iterations", range: 0...)
     let seed = UInt64(try arguments.int("seed", range: 0...))
     let evaluateEvery = try arguments.int("evaluate-every", range: 1...)
@@ -42,11 +42,10 @@ enum RunCommand {
     let report: @Sendable (String) -> Void = standardOutputTaken ? console.error : console.output
 
     if !quiet { progress.update("preparing \(taskName)…") }
-    let task = try TaskRegistry.entry(taskName)!.make(
-      TaskOptions(
-        seed: seed, dataPath: dataPath, corruption: corruption, hidden: hidden,
-        maximumDataBytes: try arguments.int("data-limit", range: 1...(1 << 20)) << 20,
-        header: try headerChoice(arguments), evaluateHypergradient: true))
+    let task = try TaskRegistry.instance(
+      taskName, options: TaskOptions(seed: seed, corruption: corruption, hidden: hidden, evaluateHypergradient: true),
+      dataPath: dataPath, maximumDataBytes: try arguments.int("data-limit", range: 1...(1 << 20)) << 20,
+      header: try headerChoice(arguments))
     if arguments.contains("batch-size") && task.sampleCounts == nil {
       throw arguments.validationError("--batch-size applies to tasks with samples (finite sums), not '\(taskName)'")
     }
@@ -67,7 +66,11 @@ enum RunCommand {
       var runs: [any BilevelAlgorithm] = []
       for k in 0..<seedCount {
         let options = try algorithmOptions(arguments, task: task, seed: seed &+ UInt64(k), algorithm: name)
-        runs.append(try AlgorithmRegistry.entry(name)!.make(options))
+        do {
+          runs.append(try AlgorithmCatalog.entry(name)!.make(options))
+        } catch {
+          throw CLIError.runFailed(error.description)
+        }
       }
       algorithms.append((name, runs))
     }
@@ -105,7 +108,7 @@ enum RunCommand {
       }
     }
     for baseline in task.baselines {
-      report("Reference, \(baseline.label): \(baseline.value)\n")
+      report("Reference, \(baseline.label): \(TaskRegistry.format(baseline))\n")
     }
     if task.constraint != .unconstrained {
       for result in results where result.runs.contains(where: { !task.constraint.contains($0.x, tolerance: 1e-9) }) {
@@ -160,15 +163,13 @@ enum RunCommand {
   static func algorithmOptions(
     _ arguments: ParsedArguments, task: TaskInstance, seed: UInt64, algorithm: String
   ) throws(CLIError) -> AlgorithmOptions {
-    let tuned = task.tunedSteps[algorithm]
+    var options = AlgorithmOptions(task: task, algorithm: algorithm, seed: seed)
     let innerStep =
-      arguments.contains("inner-step")
-      ? try arguments.double("inner-step", positive: true) : (tuned?.inner ?? task.innerStep)
+      arguments.contains("inner-step") ? try arguments.double("inner-step", positive: true) : options.innerStep
     let outerStep =
-      arguments.contains("outer-step")
-      ? try arguments.double("outer-step", positive: true) : (tuned?.outer ?? task.outerStep)
-    let innerSteps = arguments.contains("inner-steps") ? try arguments.int("inner-steps", range: 0...100_000) : nil
-    if let innerSteps, innerSteps > 2000, ["itd-bio", "k-rmd"].contains(algorithm) {
+      arguments.contains("outer-step") ? try arguments.double("outer-step", positive: true) : options.outerStep
+    let innerIterations = arguments.contains("inner-steps") ? try arguments.int("inner-steps", range: 0...100_000) : nil
+    if let innerIterations, innerIterations > 2000, ["itd-bio", "k-rmd"].contains(algorithm) {
       throw arguments.invalidValueError(
         "inner-steps",
         reason: "\(algorithm) keeps every inner step on its tape (memory grows with --inner-steps); use at most 2000")
@@ -187,7 +188,6 @@ enum RunCommand {
         innerStep / 20 > 0 ? "outer-step" : "inner-step", reason: "the step is too small to divide (below about 1e-300)"
       )
     }
-    var batchSize = task.batchSize.map { _ in tuned?.batchSize ?? task.batchSize! }
     if arguments.contains("batch-size") {
       let size = try arguments.int("batch-size", range: 1...)
       if let counts = task.sampleCounts {
@@ -197,16 +197,15 @@ enum RunCommand {
             "batch-size", reason: "the batch size must be at most \(limit), the number of samples of the smaller level")
         }
       }
-      batchSize = size
+      options.batchSize = size
     }
-    var truncation = NeumannTruncation.randomized
     if arguments.contains("neumann-truncation"), try arguments.string("neumann-truncation") == "expected" {
-      truncation = .expected
+      options.neumannTruncation = .expected
     }
-    return AlgorithmOptions(
-      innerStep: innerStep, outerStep: outerStep, innerSteps: innerSteps, batchSize: batchSize, seed: seed,
-      innerDimension: task.y0.scalarCount, outerDimension: task.x0.scalarCount, constraint: task.constraint,
-      neumannTruncation: truncation, smoothness: task.smoothness)
+    options.innerStep = innerStep
+    options.outerStep = outerStep
+    options.innerIterations = innerIterations
+    return options
   }
 
   /// `--header` (true), `--no-header` (false) or neither (nil: detect).
@@ -277,10 +276,7 @@ enum RunCommand {
     var table = TextTable(title: title, headers: headers)
     for result in results {
       let lasts = result.runs.map { $0.trace.records.last! }
-      func median(_ values: [Double?]) -> Double? {
-        let present = values.compactMap { $0 }.sorted()
-        return present.isEmpty ? nil : quantile(present, 0.5)
-      }
+      let median = SeedStatistics.median
       var row = [
         result.name, "\(Int(median(lasts.map { Double($0.iteration) })!))",
         TextTable.format(median(lasts.map(\.time))!, significantDigits: 3),
@@ -295,16 +291,6 @@ enum RunCommand {
       table.append(row)
     }
     return table
-  }
-
-  /// The q-quantile of sorted values, linearly interpolated (NumPy's default).
-  static func quantile(_ sorted: [Double], _ q: Double) -> Double {
-    guard sorted.count > 1 else { return sorted.first ?? .nan }
-    let position = q * Double(sorted.count - 1)
-    let lower = Int(position.rounded(.down))
-    let upper = min(lower + 1, sorted.count - 1)
-    let weight = position - Double(lower)
-    return sorted[lower] * (1 - weight) + sorted[upper] * weight
   }
 
   static func csv(_ traces: [Trace]) -> String {
@@ -371,31 +357,9 @@ enum RunCommand {
         chart.series.append(SVGPlot.Series(name: result.name, x: curves[0].map(\.0), y: curves[0].map(\.1)))
         continue
       }
-      // A common grid up to the shortest curve's end.
-      let end = curves.map { $0.last!.0 }.min()!
-      let start = curves.map { $0.first!.0 }.max()!
-      let grid = (0..<100).map { start + (end - start) * Double($0) / 99 }
-      func interpolate(_ curve: [(Double, Double)], at x: Double) -> Double {
-        guard let upper = curve.firstIndex(where: { $0.0 >= x }) else { return curve.last!.1 }
-        if upper == 0 { return curve[0].1 }
-        let (x0, y0) = curve[upper - 1]
-        let (x1, y1) = curve[upper]
-        let t = x1 > x0 ? (x - x0) / (x1 - x0) : 0
-        if logarithmic && y0 > 0 && y1 > 0 {
-          return Foundation.exp(Foundation.log(y0) * (1 - t) + Foundation.log(y1) * t)
-        }
-        return y0 * (1 - t) + y1 * t
-      }
-      var median: [Double] = []
-      var lower: [Double] = []
-      var upper: [Double] = []
-      for x in grid {
-        let values = curves.map { interpolate($0, at: x) }.sorted()
-        median.append(quantile(values, 0.5))
-        lower.append(quantile(values, 0.2))
-        upper.append(quantile(values, 0.8))
-      }
-      chart.series.append(SVGPlot.Series(name: result.name, x: grid, y: median, lower: lower, upper: upper))
+      let band = SeedStatistics.band(of: curves, logarithmic: logarithmic)
+      chart.series.append(
+        SVGPlot.Series(name: result.name, x: band.grid, y: band.median, lower: band.lower, upper: band.upper))
     }
     return chart.rendered()
   }

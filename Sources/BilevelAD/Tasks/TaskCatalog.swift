@@ -1,0 +1,312 @@
+import Autodiff
+
+/// What shapes a catalog task instance.
+public struct TaskOptions: Sendable {
+  /// The seed of the data split, the initial point and the generated data.
+  public var seed: UInt64
+  /// A dataset replacing the bundled one (hypercleaning, hypercleaning-mlp, hyperparam);
+  /// nil: the bundled data.
+  public var data: Dataset?
+  /// The fraction of corrupted training labels (hypercleaning, hypercleaning-mlp).
+  public var corruption: Double
+  /// Hidden units of the tanh network (hypercleaning-mlp).
+  public var hidden: Int
+  /// Whether evaluations compute ‖∇F‖ (an implicit solve: costly on the learning tasks).
+  public var evaluateHypergradient: Bool
+
+  /// Options with the command line's defaults.
+  public init(
+    seed: UInt64 = 0, data: Dataset? = nil, corruption: Double = 0.5, hidden: Int = 16,
+    evaluateHypergradient: Bool = true
+  ) {
+    self.seed = seed
+    self.data = data
+    self.corruption = corruption
+    self.hidden = hidden
+    self.evaluateHypergradient = evaluateHypergradient
+  }
+}
+
+/// Why a catalog task could not be built.
+public enum TaskError: Error, Sendable, CustomStringConvertible {
+  /// No task has this name.
+  case unknownTask(String, known: [String])
+  /// The data does not suit the task (too few samples, wrong labels); the reason says how.
+  case invalidData(String)
+
+  /// The message, naming the problem.
+  public var description: String {
+    switch self {
+    case .unknownTask(let name, let known):
+      return "no task is called '\(name)'; the tasks are \(known.joined(separator: ", "))"
+    case .invalidData(let reason): return reason
+    }
+  }
+}
+
+/// The package's tasks with their defaults: the table `bilevel-cli run` reads, so that a
+/// library user runs exactly what the command line runs.
+public enum TaskCatalog {
+  /// One task of the catalog.
+  public struct Entry: Sendable {
+    /// The name, as on the command line.
+    public let name: String
+    /// One line on what the task is.
+    public let summary: String
+    /// The bundled dataset the task reads when `TaskOptions.data` is nil; nil: the task
+    /// generates its data and takes no dataset.
+    public let bundledData: BundledDataset?
+    /// Whether the task reads `TaskOptions.corruption`.
+    public let readsCorruption: Bool
+    /// Whether the task reads `TaskOptions.hidden`.
+    public let readsHidden: Bool
+    /// Builds the instance.
+    public let make: @Sendable (TaskOptions) throws(TaskError) -> TaskInstance
+  }
+
+  /// The task names, in catalog order.
+  public static var names: [String] { entries.map(\.name) }
+
+  /// The entry called `name`, if any.
+  public static func entry(_ name: String) -> Entry? { entries.first { $0.name == name } }
+
+  /// The instance of the task called `name`.
+  ///
+  /// - Parameters:
+  ///   - name: a catalog name.
+  ///   - options: seed, data and task parameters.
+  /// - Returns: the instance, with the command line's defaults.
+  /// - Throws: `TaskError` for an unknown name or data the task cannot use.
+  public static func instance(of name: String, options: TaskOptions = TaskOptions()) throws(TaskError) -> TaskInstance {
+    guard let entry = entry(name) else { throw TaskError.unknownTask(name, known: names) }
+    return try entry.make(options)
+  }
+
+  /// The options' dataset, or the bundled one.
+  private static func dataset(_ options: TaskOptions, bundled: BundledDataset) throws(TaskError) -> Dataset {
+    if let data = options.data { return data }
+    do {
+      return try Dataset.bundled(bundled)
+    } catch {
+      throw TaskError.invalidData("the bundled \(bundled.rawValue) data: \(error.description)")
+    }
+  }
+
+  private static func requireSamples(_ data: Dataset, _ count: Int) throws(TaskError) {
+    guard data.sampleCount >= count else {
+      throw TaskError.invalidData("needs at least \(count) samples, got \(data.sampleCount)")
+    }
+  }
+
+  /// The "hypercleaning" task with the `HyperCleaning` value behind it (its split, its
+  /// corrupted indices, its accuracy), for a program that reports more than the trace.
+  ///
+  /// - Parameter options: seed, data and corruption.
+  /// - Returns: the catalog instance and the task it was built from.
+  /// - Throws: `TaskError.invalidData` when the data has fewer than 8 samples.
+  public static func hyperCleaning(
+    _ options: TaskOptions = TaskOptions()
+  ) throws(TaskError) -> (instance: TaskInstance, task: HyperCleaning) {
+    let data = try dataset(options, bundled: .digits)
+    try requireSamples(data, 8)
+    let task = HyperCleaning(data: data, corruption: options.corruption, regularization: 1e-3, seed: options.seed)
+    let clean = task.fitClassifier(cleanLabels: true)
+    let corrupted = task.fitClassifier()
+    let instance = TaskInstance(
+      name: "hypercleaning", problem: task.problem, x0: Tensor.zeros(task.outerShape), y0: corrupted.theta,
+      evaluator: task.evaluator(exactHypergradient: options.evaluateHypergradient),
+      innerStep: 0.5, outerStep: 1000, batchSize: 64,
+      sampleCounts: (task.train.sampleCount, task.validation.sampleCount),
+      baselines: [
+        Baseline(label: "trained on clean labels", values: [("test accuracy", task.testAccuracy(clean.theta))]),
+        Baseline(label: "trained on corrupted labels", values: [("test accuracy", task.testAccuracy(corrupted.theta))]),
+      ],
+      metrics: ["test accuracy"],
+      tunedSteps: [
+        "bome": [0.5, 10000], "soba": [0.5, 10000], "saba": [0.5, 100], "srba": [0.5, 100], "f2sa": [0.5, 300, 400],
+        "f2sa-adam": [0.02, 0.02], "stocbio": [0.5, 100], "amigo": [0.5, 100], "pzobo": [0.5, 100],
+      ])
+    return (instance, task)
+  }
+
+  /// The catalog.
+  public static let entries: [Entry] = [
+    Entry(
+      name: "quadratic", summary: "Quadratic bilevel problem with a closed-form hypergradient (d = 20, condition 10).",
+      bundledData: nil, readsCorruption: false, readsHidden: false
+    ) { options in
+      let task = QuadraticBilevel(innerDimension: 20, conditionNumber: 10, seed: options.seed)
+      return TaskInstance(
+        name: "quadratic", problem: task.problem, x0: Tensor(randomNormal: [20], seed: options.seed &+ 100),
+        y0: Tensor.zeros([20]),
+        evaluator: { x, _ in
+          Evaluation(outerValue: task.outerValue(at: x), hypergradientNorm: task.hypergradient(at: x).norm().scalar)
+        },
+        innerStep: 0.1, outerStep: 0.3, exactHypergradient: task.hypergradient(at:),
+        tunedSteps: [
+          "bome": [0.05, 0.05], "v-pbgd": [0.05, 0.05], "f2sa-adam": [0.02, 0.02], "saba": [0.1, 0.1],
+          "srba": [0.1, 0.1], "k-rmd": [0.1, 0.1],
+        ])
+    },
+    Entry(
+      name: "quadratic-sum",
+      summary: "The benchopt benchmark's finite-sum quadratic (n = m = 1024, d = 100), exact hypergradient.",
+      bundledData: nil, readsCorruption: false, readsHidden: false
+    ) { options in
+      let task = QuadraticFiniteSum(
+        innerSamples: 1024, outerSamples: 1024, innerDimension: 100, outerDimension: 100, seed: options.seed &+ 2442)
+      return TaskInstance(
+        name: "quadratic-sum", problem: task.problem, x0: Tensor(shape: [100], repeating: -2), y0: Tensor.zeros([100]),
+        evaluator: task.evaluator(), innerStep: 0.2, outerStep: 0.02, batchSize: 64, sampleCounts: (1024, 1024),
+        exactHypergradient: task.hypergradient(at:))
+    },
+    Entry(
+      name: "hypercleaning",
+      summary: "Data hyper-cleaning on the bundled UCI digits (or --data), 50 % of training labels corrupted.",
+      bundledData: .digits, readsCorruption: true, readsHidden: false
+    ) { (options: TaskOptions) throws(TaskError) in try hyperCleaning(options).instance },
+    Entry(
+      name: "hypercleaning-mlp",
+      summary:
+        "Data hyper-cleaning with a one-hidden-layer tanh network (--hidden units, 16 by default) as the inner model: y is a TanhMLP structure.",
+      bundledData: .digits, readsCorruption: true, readsHidden: true
+    ) { (options: TaskOptions) throws(TaskError) in
+      let data = try dataset(options, bundled: .digits)
+      try requireSamples(data, 8)
+      let task = HyperCleaningMLP(
+        data: data, hidden: options.hidden, corruption: options.corruption, seed: options.seed)
+      let clean = task.fitNetwork(cleanLabels: true)
+      let corrupted = task.fitNetwork()
+      let lambda0 = Tensor.zeros(task.linear.outerShape)
+      // The algorithms run on the flat scalars of the network (see BilevelProblem.flattened).
+      let flat = task.problem.flattened(x: lambda0, y: corrupted.network)
+      let evaluate = task.evaluator(exactHypergradient: options.evaluateHypergradient)
+      return TaskInstance(
+        name: "hypercleaning-mlp", problem: flat.problem, x0: flat.x, y0: flat.y,
+        evaluator: { lambda, theta in evaluate(lambda, flat.structuredY(theta)) },
+        innerStep: 0.5, outerStep: 100, batchSize: 64,
+        sampleCounts: (task.linear.train.sampleCount, task.linear.validation.sampleCount),
+        baselines: [
+          Baseline(
+            label: "network trained on clean labels", values: [("test accuracy", task.testAccuracy(clean.network))]),
+          Baseline(
+            label: "network trained on corrupted labels",
+            values: [("test accuracy", task.testAccuracy(corrupted.network))]),
+        ],
+        metrics: ["test accuracy"],
+        tunedSteps: [
+          "bome": [0.5, 10000], "soba": [0.5, 10000], "f2sa": [0.5, 300, 400], "f2sa-adam": [0.02, 0.02],
+        ])
+    },
+    Entry(
+      name: "hyperparam",
+      summary: "One L2 weight per feature for logistic regression on the bundled breast-cancer data (or --data).",
+      bundledData: .breastCancer, readsCorruption: false, readsHidden: false
+    ) { (options: TaskOptions) throws(TaskError) in
+      let data = try dataset(options, bundled: .breastCancer)
+      guard data.classCount == 2 else {
+        throw TaskError.invalidData("hyperparam needs binary labels 0 and 1, found \(data.classCount) classes")
+      }
+      try requireSamples(data, 8)
+      let task = HyperparameterSelection(data: data, seed: options.seed)
+      let grid = task.gridSearch()
+      let (gridLoss, gridAccuracy) = task.lossAndAccuracy(grid.theta, on: task.test)
+      return TaskInstance(
+        name: "hyperparam", problem: task.problem, x0: Tensor(shape: task.outerShape, repeating: -2),
+        y0: Tensor.zeros(task.innerShape), evaluator: task.evaluator(), innerStep: 0.5, outerStep: 10, batchSize: 64,
+        sampleCounts: (task.train.sampleCount, task.validation.sampleCount),
+        baselines: [
+          Baseline(
+            label: "grid search, one shared λ (\(grid.innerSolves) inner solves)",
+            values: [
+              ("validation loss", grid.validationLoss), ("test loss", gridLoss), ("test accuracy", gridAccuracy),
+            ])
+        ],
+        metrics: ["test loss", "test accuracy"],
+        woodbury: { lambda, theta in task.woodburyStructure(lambda: lambda, theta: theta) })
+    },
+    Entry(
+      name: "pl-game", summary: "Bilevel Polyak-Łojasiewicz game (d = 50, rank 48), exact hypergradient.",
+      bundledData: nil, readsCorruption: false, readsHidden: false
+    ) { options in
+      let game = PLGame(seed: options.seed)
+      return TaskInstance(
+        name: "pl-game", problem: game.problem, x0: Tensor(randomNormal: [50], seed: options.seed &+ 1),
+        y0: Tensor.zeros([50]), evaluator: game.evaluator(), innerStep: 0.5, outerStep: 0.3,
+        exactHypergradient: game.hypergradient(at:),
+        tunedSteps: ["hjfbio": [1, 0.3], "mgbio": [1, 0.3], "f2sa": [1, 0.05]])
+    },
+    Entry(
+      name: "matrix-sensing", summary: "Hyper-representation learning in matrix sensing (d = 10, rank 3).",
+      bundledData: nil, readsCorruption: false, readsHidden: false
+    ) { options in
+      let task = MatrixSensing(seed: options.seed)
+      return TaskInstance(
+        name: "matrix-sensing", problem: task.problem,
+        x0: Tensor(randomNormal: task.outerShape, seed: options.seed &+ 1) * 0.5,
+        y0: Tensor(randomNormal: task.innerShape, seed: options.seed &+ 2) * 0.5, evaluator: task.evaluator(),
+        innerStep: 0.05, outerStep: 0.05, metrics: ["recovery error"])
+    },
+    Entry(
+      name: "coreset", summary: "BOME's coreset toy: the closest point of a convex hull, softmax weights.",
+      bundledData: nil, readsCorruption: false, readsHidden: false
+    ) { _ in
+      let toy = CoresetToy()
+      return TaskInstance(
+        name: "coreset", problem: toy.problem, x0: Tensor.zeros([4]), y0: [0, 3], evaluator: toy.evaluator(),
+        innerStep: 0.05, outerStep: 0.05, metrics: ["hull point distance"])
+    },
+    Entry(
+      name: "ijcnn1-synthetic",
+      summary: "Scaling: hyperparam's per-feature L2 task on synthetic data of ijcnn1's shape (49990 x 22).",
+      bundledData: nil, readsCorruption: false, readsHidden: false
+    ) { options in
+      let data = Dataset.synthetic(samples: 49_990, features: 22, classes: 2, seed: options.seed &+ 7)
+      let task = HyperparameterSelection(data: data, trainSize: 24_995, validationSize: 12_497, seed: options.seed)
+      return TaskInstance(
+        name: "ijcnn1-synthetic", problem: task.problem, x0: Tensor(shape: task.outerShape, repeating: -2),
+        y0: Tensor.zeros(task.innerShape), evaluator: task.evaluator(), innerStep: 0.5, outerStep: 10, batchSize: 64,
+        sampleCounts: (task.train.sampleCount, task.validation.sampleCount), metrics: ["test loss", "test accuracy"])
+    },
+    Entry(
+      name: "covtype-synthetic",
+      summary: "Scaling: per-feature L2 selection on synthetic data of covtype's width (100000 x 54, subsampled).",
+      bundledData: nil, readsCorruption: false, readsHidden: false
+    ) { options in
+      let data = Dataset.synthetic(samples: 100_000, features: 54, classes: 2, seed: options.seed &+ 8)
+      let task = HyperparameterSelection(data: data, trainSize: 60_000, validationSize: 20_000, seed: options.seed)
+      return TaskInstance(
+        name: "covtype-synthetic", problem: task.problem, x0: Tensor(shape: task.outerShape, repeating: -2),
+        y0: Tensor.zeros(task.innerShape), evaluator: task.evaluator(), innerStep: 0.5, outerStep: 10, batchSize: 64,
+        sampleCounts: (task.train.sampleCount, task.validation.sampleCount), metrics: ["test loss", "test accuracy"])
+    },
+    Entry(
+      name: "mnist-synthetic",
+      summary:
+        "Scaling: hyper-cleaning on synthetic data of MNIST's shape (60000 x 784, 10 classes; 20000 train, 5000 validation).",
+      bundledData: nil, readsCorruption: true, readsHidden: false
+    ) { options in
+      let data = Dataset.synthetic(samples: 60_000, features: 784, classes: 10, seed: options.seed &+ 9)
+      let task = HyperCleaning(
+        data: data, trainSize: 20_000, validationSize: 5_000, corruption: options.corruption, regularization: 1e-3,
+        seed: options.seed)
+      return TaskInstance(
+        name: "mnist-synthetic", problem: task.problem, x0: Tensor.zeros(task.outerShape),
+        y0: Tensor.zeros(task.innerShape), evaluator: task.evaluator(exactHypergradient: false), innerStep: 0.1,
+        outerStep: 1000, batchSize: 64, sampleCounts: (task.train.sampleCount, task.validation.sampleCount),
+        metrics: ["test accuracy"])
+    },
+    Entry(
+      name: "coreset-simplex",
+      summary: "The coreset toy with the weights on the simplex: constrained x, attainable solution.",
+      bundledData: nil, readsCorruption: false, readsHidden: false
+    ) { _ in
+      let toy = CoresetToy()
+      return TaskInstance(
+        name: "coreset-simplex", problem: toy.simplexProblem, x0: Tensor(shape: [4], repeating: 0.25), y0: [0, 3],
+        evaluator: toy.simplexEvaluator(), innerStep: 0.2, outerStep: 0.05, metrics: ["hull point distance"],
+        // g's Hessian in θ is 2I: a step of 1/2 solves the inner problem in one step.
+        tunedSteps: ["sbfw-pairwise": [0.5, 0.05]], constraint: .simplex, smoothness: toy.simplexSmoothness)
+    },
+  ]
+}
