@@ -44,3 +44,13 @@ func expectSeedDeterminism(
   #expect(first == trace(5), sourceLocation: sourceLocation)
   #expect(first.last!.outerValue != trace(6).last!.outerValue, sourceLocation: sourceLocation)
 }
+
+/// ‖∇F‖ at the end of a run's budget: the last record for a deterministic method, the
+/// median of the last tenth of the records (at least one) for a stochastic one, so that a
+/// level is asserted where the run ends, not where it first dips.
+func endOfBudgetNorm(_ trace: Trace, stochastic: Bool) -> Double {
+  let norms = trace.records.compactMap(\.hypergradientNorm)
+  guard stochastic else { return norms.last ?? .nan }
+  let tail = norms.suffix(max(1, norms.count / 10)).sorted()
+  return SeedStatistics.quantile(tail, 0.5)
+}

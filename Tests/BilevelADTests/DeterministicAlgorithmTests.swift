@@ -23,21 +23,25 @@ struct DeterministicAlgorithmTests {
       algorithm: AIDBIO(outerStep: 0.5, innerStep: 0.1, innerIterations: 10), iterations: 300, level: 1e-6),
     AlgorithmCase(
       algorithm: ITDBIO(outerStep: 0.5, innerStep: 0.1, innerIterations: 150), iterations: 300, level: 1e-6),
+    // The seed's HJFBiO takes every oracle at (x_t, y_t, v_t) (a Jacobi sweep): stable with
+    // γ = 0.2 (5.2e-8 measured at 600 iterations), not with γ = 0.3 (it diverges).
     AlgorithmCase(
-      algorithm: HJFBiO(innerStep: 0.1, linearSystemStep: 0.1, outerStep: 0.3), iterations: 600, level: 1e-6),
+      algorithm: HJFBiO(innerStep: 0.1, linearSystemStep: 0.1, outerStep: 0.2), iterations: 600, level: 1e-6),
+    // The seed's MGBiO: 3.3e-8 measured at 500 iterations with η = 0.5; with η = 1 it diverges.
     AlgorithmCase(
-      algorithm: MGBiO(innerStep: 0.1, outerStep: 0.5, momentum: 0.5, spectrum: 0.5...20), iterations: 300,
+      algorithm: MGBiO(innerStep: 0.1, outerStep: 0.5, averaging: .constant(0.5), spectrum: 0.5...20), iterations: 500,
       level: 1e-6),
     // K-RMD's truncation bias: (1 − ημ)^K with K = 100 of T = 150 steps.
     AlgorithmCase(
       algorithm: KRMD(outerStep: 0.5, innerStep: 0.1, innerIterations: 150, truncatedIterations: 100), iterations: 300,
       level: 1e-5),
-    // F2SA's bias is O(1/λ_k); λ grows by 10 per iteration.
+    // F2SA's bias is O(1/λ_k); λ grows by 10 per iteration. The y step on f/λ + g
+    // (`scaledPenalty`) keeps a constant x step 0.3: the seed's y step on f + λ g needs
+    // α_k ≤ 1/(λ_k L_g), and its x step ξ α_k = 10/(k+1) diverged here (measured).
     AlgorithmCase(
       algorithm: F2SA(
-        penalizedStep: .constant(0.1), innerStep: .constant(0.1), outerStep: .constant(0.3),
-        multiplierIncrement: .constant(10),
-        settings: full), iterations: 1000, level: 1e-4),
+        penalizedStep: .constant(0.1), innerStep: .constant(0.1), stepRatio: 3, multiplierIncrement: .constant(10),
+        scaledPenalty: true, settings: full), iterations: 1000, level: 1e-4),
     // BOME's dynamic barrier stalls at a neighbourhood set by η and the steps.
     AlgorithmCase(algorithm: BOME(jointStep: 0.05, innerStep: 0.1, innerIterations: 10), iterations: 500, level: 0.1),
     // V-PBGD with γ = 10: a penalty neighbourhood reached slowly with the small step γ needs.
@@ -49,7 +53,7 @@ struct DeterministicAlgorithmTests {
     // Adam with a constant rate: a slow approach to a neighbourhood (8.2 to 1.4 measured).
     AlgorithmCase(
       algorithm: F2SAAdam(
-        penalizedStep: .constant(0.02), innerStep: .constant(0.02), outerRatio: 0.15,
+        penalizedStep: .constant(0.02), innerStep: .constant(0.02), stepRatio: 0.15,
         multiplierIncrement: .constant(0.01), innerIterations: 30, adam: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8),
         settings: full), iterations: 600, level: 1.5),
   ]
@@ -60,59 +64,13 @@ struct DeterministicAlgorithmTests {
     let x0 = Tensor(randomNormal: [10], seed: 8)
     let result = solve(
       task.problem, x0: x0, y0: Tensor.zeros([10]), algorithm: testCase.algorithm,
-      stopping: StoppingRule(maxIterations: testCase.iterations, hypergradientTolerance: testCase.level),
-      evaluateEvery: 10
+      stopping: StoppingRule(maxIterations: testCase.iterations), evaluateEvery: 10
     ) { x, _ in
       Evaluation(outerValue: task.outerValue(at: x), hypergradientNorm: task.hypergradient(at: x).norm().scalar)
     }
-    let final = result.trace.records.last!.hypergradientNorm!
+    let final = endOfBudgetNorm(result.trace, stochastic: false)
     #expect(result.trace.records.first!.hypergradientNorm! > 8)
     #expect(final <= testCase.level, "\(testCase.algorithm.name) reached \(final) (\(result.stopReason))")
-  }
-
-  static let plCases: [AlgorithmCase] = [
-    AlgorithmCase(
-      algorithm: HJFBiO(innerStep: 1, linearSystemStep: 1, outerStep: 0.3), iterations: 200, level: 1.9e-2),
-    AlgorithmCase(
-      algorithm: MGBiO(innerStep: 1, outerStep: 0.3, momentum: 0.5, spectrum: 0.1...1), iterations: 200,
-      level: 1.9e-2),
-    AlgorithmCase(algorithm: BOME(jointStep: 0.3, innerStep: 1, innerIterations: 10), iterations: 400, level: 1.9e-2),
-    AlgorithmCase(
-      algorithm: VPBGD(jointStep: 0.05, innerStep: 1, innerIterations: 10, penalty: (10, 10, 0)), iterations: 1200,
-      level: 1.9e-2),
-    AlgorithmCase(
-      algorithm: F2SA(
-        penalizedStep: .constant(1), innerStep: .constant(1), outerStep: .constant(0.05),
-        multiplierIncrement: .constant(1),
-        settings: full), iterations: 600, level: 1.9e-2),
-    AlgorithmCase(
-      algorithm: ValueFunctionPenalty(jointStep: 0.015, innerStep: 0.3), iterations: 1500, level: 1.9e-2),
-  ]
-
-  @Test("on the PL game (rank-deficient inner Hessian), the hypergradient norm falls by 3 orders", arguments: plCases)
-  func plGame(testCase: AlgorithmCase) {
-    let game = PLGame(seed: 1)
-    let result = solve(
-      game.problem, x0: Tensor(randomNormal: [50], seed: 2), y0: Tensor.zeros([50]), algorithm: testCase.algorithm,
-      stopping: StoppingRule(maxIterations: testCase.iterations, hypergradientTolerance: testCase.level),
-      evaluateEvery: 10, evaluator: game.evaluator())
-    let start = result.trace.records.first!.hypergradientNorm!
-    let final = result.trace.records.last!.hypergradientNorm!
-    #expect(start > 18)
-    #expect(final <= start * 1e-3, "\(testCase.algorithm.name) reached \(final) from \(start)")
-  }
-
-  @Test("the PL game's closed-form hypergradient matches finite differences of F")
-  func plGameHypergradient() {
-    let game = PLGame(dimension: 8, rank: 6, seed: 3)
-    let x = Tensor(randomNormal: [8], seed: 4)
-    // Newton-CG from y0 = 0 stays in range(Q), so F(x) = f(x, Π M x) as in the closed form.
-    for seed in UInt64(5)..<UInt64(8) {
-      let check = game.problem.checkHypergradient(
-        x: x, y0: Tensor.zeros([8]), direction: Tensor(randomNormal: [8], seed: seed),
-        estimate: game.hypergradient(at: x))
-      #expect(check.relativeDiscrepancy < 1e-6, "\(check)")
-    }
   }
 
   @Test("BOME on the coreset toy: the hull point approaches the solution, y lags it by ∇_y f / 2λ")
@@ -215,7 +173,7 @@ struct DeterministicAlgorithmTests {
     let (beta1, beta2, epsilon) = (0.9, 0.99, 1e-8)
     let (alpha, gamma, xi, delta, steps) = (0.01, 0.02, 3.0, 0.5, 4)
     var solver = F2SAAdam(
-      penalizedStep: .constant(alpha), innerStep: .constant(gamma), outerRatio: xi, initialMultiplier: 1,
+      penalizedStep: .constant(alpha), innerStep: .constant(gamma), stepRatio: xi, initialMultiplier: 1,
       multiplierIncrement: .constant(delta), innerIterations: steps,
       adam: .adam(beta1: beta1, beta2: beta2, epsilon: epsilon),
       settings: StochasticSettings(batchSize: nil))

@@ -26,34 +26,30 @@ struct PenaltyAndFirstOrderAlgorithmTests {
     let task = Self.quadratic
     let result = solve(
       task.problem, x0: Self.x0, y0: Tensor.zeros([10]), algorithm: testCase.algorithm,
-      stopping: StoppingRule(maxIterations: testCase.iterations, hypergradientTolerance: testCase.level),
-      evaluateEvery: 10
+      stopping: StoppingRule(maxIterations: testCase.iterations), evaluateEvery: 10
     ) { x, _ in
       Evaluation(outerValue: task.outerValue(at: x), hypergradientNorm: task.hypergradient(at: x).norm().scalar)
     }
-    let final = result.trace.records.last!.hypergradientNorm!
+    let final = endOfBudgetNorm(result.trace, stochastic: false)
     #expect(result.trace.records.first!.hypergradientNorm! > 8)
     #expect(final <= testCase.level, "\(testCase.algorithm.name) reached \(final) (\(result.stopReason))")
   }
 
-  /// Measured: ‖∇F‖ from 19.1 to 7.8e-4 in 200 iterations; the shadow residual
-  /// ‖Q w − ∇_y f‖ ends at 8.4e-5, 9.1% of ‖∇_y f‖: the part of ∇_y f outside range(Q)
-  /// that no w can fit, because the inner Hessian Q has rank 48 of 50.
-  @Test("GALET on the PL game: ‖∇F‖ falls by 3 orders and the shadow residual is reported")
+  /// GALET's convergence on the PL game, and its failure with a wrong implicit term, are
+  /// in `PLGameTests`. Here: the shadow residual ‖Q w − ∇_y f‖ is reported, and on the
+  /// seed's game it can vanish, because f sees y only through its range(Q) part (the
+  /// projected coupling of `PLGame`), so ∇_y f lies in range(Q) although Q has rank 48 of
+  /// 50. Measured after 200 iterations: relative residual 1.7e-3 (it was 9 % before the
+  /// projection, when ∇_y f had a part outside range(Q) that no w can fit).
+  @Test("GALET on the seed's PL game reports a shadow residual that the singular Q does not bound away from 0")
   func galetOnPLGame() {
     let game = PLGame(seed: 1)
     var algorithm = GALET(outerStep: 0.1, innerStep: 1, innerIterations: 10, shadowStep: 1, shadowIterations: 10)
     let oracles = game.problem.makeOracles()
     algorithm.start(x: Tensor(randomNormal: [50], seed: 2), y: Tensor.zeros([50]), oracles: oracles)
-    let evaluate = game.evaluator()
-    let start = evaluate(algorithm.x, algorithm.y).hypergradientNorm!
     for _ in 0..<200 { _ = algorithm.step(oracles: oracles) }
-    let final = evaluate(algorithm.x, algorithm.y).hypergradientNorm!
-    #expect(start > 18)
-    #expect(final <= start * 1e-3, "GALET reached \(final) from \(start)")
-    #expect(algorithm.shadowResidual.isFinite && algorithm.shadowResidual < 1e-3)
-    // The residual does not vanish relative to ∇_y f: the singular Hessian shows.
-    #expect(algorithm.shadowRelativeResidual > 0.01 && algorithm.shadowRelativeResidual < 1)
+    #expect(algorithm.shadowResidual.isFinite)
+    #expect(algorithm.shadowRelativeResidual < 1e-2, "relative residual \(algorithm.shadowRelativeResidual)")
   }
 
   /// In the box of half-width 0.1 the constrained optimum is a vertex (every coordinate

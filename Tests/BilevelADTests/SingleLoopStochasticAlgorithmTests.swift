@@ -100,10 +100,9 @@ struct SingleLoopStochasticAlgorithmTests {
     let task = Self.task
     let result = solve(
       task.problem, x0: Self.x0, y0: Self.y0, algorithm: testCase.algorithm,
-      stopping: StoppingRule(maxIterations: testCase.iterations, hypergradientTolerance: testCase.level),
-      evaluateEvery: 10, evaluator: task.evaluator())
+      stopping: StoppingRule(maxIterations: testCase.iterations), evaluateEvery: 10, evaluator: task.evaluator())
     #expect(abs(result.trace.records.first!.hypergradientNorm! - 4.62) < 0.01)
-    let final = result.trace.records.last!.hypergradientNorm!
+    let final = endOfBudgetNorm(result.trace, stochastic: false)
     #expect(final <= testCase.level, "\(testCase.algorithm.name) reached \(final) (\(result.stopReason))")
   }
 
@@ -128,10 +127,9 @@ struct SingleLoopStochasticAlgorithmTests {
     let task = Self.task
     let result = solve(
       task.problem, x0: Self.x0, y0: Self.y0, algorithm: testCase.algorithm,
-      stopping: StoppingRule(maxIterations: testCase.iterations, hypergradientTolerance: testCase.level),
-      evaluateEvery: 5, evaluator: task.evaluator())
+      stopping: StoppingRule(maxIterations: testCase.iterations), evaluateEvery: 5, evaluator: task.evaluator())
     let start = result.trace.records.first!.hypergradientNorm!
-    let final = result.trace.records.last!.hypergradientNorm!
+    let final = endOfBudgetNorm(result.trace, stochastic: true)
     #expect(abs(start - 4.62) < 0.01)
     #expect(final <= testCase.level, "\(testCase.algorithm.name) reached \(final) (\(result.stopReason))")
   }
@@ -357,20 +355,6 @@ struct SingleLoopStochasticAlgorithmTests {
   }
 
   // MARK: AdaPAG
-
-  @Test("AdaPAG on the PL game (singular inner Hessian): no breakdown, ‖∇F‖ down 3 orders in 100 steps")
-  func adaptivePLGame() {
-    let game = PLGame(seed: 1)
-    let result = solve(
-      game.problem, x0: Tensor(randomNormal: [50], seed: 2), y0: Tensor.zeros([50]),
-      algorithm: AdaPAG(innerStep: .constant(0.3)), stopping: StoppingRule(maxIterations: 100), evaluateEvery: 10,
-      evaluator: game.evaluator())
-    #expect(result.stopReason == .maxIterations)
-    #expect(result.x.scalars.allSatisfy(\.isFinite) && result.y.scalars.allSatisfy(\.isFinite))
-    let start = result.trace.records.first!.hypergradientNorm!
-    let final = result.trace.records.last!.hypergradientNorm!
-    #expect(final <= 1e-3 * start, "‖∇F‖ \(start) → \(final)")
-  }
 
   @Test("AdaPAG's mirror step solves the ℓ1-regularized, box-constrained problem: prox-gradient mapping below 1e-8")
   func adaptiveProximalStep() {

@@ -20,12 +20,26 @@ import Autodiff
 /// product on inner batches (T + p + 1 batches), one ∇f (∇_x f and ∇_y f) on an outer
 /// batch. With the defaults the nominal count is 12 inner and 2 outer calls.
 ///
+/// Sources: `seeds/000_c49b68d03854275a.txt`, slide "Convergence Results of BLO Methods",
+/// table "Stochastic BLO", row "ALSET [Chen et al. 21] | IF | Single | O(ε⁻²) | O(ε⁻²)": an
+/// implicit-function hypergradient in a single loop, one that "Only performs a fixed
+/// number of steps for LL updates before every UL update" (slide "Convergence Results of
+/// Methods for Solving LU-BLO"), as the T steps on y do here. w is the note's
+/// "Approach 3: The Neumann-series approximation approach" (slide "Approaches to
+/// Approximate H⁻¹g"): a depth drawn uniformly from {0, …, K − 1} and the product of
+/// I − ∇²_yy g(x, y; ξ_i) / L_g, with η = 1 / L_g and N = K. The prefactor here is
+/// N η = K / L_g, Ghadimi and Wang's; the note writes k / L_g with the drawn depth k,
+/// whose mean is not the truncated series. The handwritten note above the table reads
+/// "Const. LRs for both UL & LL": constant steps are `.constant` schedules, while the
+/// defaults decrease (the anytime c/√(k+1), at the same rate on both levels).
+///
 /// References: T. Chen, Y. Sun and W. Yin, "Closing the gap: tighter analysis of
-/// alternating stochastic gradient methods for bilevel problems", NeurIPS 2021. Only the
-/// abstract could be read here; the recursion above is the bilevel instance the abstract
-/// describes (SGD on each variable in turn, constant samples per iteration, single
-/// timescale) with the Ghadimi-Wang randomized Neumann estimator of BSA and TTSA. The
-/// paper's exact estimator and constants could not be checked.
+/// alternating stochastic gradient methods for bilevel problems", NeurIPS 2021. The
+/// recursion follows its abstract (NeurIPS proceedings page): SGD-type steps on the
+/// variables in turn (ALternating Stochastic gradient dEscenT) and O(ε⁻²) samples in
+/// total, the seed's count. The number T of y steps, the batch sizes and the step
+/// constants are not stated in the seeds or in the abstract; the defaults are this
+/// package's.
 public struct ALSET: StochasticAlgorithm {
   /// "alset".
   public let name = "alset"

@@ -38,15 +38,26 @@ import Autodiff
 ///   while the Hessian is bitwise unchanged, as on a quadratic lower level with full
 ///   batches); `start` refuses inner variables above `maxInnerDimension`.
 ///
+/// Sources: `seeds/001_71a07ee1a5f6e715.txt` (F. Huang, slides) lists AdaPAG, its
+/// reference [3], in the comparison table (slide "Existing Algorithms for Nonconvex-PL
+/// Bilevel", and Table 1 under "Convergence Analysis"): "AdaPAG | (Huang, 2023a) |
+/// PL / local-PL | O(ε⁻¹) / O(ε⁻¹) | Single", not Hessian/Jacobian-free, as above (one y
+/// step per iteration, the inner Hessian formed). Its parts follow the same seed's box
+/// "Algorithm 1 MGBiO Algorithm" (the author's MGBiO, its reference [2], arXiv:2303.03944):
+/// line 4's S_[μ, L_g] (here P_μ, which clips the spectrum below at μ and not above at
+/// L_g), line 5's w_t, and line 6's x̃ = argmin_x ⟨w_t, x⟩ + ‖x − x_t‖² / 2γ,
+/// x_{t+1} = x_t + η_t (x̃ − x_t), with ‖·‖² weighted by A and r added. Two departures
+/// from that box: w is taken at the new y (the box takes every oracle at (x_t, y_t)), and
+/// y takes its full step, without the box's y_{t+1} = y_t + η_t (ỹ_{t+1} − y_t).
+///
 /// References: F. Huang, "Adaptive mirror descent bilevel optimization", arXiv:2311.04520,
-/// 2023. Only the abstract could be read here. The recursion above has the structure it
-/// describes (adaptive matrices, mirror-descent step with a nonsmooth regularizer, a
-/// projection-aided hypergradient for nonconvex-PL lower levels, O(1/T) deterministic
-/// rate); the projection of the Hessian's spectrum follows the author's MGBiO
-/// (arXiv:2303.03944), and the adaptive matrices (Adam-like diagonal A ⪰ ρ I, scalar b)
-/// follow the form of the author's earlier adaptive bilevel method BiAdam (F. Huang,
-/// J. Li and S. Gao, "BiAdam: fast adaptive bilevel optimization methods"). The paper's
-/// exact matrices, step-size conditions and averaging could not be checked.
+/// 2023. Its abstract (arXiv listing) gives the rest of the structure above: adaptive
+/// matrices in a mirror-descent step, a possibly nonsmooth regularizer, PL lower levels,
+/// O(ε⁻¹) gradient complexity and an O(1/T) rate for the deterministic AdaPAG, variance
+/// reduction for AdaVSPAG. The adaptive matrices take the form of the author's BiAdam
+/// (F. Huang, J. Li and S. Gao, "BiAdam: fast adaptive bilevel optimization methods"):
+/// an Adam-like diagonal A ⪰ ρ I and a scalar b. Not stated in the seeds or in the
+/// abstract, and chosen by this package: the exact matrices, the step sizes and η_t.
 public struct AdaPAG: StochasticAlgorithm {
   /// "adapag".
   public let name = "adapag"

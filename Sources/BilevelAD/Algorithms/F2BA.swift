@@ -22,9 +22,23 @@ import Autodiff
 /// Parameters (defaults of this implementation): λ = `multiplier` = 1000, β =
 /// `innerStep` = 0.1, K = `innerIterations` = 10, α = `outerStep` = 0.1.
 ///
+/// Sources: the penalty and its gradient are those of `seeds/002_7c17d9d962bd5573.txt`,
+/// slides "Constrained Bilevel Optimization" (L_λ(x, y) = f(x, y) + λ (g(x, y) − g*(x)),
+/// ∇L*_λ(x) = ∇_x L_λ(x, y*_λ(x))) and "Baseline algorithm: F²SA" (by Danskin,
+/// ∇L*_λ(x) = ∇_x f(x, y*_λ(x)) + λ (∇_x g(x, y*_λ(x)) − ∇_x g(x, y*(x)))). That slide's x
+/// update writes ∇_x f(x_k, z_{k+1}) as its last term; the box "Algorithm F²SA", line 8,
+/// has h_gxz = ∇_x g(x_k, z_{k+1}), which d_x uses. `seeds/001_71a07ee1a5f6e715.txt`
+/// lists the method in its comparison table (slide "Existing Algorithms for Nonconvex-PL
+/// Bilevel"): "F²BA | (Chen et al., 2024) | PL / local-PL | ✓ | O(ε⁻¹) / O(ε⁻¹) | Double |
+/// ✓" (a Lipschitz Hessian of f assumed; Hessian/Jacobian-free): a double loop of
+/// first-order steps, as above. The paper's title has a strongly convex lower level where
+/// the table writes PL.
+///
 /// References: L. Chen, Y. Ma and J. Zhang, "Near-Optimal Nonconvex-Strongly-Convex
 /// Bilevel Optimization with Fully First-Order Oracles", JMLR 2025 (arXiv:2306.14853).
-/// The paper's text could not be read here; the loop above matches the authors' code
+/// Its abstract (arXiv listing) gives a penalty method with a two-time-scale update,
+/// first-order oracles only, and Õ(ε⁻²) oracle calls to ‖∇F‖ ≤ ε (the seed's O(ε⁻¹) for
+/// ‖∇F‖² ≤ ε). The loop above matches the authors' code
 /// (github.com/TrueNobility303/F2BA, `medium_sized/l2reg.py`, function `F2BA`): both
 /// inner loops run T = 10 steps on g and on f/λ + g, and x steps along
 /// λ(∇_x g(x, y) − ∇_x g(x, z)) (+ ∇_x f, zero in their task); their defaults are λ = 10
@@ -34,8 +48,7 @@ import Autodiff
 /// stalls at 2.5e-2 instead of 6e-8 with λ = 10⁶ on the quadratic). Their y step also
 /// reuses ∇_y g evaluated at z (`x.grad = fx / lmbd + gx`, with `gx` computed at `xhat`),
 /// which looks like a slip: the penalty's gradient in y needs ∇_y g(x, y), used here. The
-/// accelerated variant
-/// (AccF2BA, Nesterov momentum in the inner loops) is not implemented.
+/// accelerated variant (AccF2BA, Nesterov momentum in the inner loops) is not implemented.
 public struct F2BA: BilevelAlgorithm {
   public let name = "f2ba"
   /// λ, the fixed multiplier.

@@ -31,17 +31,29 @@ import Autodiff
 /// (∇_x g, ∇_y g) pairs on B (at (x, y), (x, z) and the previous two points), each pair
 /// from one reverse pass; the first iteration makes half of them.
 ///
-/// References: J. Kwon, D. Kwon, S. Wright and R. Nowak, "On penalty methods for nonconvex
-/// bilevel optimization and first-order stochastic approximation", ICLR 2024
-/// (arXiv:2309.01753), whose single-loop, momentum-assisted first-order method uses O(1)
-/// samples per iteration; and the same authors' "A fully first-order method for
-/// stochastic bilevel optimization", ICML 2023, whose momentum-assisted variant of F2SA
-/// defines recursive directions of this form (its appendix's definitions of the z and y
-/// directions were read in a public TeX source, with separate samples for y and z; the x
-/// directions are built the same way here). The ICLR paper's algorithm box and step-size
-/// schedule could not be read here; the shared inner batch, the tie ξ_k = α_k / r and the
-/// defaults are choices of this package: β_k = 0.1 constant, r = 1, η_k = 1/√(k+1),
-/// λ₀ = 1, δ_k = 1/√(k+1) (λ_k ≈ 2 √k).
+/// Sources: `seeds/000_c49b68d03854275a.txt`, slide "Convergence Results of BLO Methods",
+/// table "Momentum-Based and VR-Based BLO", row "F³SA [Kwon et al. 23] | VF | Single |
+/// O(ε^{-2.5}) | O(ε^{-2.5})": a value-function (penalty) method in a single loop, one step
+/// per variable as above. The steps are those of the box "Algorithm F²SA" of
+/// `seeds/002_7c17d9d962bd5573.txt` with T = 1 and the recursive estimates D_G in place of
+/// its h's: line 5's z and y steps (γ_k = β_k; α_k = β_k / λ_k on f + λ_k g), line 8's
+/// x_{k+1} = x_k − ξ α_k (h_fx + λ_k (h_gxy − h_gxz)) with ξ = 1/r (the tie ξ_k = α_k / r
+/// above), and line 9's λ_{k+1} = λ_k + δ_k.
+///
+/// References: J. Kwon, D. Kwon, S. Wright and R. Nowak, "A fully first-order method for
+/// stochastic bilevel optimization", ICML 2023 (arXiv:2301.10945). Its abstract gives
+/// ε^{-5/2} iterations of O(1) samples for the momentum-assisted variant of F2SA with noise
+/// in both levels, the seed's count for F³SA (and ε^{-7/2} for F2SA, the seed's count for
+/// F²SA). Its appendix, read in a public TeX source, defines the recursive directions
+/// h̃_z^k = ∇_y g(x_k, z_k; φ_z^k) + (1 − η_k)(h̃_z^{k−1} − ∇_y g(x_{k−1}, z_{k−1}; φ_z^k)),
+/// and likewise for ∇_y f and ∇_y g at y, each on its own samples; the x directions are
+/// built the same way here. The same authors' "On penalty methods for nonconvex bilevel
+/// optimization and first-order stochastic approximation", ICLR 2024 (arXiv:2309.01753;
+/// reference [8] of `seeds/001_71a07ee1a5f6e715.txt`, "Prox-F²BA") extends the method to
+/// nonconvex lower levels and, by its abstract, runs it in a fully single loop with O(1)
+/// samples per iteration. Not stated in the seeds, and chosen by this package: the shared
+/// inner batch, the step-size schedules and the defaults β_k = 0.1 constant, r = 1,
+/// η_k = 1/√(k+1), λ₀ = 1, δ_k = 1/√(k+1) (λ_k ≈ 2 √k).
 public struct F3SA: StochasticAlgorithm {
   /// "f3sa".
   public let name = "f3sa"

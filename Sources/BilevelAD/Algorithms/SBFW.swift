@@ -28,12 +28,22 @@ import Autodiff
 ///
 /// - Precondition: the constraint set is bounded (not `.unconstrained`).
 ///
+/// Sources: `seeds/000_c49b68d03854275a.txt`, slide "Convergence Results of BLO Methods",
+/// table "Momentum-Based and VR-Based BLO", row "SBFW [Akhtar et al. '21] M. | IF | Single |
+/// O(ε⁻⁴) | O(ε⁻⁴)": a momentum (M.) method with an implicit-function hypergradient in a
+/// single loop, as above. w is the note's "Approach 3: The Neumann-series approximation
+/// approach" (slide "Approaches to Approximate H⁻¹g"), with η = 1 / L_g, N = K and
+/// Ghadimi and Wang's prefactor N η = K / L_g where the note writes k / L_g (k the drawn
+/// depth).
+///
 /// References: Z. Akhtar, A. S. Bedi, S. T. Thomdapu and K. Rajawat, "Projection-free
 /// stochastic bi-level optimization", IEEE Trans. Signal Process. 70, 2022
-/// (arXiv:2110.11721). Only the abstract could be read here; the recursion above follows it
-/// (Frank-Wolfe on x, a momentum-tracked hypergradient, constant samples per iteration,
-/// streaming) with the Ghadimi-Wang hypergradient estimator. The paper's exact estimator,
-/// the order of the y and x updates and its step-size exponents could not be checked.
+/// (arXiv:2110.11721). The recursion follows its abstract (arXiv listing): Frank-Wolfe
+/// steps, usable on streams without large batches or checkpoints, O(ε⁻⁴) samples for a
+/// nonconvex objective (the seed's count) and O(ε⁻³) for a convex one. Not stated in the
+/// seeds or in the abstract, and chosen by this package: the STORM form of d_t, the
+/// Jacobi order (x moves along the direction at (x_t, y_t) while y steps at x_t), and the
+/// exponents of η_t, ρ_t and β_t.
 public struct SBFW: StochasticAlgorithm {
   /// "sbfw".
   public let name = "sbfw"

@@ -37,15 +37,28 @@ import Autodiff
 /// `dualStep` = 0.1, p = `proximalWeight` = 1, γ = `averaging` = 0.5, T =
 /// `innerIterations` = 10, η = `innerStep` = 0.1, λ₀ = `initialMultiplier` = 1.
 ///
+/// Sources: `seeds/001_71a07ee1a5f6e715.txt` (F. Huang, slides), slide "Existing
+/// Algorithms for Nonconvex-PL Bilevel", names SLM, its reference [9], among the penalty
+/// and Lagrangian methods that solve "the following transformed constrained
+/// optimization", min_{x, y} f(x, y) s.t. g(x, y) − min_y g(x, y) ≤ 0, the constraint
+/// h ≤ 0 above; the value function is that of `seeds/000_c49b68d03854275a.txt` (slide "The
+/// Value Function (VF)-Based Approach for BLO"). The seed's comparison table gives
+/// "SLM | (Lu, 2023) | PL / local-PL | O(ε^{-3.5}) / O(ε^{-3.5}) | Double | ✓"
+/// (Hessian/Jacobian-free), as above: T inner steps on z in every iteration and first-order
+/// oracles only.
+///
 /// References: S. Lu, "SLM: A Smoothed First-Order Lagrangian Method for Structured
-/// Constrained Nonconvex Optimization", NeurIPS 2023. The paper could not be read here
-/// (not even its abstract was found); the iteration above is the smoothed proximal
-/// Lagrangian scheme its title names (a primal gradient step on the Lagrangian plus a
-/// proximal term around an averaged sequence, then a projected dual ascent step, as in
-/// J. Zhang and Z.-Q. Luo, "A proximal alternating direction method of multiplier for
-/// linearly constrained nonconvex minimization", SIAM J. Optim. 2020), applied to the
-/// value-function constraint as the issue asks. The paper's step-size rules, any
-/// relaxation of the constraint and the 1 / (1 + λ) scaling are not from the paper.
+/// Constrained Nonconvex Optimization", NeurIPS 2023. Its abstract (NeurIPS 2023 poster
+/// page) gives the frame the iteration follows: a primal-dual method, a smoothed
+/// first-order Lagrangian for inequality constraints that couple the two variables
+/// nonlinearly, convergence to KKT points through dual error bounds, and its use on
+/// bilevel problems with a nonconvex lower level. The smoothing is the proximal term
+/// around an averaged sequence of J. Zhang and Z.-Q. Luo, "A proximal alternating
+/// direction method of multiplier for linearly constrained nonconvex minimization", SIAM
+/// J. Optim. 2020 (a primal gradient step on the proximal Lagrangian, then a projected dual
+/// ascent step). Not stated in the seeds or in the abstract, and chosen by this package:
+/// the step sizes, the averaging weight, the exact (unrelaxed) constraint, and the
+/// 1 / (1 + λ) scaling.
 public struct SLM: BilevelAlgorithm {
   public let name = "slm"
   /// α, the primal step before the 1 / (1 + λ) scaling.

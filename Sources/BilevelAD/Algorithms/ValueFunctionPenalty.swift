@@ -1,64 +1,105 @@
 import Autodiff
 
-/// A penalty method on the value-function reformulation with a smoothed value function.
+/// A penalty method on the value-function reformulation with a smooth surrogate of the
+/// value function.
 ///
+/// The reformulation and its relaxation are those of `seeds/000_c49b68d03854275a.txt`
+/// (lecture note 5-1, "The Value Function (VF)-Based Approach for BLO"):
 /// ```
-/// min_{x, y} f(x, y)   s.t.   g(x, y) − v_μ(x, y) ≤ 0,
-/// v_μ(x, y) = min_θ g(x, θ) + ‖θ − y‖² / (2μ)          (Moreau envelope of g in y)
-/// ∇_x v_μ = ∇_x g(x, θ*),   ∇_y v_μ = (y − θ*) / μ
+/// min_{x, y ∈ C} f(x, y)  s.t.  g(x, y) ≤ g*(x),   g*(x) := min_{y ∈ C} g(x, y)
+/// "A relaxed version: replace g*(x) with a smooth surrogate
+///  g*_μ(x) = min_{y ∈ C} g(x, y) + (μ₁/2) ‖y‖² + μ₂"
 /// ```
-/// The constraint function g − v_μ ≥ 0 is smooth, zero exactly at the inner solutions
-/// (for convex g), and its gradient needs only θ*, found by T warm-started gradient steps
-/// on θ ↦ g(x, θ) + ‖θ − y‖²/(2μ). One outer iteration steps on the penalty
+/// The lecture leaves the solver open ("one can adopt standard nonlinear optimization
+/// algorithms (e.g., penalty-based ...)"); this type takes the penalty route of V-PBGD
+/// (Shen and Chen, ICML 2023) on the relaxed constraint c(x, y) = g(x, y) − g*_μ(x):
 /// ```
-/// P_k(x, y) = f(x, y) + γ_k (g(x, y) − v_μ(x, y)),    γ_k = min(γ₀ + k Δγ, γ_max)
+/// θ* ≈ argmin_θ g(x, θ) + (μ₁/2) ‖θ‖²      (T warm-started gradient steps)
+/// c = g(x, y) − g(x, θ*) − (μ₁/2) ‖θ*‖² − μ₂
+/// ∇_x c = ∇_x g(x, y) − ∇_x g(x, θ*)        (Danskin),   ∇_y c = ∇_y g(x, y)
+/// P_k = f + γ_k max(0, c),   γ_k = min(γ₀ + k Δγ, γ_max)
 /// (x, y) ← (Proj_C(x − α ∇_x P_k), y − α ∇_y P_k)
 /// ```
-/// Stationary points of P_k approach bilevel stationary points as γ_k grows and μ
-/// shrinks; α must stay below 1 / (L_f + γ_k L_g).
+/// μ₂ > 0 is the slack the relaxation allows: inside it the constraint does not act and f
+/// alone moves (x, y). The surrogate is the default, `.regularized(mu1: 0.01, mu2:
+/// 1e-4)` (the lecture gives no values).
 ///
-/// Oracle calls per iteration: T ∇_y g (for θ*), one ∇f, one ∇g, one ∇_x g at θ*.
+/// `.moreauEnvelope(μ)` keeps the earlier, y-dependent surrogate v_μ(x, y) = min_θ
+/// g(x, θ) + ‖θ − y‖²/(2μ) (Gao, Ye, Yin, Zeng, Zhang, arXiv:2306.16761): c = g − v_μ
+/// ≥ 0 always, ∇_x v_μ = ∇_x g(x, θ*), ∇_y v_μ = (y − θ*)/μ, and θ ≈ argmin of g(x, ·) +
+/// ‖· − y‖²/(2μ).
 ///
-/// References: L. Gao, J. Ye, H. Yin, S. Zeng and J. Zhang, "Moreau envelope based
-/// difference-of-weakly-convex reformulation and algorithm for bilevel programs",
-/// arXiv:2306.16761, 2023; the value-function reformulation of the course notes
-/// (lecture 5-1); H. Shen and T. Chen, ICML 2023 (the penalty method, V-PBGD).
+/// Oracle calls per iteration: T ∇_y g (for θ*), one ∇f, one ∇g, one ∇_x g at θ*; the
+/// regularized surrogate adds two values of g (for c).
+///
+/// References: lecture note 5-1 (the seed above); H. Shen and T. Chen, "On penalty-based
+/// bilevel gradient descent method", ICML 2023; L. Gao et al., arXiv:2306.16761, 2023.
 public struct ValueFunctionPenalty: BilevelAlgorithm {
+  /// The smooth stand-in for g*(x).
+  public enum Surrogate: Sendable, Equatable {
+    /// The lecture's g*_μ(x) = min_θ g(x, θ) + (μ₁/2)‖θ‖² + μ₂, μ₁ > 0, μ₂ ≥ 0.
+    case regularized(mu1: Double, mu2: Double)
+    /// The Moreau envelope v_μ(x, y) = min_θ g(x, θ) + ‖θ − y‖²/(2μ), μ > 0.
+    case moreauEnvelope(Double)
+  }
+
+  /// "value-function".
   public let name = "value-function"
-  /// α.
+  /// α, the step of (x, y).
   public var jointStep: Double
   /// The step of the T gradient steps on θ.
   public var innerStep: Double
   /// T.
   public var innerIterations: Int
-  /// μ, the smoothing of the value function.
-  public var smoothing: Double
+  /// The surrogate of the value function.
+  public var surrogate: Surrogate
   /// γ₀, Δγ and γ_max.
   public var penalty: (initial: Double, increment: Double, maximum: Double)
   /// The set x lives in.
   public var constraint: ConstraintSet
 
+  /// The current outer iterate.
   public private(set) var x = Tensor(0)
+  /// The current inner iterate.
   public private(set) var y = Tensor(0)
-  private var theta = Tensor(0)
+  /// The surrogate's minimizer θ*, warm-started.
+  public private(set) var theta = Tensor(0)
+  /// c(x, y) at the last step (the regularized surrogate's constraint value; NaN for the
+  /// Moreau envelope, which does not compute it).
+  public private(set) var constraintValue = Double.nan
   private var k = 0
 
   /// The penalty method; γ grows from 1 by 0.1 per iteration up to 10.
+  ///
+  /// - Parameters:
+  ///   - jointStep: α, below 1 / (L_f + γ_max L_g).
+  ///   - innerStep: the step on θ.
+  ///   - innerIterations: T.
+  ///   - surrogate: the lecture's relaxed value function by default.
+  ///   - penalty: γ₀, Δγ, γ_max.
+  ///   - constraint: C, the set of x.
   public init(
-    jointStep: Double = 0.01, innerStep: Double = 0.1, innerIterations: Int = 10, smoothing: Double = 1,
+    jointStep: Double = 0.01, innerStep: Double = 0.1, innerIterations: Int = 10,
+    surrogate: Surrogate = .regularized(mu1: 0.01, mu2: 1e-4),
     penalty: (initial: Double, increment: Double, maximum: Double) = (1, 0.1, 10),
     constraint: ConstraintSet = .unconstrained
   ) {
     require(
-      jointStep > 0 && innerStep > 0 && innerIterations >= 0 && smoothing > 0,
-      "ValueFunctionPenalty: invalid parameters")
+      jointStep > 0 && innerStep > 0 && innerIterations >= 0,
+      "ValueFunctionPenalty: the steps must be positive and innerIterations non-negative")
+    switch surrogate {
+    case .regularized(let mu1, let mu2):
+      require(mu1 > 0 && mu2 >= 0, "ValueFunctionPenalty: the surrogate needs μ₁ > 0 and μ₂ ≥ 0")
+    case .moreauEnvelope(let mu):
+      require(mu > 0, "ValueFunctionPenalty: the Moreau envelope needs μ > 0, got \(mu)")
+    }
     require(
       penalty.initial >= 0 && penalty.increment >= 0 && penalty.maximum >= penalty.initial,
       "ValueFunctionPenalty: invalid penalty schedule")
     self.jointStep = jointStep
     self.innerStep = innerStep
     self.innerIterations = innerIterations
-    self.smoothing = smoothing
+    self.surrogate = surrogate
     self.penalty = penalty
     self.constraint = constraint
   }
@@ -66,6 +107,7 @@ public struct ValueFunctionPenalty: BilevelAlgorithm {
   /// γ_k.
   public func penalty(at k: Int) -> Double { min(penalty.initial + Double(k) * penalty.increment, penalty.maximum) }
 
+  /// Sets x = Proj_C(x0), y = θ = y0.
   public mutating func start(x: Tensor, y: Tensor, oracles: Oracles) {
     self.x = constraint.project(x)
     self.y = y
@@ -73,15 +115,36 @@ public struct ValueFunctionPenalty: BilevelAlgorithm {
     k = 0
   }
 
+  /// θ's T steps, then one step on the penalty.
   public mutating func step(oracles: Oracles) -> Tensor {
-    for _ in 0..<innerIterations where !oracles.isPastDeadline {
-      theta = theta - innerStep * (oracles.innerGradientY(x: x, y: theta) + (theta - y) / smoothing)
-    }
     let gamma = penalty(at: k)
-    let (fx, fy) = oracles.outerGradients(x: x, y: y)
-    let (gx, gy) = oracles.innerGradients(x: x, y: y)
-    let directionX = fx + gamma * (gx - oracles.innerGradientX(x: x, y: theta))
-    let directionY = fy + gamma * (gy - (y - theta) / smoothing)
+    let directionX: Tensor
+    let directionY: Tensor
+    switch surrogate {
+    case .regularized(let mu1, let mu2):
+      for _ in 0..<innerIterations where !oracles.isPastDeadline {
+        theta = theta - innerStep * (oracles.innerGradientY(x: x, y: theta) + mu1 * theta)
+      }
+      constraintValue =
+        oracles.innerValue(x: x, y: y) - oracles.innerValue(x: x, y: theta) - 0.5 * mu1 * dot(theta, theta).scalar
+        - mu2
+      let (fx, fy) = oracles.outerGradients(x: x, y: y)
+      if constraintValue > 0 {
+        let (gx, gy) = oracles.innerGradients(x: x, y: y)
+        directionX = fx + gamma * (gx - oracles.innerGradientX(x: x, y: theta))
+        directionY = fy + gamma * gy
+      } else {
+        (directionX, directionY) = (fx, fy)
+      }
+    case .moreauEnvelope(let mu):
+      for _ in 0..<innerIterations where !oracles.isPastDeadline {
+        theta = theta - innerStep * (oracles.innerGradientY(x: x, y: theta) + (theta - y) / mu)
+      }
+      let (fx, fy) = oracles.outerGradients(x: x, y: y)
+      let (gx, gy) = oracles.innerGradients(x: x, y: y)
+      directionX = fx + gamma * (gx - oracles.innerGradientX(x: x, y: theta))
+      directionY = fy + gamma * (gy - (y - theta) / mu)
+    }
     x = constraint.project(x - jointStep * directionX)
     y = y - jointStep * directionY
     k += 1

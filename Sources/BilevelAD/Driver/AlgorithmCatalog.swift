@@ -149,12 +149,16 @@ public enum AlgorithmCatalog {
     Entry(
       name: "f2sa", summary: "Fully first-order Lagrangian method with growing multiplier (Kwon et al. ICML 2023).",
       parameters:
-        "y and z steps = inner step, x step = outer step, λ₀ = 1; λ += 1 per iteration on full-batch tasks, 0.1/(k+1)^{1/7} (the benchmark's) on finite sums; T = 10",
+        "z step γ = inner step; y step α_k on f + λ_k g and x step ξ α_k with ξ = outer step / inner step (x step = outer step at k = 0); full-batch tasks: λ_k = k + 1, α_k = γ/(k+1); finite sums: α_k = γ, λ += 0.1/(k+1)^{1/7} (the benchmark's); λ₀ = 1, T = 10",
       stochastic: true
     ) { o in
-      F2SA(
-        penalizedStep: .constant(o.innerStep), innerStep: .constant(o.innerStep), outerStep: .constant(o.outerStep),
-        multiplierIncrement: o.batchSize == nil ? .constant(1) : .decreasing(0.1, exponent: 1.0 / 7),
+      // Full batches: λ_k = k + 1 and α_k = γ / (k + 1), so that α_k λ_k = γ (a y step on
+      // f + λ_k g that stays stable as λ grows); the x step ξ α_k decays with α_k.
+      let fullBatch = o.batchSize == nil
+      return F2SA(
+        penalizedStep: fullBatch ? .decreasing(o.innerStep, exponent: 1) : .constant(o.innerStep),
+        innerStep: .constant(o.innerStep), stepRatio: o.outerStep / o.innerStep,
+        multiplierIncrement: fullBatch ? .constant(1) : .decreasing(0.1, exponent: 1.0 / 7),
         innerIterations: o.innerIterations ?? 10, settings: o.settings)
     },
     Entry(
@@ -165,17 +169,17 @@ public enum AlgorithmCatalog {
     ) { o in
       F2SAAdam(
         penalizedStep: .constant(o.innerStep), innerStep: .constant(o.innerStep),
-        outerRatio: o.outerStep / o.innerStep, multiplierIncrement: .constant(0.01),
+        stepRatio: o.outerStep / o.innerStep, multiplierIncrement: .constant(0.01),
         innerIterations: o.innerIterations ?? 30, adam: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8),
         settings: o.settings)
     },
     Entry(
       name: "hjfbio", summary: "Hessian/Jacobian-free single loop with finite differences (Huang ICML 2024).",
-      parameters: "y and v steps = inner step, x step = outer step, δ = 1e-5, r_v = 1e3", stochastic: false
+      parameters: "y and v steps = inner step, x step = outer step, δ_ε = 1e-5, r_v = r_h = 1e3", stochastic: false
     ) { o in HJFBiO(innerStep: o.innerStep, linearSystemStep: o.innerStep, outerStep: o.outerStep) },
     Entry(
       name: "mgbio", summary: "Momentum method with the Hessian's spectrum clipped to [μ, L] (Huang 2023).",
-      parameters: "inner step λ, outer step γ, momentum β = 0.5, [μ, L] = [0.1, 1/λ]; dim y ≤ 500", stochastic: false
+      parameters: "inner step λ, outer step γ, averaging η = 0.5, [μ, L_g] = [0.1, 1/λ]; dim y ≤ 500", stochastic: false
     ) { o throws(Unsupported) in
       guard o.innerDimension <= 500 else {
         throw Unsupported(
@@ -185,8 +189,10 @@ public enum AlgorithmCatalog {
       return MGBiO(innerStep: o.innerStep, outerStep: o.outerStep, spectrum: 0.1...max(1, 1 / o.innerStep))
     },
     Entry(
-      name: "value-function", summary: "Penalty method on g − v_μ ≤ 0 with a Moreau-smoothed value function.",
-      parameters: "step α = inner step / 20, θ step = inner step, T = 10, μ = 1, γ from 1 by 0.1 to 10",
+      name: "value-function",
+      summary: "Penalty method on the relaxed value-function constraint g ≤ g*_μ (lecture 5-1).",
+      parameters:
+        "step α = inner step / 20, θ step = inner step, T = 10, g*_μ = min g + (μ₁/2)‖y‖² + μ₂ with μ₁ = 0.01, μ₂ = 1e-4, γ from 1 by 0.1 to 10",
       stochastic: false
     ) { o in
       ValueFunctionPenalty(
