@@ -1,7 +1,8 @@
 import Autodiff
-import BilevelAD
 import Foundation
 import Testing
+
+@testable import BilevelAD
 
 /// The PL game of `seeds/001_71a07ee1a5f6e715.txt` ("Experimental Results"): its data
 /// generation, why two couplings are projected, its closed form, and algorithm tests
@@ -166,35 +167,7 @@ struct PLGameTests {
   }
 }
 
-/// The eigenvalues of a symmetric tensor by cyclic Jacobi rotations (the library's dense
-/// eigensolver is internal), unsorted.
+/// The eigenvalues of a symmetric tensor (the library's Jacobi eigensolver).
 func symmetricEigenvalues(_ matrix: Tensor) -> [Double] {
-  let n = matrix.shape[0]
-  var a = matrix.scalars
-  for _ in 0..<100 {
-    var off = 0.0
-    for i in 0..<n { for j in 0..<n where i != j { off += a[i * n + j] * a[i * n + j] } }
-    if off < 1e-30 { break }
-    for p in 0..<n {
-      for q in (p + 1)..<n where abs(a[p * n + q]) > 1e-300 {
-        let theta = (a[q * n + q] - a[p * n + p]) / (2 * a[p * n + q])
-        let t = (theta >= 0 ? 1.0 : -1.0) / (abs(theta) + (theta * theta + 1).squareRoot())
-        let c = 1 / (t * t + 1).squareRoot()
-        let s = t * c
-        for k in 0..<n {
-          let akp = a[k * n + p]
-          let akq = a[k * n + q]
-          a[k * n + p] = c * akp - s * akq
-          a[k * n + q] = s * akp + c * akq
-        }
-        for k in 0..<n {
-          let apk = a[p * n + k]
-          let aqk = a[q * n + k]
-          a[p * n + k] = c * apk - s * aqk
-          a[q * n + k] = s * apk + c * aqk
-        }
-      }
-    }
-  }
-  return (0..<n).map { a[$0 * n + $0] }
+  DenseFactorizations.symmetricEigen(matrix.scalars, n: matrix.shape[0]).values
 }

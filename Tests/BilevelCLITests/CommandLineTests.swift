@@ -199,6 +199,20 @@ struct CommandLineTests {
     #expect(decoded.first?.records.map(\.counts) == library.trace.records.map(\.counts))
   }
 
+  @Test("--dimension sizes the PL game (rank d − 2) and matrix sensing as the seed's figures do")
+  func dimension() throws {
+    let game = runTool(["run", "pl-game", "--dimension", "100", "--iterations", "2", "--json", "-"])
+    #expect(game.status == 0, "\(game.error)")
+    let task = try TaskCatalog.instance(of: "pl-game", options: TaskOptions(dimension: 100))
+    #expect(task.x0.shape == [100] && task.y0.shape == [100])
+    let decoded = try JSONDecoder().decode([Trace].self, from: Data(game.output.utf8))
+    #expect(decoded.first?.records.first?.hypergradientNorm == task.evaluator(task.x0, task.y0).hypergradientNorm)
+    let sensing = try TaskCatalog.instance(of: "matrix-sensing", options: TaskOptions(dimension: 12))
+    #expect(sensing.x0.shape == [12, 2] && sensing.y0.shape == [12])
+    let refused = runTool(["run", "pl-game", "--dimension", "2", "--iterations", "1"])
+    #expect(refused.status == 64)
+  }
+
   @Test("hostile values found by review get errors, not traps")
   func reviewFindings() throws {
     let underflow = runTool([

@@ -262,6 +262,9 @@ struct MessageTests {
     #expect(
       corruption.error.contains(
         "--corruption applies to the hypercleaning, hypercleaning-mlp, mnist-synthetic tasks, not 'quadratic'"))
+    let dimension = runTool(["run", "quadratic", "--dimension", "100", "--iterations", "1"])
+    #expect(dimension.status == 64)
+    #expect(dimension.error.contains("--dimension applies to the pl-game, matrix-sensing tasks, not 'quadratic'"))
     let batch = runTool(["run", "quadratic", "--batch-size", "8", "--iterations", "1"])
     #expect(batch.status == 64)
     #expect(batch.error.contains("--batch-size applies to tasks with samples"), "\(batch.error)")

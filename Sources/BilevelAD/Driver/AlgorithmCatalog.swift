@@ -116,6 +116,14 @@ public enum AlgorithmCatalog {
     return try entry.make(AlgorithmOptions(task: task, algorithm: name, seed: seed))
   }
 
+  /// The options' settings with the slides' batch size on a finite-sum task (full batches
+  /// stay full).
+  private static func slidesSettings(_ o: AlgorithmOptions, batchSize: Int) -> StochasticSettings {
+    var settings = o.settings
+    if settings.batchSize != nil { settings.batchSize = batchSize }
+    return settings
+  }
+
   /// The catalog.
   public static let entries: [Entry] = [
     Entry(
@@ -172,6 +180,49 @@ public enum AlgorithmCatalog {
         stepRatio: o.outerStep / o.innerStep, multiplierIncrement: .constant(0.01),
         innerIterations: o.innerIterations ?? 30, adam: .adam(beta1: 0.9, beta2: 0.999, epsilon: 1e-8),
         settings: o.settings)
+    },
+    Entry(
+      name: "f2sa-slides-mnist",
+      summary:
+        "F2SA with the slides' selected MNIST hyper-cleaning parameters (seeds/002, its table of selected parameters).",
+      parameters:
+        "{γ_k, α_k} = 0.05, ξ = 1, δ_k = 0.1, batch 64 (T = 10, λ₀ = 1: not in the slides); ignores --inner-step and --outer-step",
+      stochastic: true
+    ) { o in
+      F2SA(
+        penalizedStep: .constant(0.05), innerStep: .constant(0.05), stepRatio: 1, multiplierIncrement: .constant(0.1),
+        innerIterations: o.innerIterations ?? 10, settings: slidesSettings(o, batchSize: 64))
+    },
+    Entry(
+      name: "f2sa-adam-slides-mnist",
+      summary: "F2SA with Adam with the slides' selected MNIST hyper-cleaning parameters (seeds/002).",
+      parameters:
+        "{γ_k, α_k} = 0.0009, ξ = 5, δ_k = 0.1, β = (0.9, 0.99), batch 64 (T = 10); ignores --inner-step and --outer-step",
+      stochastic: true
+    ) { o in
+      F2SAAdam(innerIterations: o.innerIterations ?? 10, settings: slidesSettings(o, batchSize: 64))
+    },
+    Entry(
+      name: "f2sa-slides-ijcnn1",
+      summary: "F2SA with the slides' selected ijcnn1 regularization-selection parameters (seeds/002).",
+      parameters: "{γ_k, α_k} = 0.1, ξ = 1, δ_k = 0.1, batch 64 (T = 10); ignores --inner-step and --outer-step",
+      stochastic: true
+    ) { o in
+      F2SA(
+        penalizedStep: .constant(0.1), innerStep: .constant(0.1), stepRatio: 1, multiplierIncrement: .constant(0.1),
+        innerIterations: o.innerIterations ?? 10, settings: slidesSettings(o, batchSize: 64))
+    },
+    Entry(
+      name: "f2sa-adam-slides-ijcnn1",
+      summary: "F2SA with Adam with the slides' selected ijcnn1 regularization-selection parameters (seeds/002).",
+      parameters:
+        "{γ_k, α_k} = 0.05, ξ = 1, δ_k = 0.1, β = (0.9, 0.85), batch 32 (T = 10); ignores --inner-step and --outer-step",
+      stochastic: true
+    ) { o in
+      F2SAAdam(
+        penalizedStep: .constant(0.05), innerStep: .constant(0.05), stepRatio: 1, multiplierIncrement: .constant(0.1),
+        innerIterations: o.innerIterations ?? 10, adam: .adam(beta1: 0.9, beta2: 0.85, epsilon: 1e-8),
+        settings: slidesSettings(o, batchSize: 32))
     },
     Entry(
       name: "hjfbio", summary: "Hessian/Jacobian-free single loop with finite differences (Huang ICML 2024).",

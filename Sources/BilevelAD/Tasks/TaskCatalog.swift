@@ -11,14 +11,17 @@ public struct TaskOptions: Sendable {
   public var corruption: Double
   /// Hidden units of the tanh network (hypercleaning-mlp).
   public var hidden: Int
+  /// d for pl-game (rank d − 2) and matrix-sensing; nil: the task's default (50 and 10).
+  public var dimension: Int?
   /// Whether evaluations compute ‖∇F‖ (an implicit solve: costly on the learning tasks).
   public var evaluateHypergradient: Bool
 
   /// Options with the command line's defaults.
   public init(
-    seed: UInt64 = 0, data: Dataset? = nil, corruption: Double = 0.5, hidden: Int = 16,
+    seed: UInt64 = 0, data: Dataset? = nil, corruption: Double = 0.5, hidden: Int = 16, dimension: Int? = nil,
     evaluateHypergradient: Bool = true
   ) {
+    self.dimension = dimension
     self.seed = seed
     self.data = data
     self.corruption = corruption
@@ -60,6 +63,8 @@ public enum TaskCatalog {
     public let readsCorruption: Bool
     /// Whether the task reads `TaskOptions.hidden`.
     public let readsHidden: Bool
+    /// Whether the task reads `TaskOptions.dimension`.
+    public var readsDimension: Bool { name == "pl-game" || name == "matrix-sensing" }
     /// Builds the instance.
     public let make: @Sendable (TaskOptions) throws(TaskError) -> TaskInstance
   }
@@ -147,7 +152,10 @@ public enum TaskCatalog {
         // after 1000 iterations, 10 reaches 3e-4, 30 diverges).
         tunedSteps: [
           "bome": [0.05, 0.05], "v-pbgd": [0.05, 0.05], "f2sa-adam": [0.02, 0.02], "saba": [0.1, 0.1],
-          "srba": [0.1, 0.1], "k-rmd": [0.1, 0.1], "f2sa": [0.1, 10],
+          "srba": [0.1, 0.1], "k-rmd": [0.1, 0.1],
+          // HJFBiO's box takes x, y and v at the same point (a Jacobi sweep): at outer step
+          // 0.3 it diverges; 0.1, 0.15, 0.2 reach 1.1e-3, 5.2e-5, 2.6e-5 in 500 iterations.
+          "hjfbio": [0.1, 0.2], "f2sa": [0.1, 10],
         ])
     },
     Entry(
@@ -231,10 +239,11 @@ public enum TaskCatalog {
       name: "pl-game", summary: "Bilevel Polyak-Łojasiewicz game (d = 50, rank 48), exact hypergradient.",
       bundledData: nil, readsCorruption: false, readsHidden: false
     ) { options in
-      let game = PLGame(seed: options.seed)
+      let d = options.dimension ?? 50
+      let game = PLGame(dimension: d, rank: d - 2, seed: options.seed)
       return TaskInstance(
-        name: "pl-game", problem: game.problem, x0: Tensor(randomNormal: [50], seed: options.seed &+ 1),
-        y0: Tensor.zeros([50]), evaluator: game.evaluator(), innerStep: 0.5, outerStep: 0.3,
+        name: "pl-game", problem: game.problem, x0: Tensor(randomNormal: [d], seed: options.seed &+ 1),
+        y0: Tensor.zeros([d]), evaluator: game.evaluator(), innerStep: 0.5, outerStep: 0.3,
         exactHypergradient: game.hypergradient(at:),
         // f2sa's x step is ξ α_k = outer step / (k + 1) (swept 0.05 to 300: 0.05 stalls at
         // ‖∇F‖ = 3.6 after 200 iterations, 10 to 50 reach 5e-5 to 6e-7, 100 diverges).
@@ -244,7 +253,7 @@ public enum TaskCatalog {
       name: "matrix-sensing", summary: "Hyper-representation learning in matrix sensing (d = 10, rank 3).",
       bundledData: nil, readsCorruption: false, readsHidden: false
     ) { options in
-      let task = MatrixSensing(seed: options.seed)
+      let task = MatrixSensing(dimension: options.dimension ?? 10, seed: options.seed)
       return TaskInstance(
         name: "matrix-sensing", problem: task.problem,
         x0: Tensor(randomNormal: task.outerShape, seed: options.seed &+ 1) * 0.5,

@@ -30,6 +30,11 @@ enum CommandTree {
       help: "Fraction of corrupted training labels (hypercleaning, hypercleaning-mlp).", default: "0.5"),
     .option("hidden", valueName: "n", help: "Hidden units of the tanh network (hypercleaning-mlp).", default: "16"),
     .option(
+      "dimension", valueName: "d",
+      help:
+        "d for pl-game (50 by default; the seed's figure uses 100 and 200, with rank d − 2) and matrix-sensing (10 by default; the seed uses 100 and 200)."
+    ),
+    .option(
       "data", valueName: "path", help: "A CSV file (numeric columns, integer label last) replacing the bundled data."),
     .option("data-limit", valueName: "MiB", help: "The largest --data file read, in MiB.", default: "256"),
     .flag("header", help: "The --data file's first row is a header (default: a header when every cell is text)."),

@@ -33,6 +33,11 @@ enum RunCommand {
     if arguments.contains("hidden") && taskName != "hypercleaning-mlp" {
       throw arguments.validationError("--hidden applies to the hypercleaning-mlp task, not '\(taskName)'")
     }
+    let dimension = arguments.contains("dimension") ? try arguments.int("dimension", range: 3...400) : nil
+    if dimension != nil && !TaskRegistry.dimensionTasks.contains(taskName) {
+      throw arguments.validationError(
+        "--dimension applies to the \(TaskRegistry.dimensionTasks.joined(separator: ", ")) tasks, not '\(taskName)'")
+    }
     let quiet = arguments.flag("quiet")
     let progress = ProgressLine(isEnabled: console.errorIsTerminal && !quiet, output: console.error)
     // Outputs are checked before any work: a long run must not be lost to a bad path.
@@ -43,7 +48,9 @@ enum RunCommand {
 
     if !quiet { progress.update("preparing \(taskName)…") }
     let task = try TaskRegistry.instance(
-      taskName, options: TaskOptions(seed: seed, corruption: corruption, hidden: hidden, evaluateHypergradient: true),
+      taskName,
+      options: TaskOptions(
+        seed: seed, corruption: corruption, hidden: hidden, dimension: dimension, evaluateHypergradient: true),
       dataPath: dataPath, maximumDataBytes: try arguments.int("data-limit", range: 1...(1 << 20)) << 20,
       header: try headerChoice(arguments))
     if arguments.contains("batch-size") && task.sampleCounts == nil {

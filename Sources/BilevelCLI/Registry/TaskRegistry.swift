@@ -8,6 +8,8 @@ enum TaskRegistry {
   static var dataTasks: [String] { TaskCatalog.entries.filter { $0.bundledData != nil }.map(\.name) }
   /// The tasks that read --corruption.
   static var corruptionTasks: [String] { TaskCatalog.entries.filter(\.readsCorruption).map(\.name) }
+  /// The tasks that read --dimension.
+  static var dimensionTasks: [String] { TaskCatalog.entries.filter(\.readsDimension).map(\.name) }
   /// The task names.
   static var names: [String] { TaskCatalog.names }
 
