@@ -134,6 +134,20 @@ public enum TaskCatalog {
     return (instance, task)
   }
 
+  /// Per-feature L2 selection on synthetic binary data of a given shape (the scaling tasks).
+  private static func syntheticSelection(
+    _ name: String, samples: Int, features: Int, split: (train: Int, validation: Int), dataSeed: UInt64,
+    options: TaskOptions
+  ) -> TaskInstance {
+    let data = Dataset.synthetic(samples: samples, features: features, classes: 2, seed: dataSeed)
+    let task = HyperparameterSelection(
+      data: data, trainSize: split.train, validationSize: split.validation, seed: options.seed)
+    return TaskInstance(
+      name: name, problem: task.problem, x0: Tensor(shape: task.outerShape, repeating: -2),
+      y0: Tensor.zeros(task.innerShape), evaluator: task.evaluator(), innerStep: 0.5, outerStep: 10, batchSize: 64,
+      sampleCounts: (task.train.sampleCount, task.validation.sampleCount), metrics: ["test loss", "test accuracy"])
+  }
+
   /// The catalog.
   public static let entries: [Entry] = [
     Entry(
@@ -277,24 +291,18 @@ public enum TaskCatalog {
       summary: "Scaling: hyperparam's per-feature L2 task on synthetic data of ijcnn1's shape (49990 x 22).",
       bundledData: nil, readsCorruption: false, readsHidden: false
     ) { options in
-      let data = Dataset.synthetic(samples: 49_990, features: 22, classes: 2, seed: options.seed &+ 7)
-      let task = HyperparameterSelection(data: data, trainSize: 24_995, validationSize: 12_497, seed: options.seed)
-      return TaskInstance(
-        name: "ijcnn1-synthetic", problem: task.problem, x0: Tensor(shape: task.outerShape, repeating: -2),
-        y0: Tensor.zeros(task.innerShape), evaluator: task.evaluator(), innerStep: 0.5, outerStep: 10, batchSize: 64,
-        sampleCounts: (task.train.sampleCount, task.validation.sampleCount), metrics: ["test loss", "test accuracy"])
+      syntheticSelection(
+        "ijcnn1-synthetic", samples: 49_990, features: 22, split: (24_995, 12_497), dataSeed: options.seed &+ 7,
+        options: options)
     },
     Entry(
       name: "covtype-synthetic",
       summary: "Scaling: per-feature L2 selection on synthetic data of covtype's width (100000 x 54, subsampled).",
       bundledData: nil, readsCorruption: false, readsHidden: false
     ) { options in
-      let data = Dataset.synthetic(samples: 100_000, features: 54, classes: 2, seed: options.seed &+ 8)
-      let task = HyperparameterSelection(data: data, trainSize: 60_000, validationSize: 20_000, seed: options.seed)
-      return TaskInstance(
-        name: "covtype-synthetic", problem: task.problem, x0: Tensor(shape: task.outerShape, repeating: -2),
-        y0: Tensor.zeros(task.innerShape), evaluator: task.evaluator(), innerStep: 0.5, outerStep: 10, batchSize: 64,
-        sampleCounts: (task.train.sampleCount, task.validation.sampleCount), metrics: ["test loss", "test accuracy"])
+      syntheticSelection(
+        "covtype-synthetic", samples: 100_000, features: 54, split: (60_000, 20_000), dataSeed: options.seed &+ 8,
+        options: options)
     },
     Entry(
       name: "mnist-synthetic",
