@@ -54,3 +54,22 @@ func endOfBudgetNorm(_ trace: Trace, stochastic: Bool) -> Double {
   let tail = norms.suffix(max(1, norms.count / 10)).sorted()
   return SeedStatistics.quantile(tail, 0.5)
 }
+
+/// Runs `testCase` for its whole budget and expects ‖∇F‖ at the end (`endOfBudgetNorm`)
+/// to be at most its level, and ‖∇F(x0)‖ to be `start` (to 0.01) or above `minimumStart`.
+func expectLevelAtEndOfBudget(
+  _ testCase: AlgorithmCase, problem: BilevelProblem, x0: Tensor, y0: Tensor, evaluateEvery: Int,
+  stochastic: Bool, start: Double? = nil, minimumStart: Double? = nil,
+  evaluator: @escaping (Tensor, Tensor) -> Evaluation, sourceLocation: SourceLocation = #_sourceLocation
+) {
+  let result = solve(
+    problem, x0: x0, y0: y0, algorithm: testCase.algorithm, stopping: StoppingRule(maxIterations: testCase.iterations),
+    evaluateEvery: evaluateEvery, evaluator: evaluator)
+  let first = result.trace.records.first!.hypergradientNorm!
+  if let start { #expect(abs(first - start) < 0.01, sourceLocation: sourceLocation) }
+  if let minimumStart { #expect(first > minimumStart, sourceLocation: sourceLocation) }
+  let final = endOfBudgetNorm(result.trace, stochastic: stochastic)
+  #expect(
+    final <= testCase.level, "\(testCase.algorithm.name) ends at \(final) (\(result.stopReason))",
+    sourceLocation: sourceLocation)
+}

@@ -12,7 +12,6 @@
 ///   - message: the operation and what is wrong, evaluated only on failure.
 @inlinable
 @inline(__always)
-@usableFromInline
 package func require(
   _ condition: Bool, _ message: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line
 ) {
