@@ -12,8 +12,13 @@ let products: [Product] = [
 // MARK: - Library and executable targets
 
 let targets: [Target] = [
+  // The few kernels that need AVX2 or AVX-512: C functions with clang's `target` attribute,
+  // called only on CPUs that have the instructions (Autodiff's KernelPath). No flags.
   .target(
-    name: "Autodiff"),
+    name: "CKernels"),
+  .target(
+    name: "Autodiff",
+    dependencies: ["CKernels"]),
   .target(
     name: "BilevelAD",
     dependencies: ["Autodiff"],
@@ -33,7 +38,7 @@ let targets: [Target] = [
     path: "Tests/TestSupport"),
   .testTarget(
     name: "AutodiffTests",
-    dependencies: ["Autodiff", "TestSupport"]),
+    dependencies: ["Autodiff", "CKernels", "TestSupport"]),
   .testTarget(
     name: "BilevelADTests",
     dependencies: ["Autodiff", "BilevelAD", "TestSupport"]),

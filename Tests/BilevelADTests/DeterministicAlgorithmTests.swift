@@ -101,9 +101,16 @@ struct DeterministicAlgorithmTests {
     let result = solve(
       toy.problem, x0: Tensor.zeros([4]), y0: [0, 3],
       algorithm: BOME(jointStep: 0.05, innerStep: 0.05, innerIterations: 10, momentum: 0.9),
-      stopping: StoppingRule(maxIterations: 2000), evaluateEvery: 2000, evaluator: toy.evaluator())
-    // Measured: 0.0070 after 2000 iterations, against 0.02 after 3000 without momentum.
-    #expect(result.trace.records.last!.metrics["hull point distance"]! < 0.01)
+      stopping: StoppingRule(maxIterations: 2000), evaluateEvery: 50, evaluator: toy.evaluator())
+    // The heavy-ball iterates oscillate: the distance at single iterations between 1500
+    // and 2000 ranges over 0.003–0.014, and where in that range iteration 2000 falls
+    // changes with rounding (0.0070 with the reference kernels, 0.0120 with AVX2's, whose
+    // exp differs in the last bit). The median over the last quarter of the budget is
+    // what momentum improves: measured 0.0049 (reference) and 0.0047 (AVX2), against 0.02
+    // after 3000 iterations without momentum.
+    let tail = result.trace.records.filter { $0.iteration >= 1500 }.map { $0.metrics["hull point distance"]! }
+    let median = tail.sorted()[tail.count / 2]
+    #expect(median < 0.01, "median distance over iterations 1500–2000: \(median)")
   }
 
   @Test("the clipped lower level reports its kinks instead of a derivative")

@@ -1,8 +1,10 @@
 // General matrix multiply (GEMM) on raw Float64 storage: C = op(A) op(B), op(M) = M or M^T.
 //
 // Goals, in priority order: exact results for every transpose combination and shape (including
-// empty ones), then speed under the default x86-64 target (SSE2: sixteen 2-wide xmm registers,
-// no FMA), with no C and no compiler flags.
+// empty ones), then speed on the CPU at hand with no compiler flags: the reference loops here
+// are written for the baseline x86-64 target (SSE2: sixteen 2-wide xmm registers, no FMA),
+// and `KernelPath` swaps in the AVX2 + FMA or AVX-512 micro-kernels and matrix-vector loops
+// of the CKernels target when the CPU has them.
 //
 // Design (Goto / BLIS style):
 // - m = 1 or n = 1: matrix-vector loops on the operands in place (dot products four rows at a
@@ -12,13 +14,15 @@
 //   per call and worker). Packing reads A and B in whichever layout they are stored, so no
 //   transpose is ever materialized, and zero-pads panels to whole micro-tiles, so the
 //   micro-kernel has no edge cases (edge tiles go through a 1 x 16 buffer).
-// - Micro-kernel: a 1 x 16 tile of C in eight SIMD2<Double> accumulators, one rank-1 update
-//   per step of k. op(A) is packed with each element duplicated, so its broadcast is one aligned
-//   load instead of a load and a shuffle. Measured at about 28.5 GFLOP/s per core on the
-//   2-core AMD EPYC (Zen 5) development machine, the SSE2 mul + add peak (8 flops per cycle);
-//   the loop-based kernel it replaces ran at about 11-14.
-// - Cache blocking: KC = 256 steps of k per panel, MC = 128 rows of op(A) per packed block
-//   (512 KB with the duplication, in L2), NC = 4096 columns of op(B) per packed block.
+// - Micro-kernels (`GEMMMicroKernel`): the reference holds a 1 x 16 tile of C in eight
+//   SIMD2<Double> accumulators, one rank-1 update per step of k, with op(A) packed with each
+//   element duplicated, so its broadcast is one aligned load instead of a load and a shuffle
+//   (measured at about 28.5 GFLOP/s per core on a 2-core AMD EPYC (Zen 5), the SSE2 mul + add
+//   peak). AVX2 + FMA runs a 6 x 8 tile (twelve 4-wide accumulators), AVX-512 an 8 x 24 tile
+//   (twenty-four 8-wide accumulators), both with op(A) packed once per element.
+// - Cache blocking: KC = 256 steps of k per panel, MC = 120 or 128 rows of op(A) per packed
+//   block (a multiple of the tile height; 512 KB with the duplication, in L2), NC = 4096
+//   columns of op(B) per packed block (4080 for the 24-wide tile).
 // - When C is tall and narrow (say n = 10), the product is computed as C^T = op(B)^T op(A)^T
 //   with a strided store, so the zero padding of the 16-wide tiles falls on the long side.
 // - Products of at least 2^17 multiply-adds are split into bands of rows or columns of C, one
@@ -27,11 +31,8 @@
 // - Debug builds (DEBUG defined, -Onone) swap the SIMD inner loops for scalar ones, because
 //   unoptimized SIMD arithmetic is several times slower than unoptimized scalar code. The
 //   packing, blocking, edge and threading logic is shared.
-//
-// AVX2 or AVX-512 would need a compiler target flag (-target-cpu) and a different tile
-// (6 x 8 of SIMD4 or 8 x 16 of SIMD8 with FMA measured about 2x and 4x faster); Swift has no
-// per-function target attributes, so this file is written for the baseline target.
 
+import CKernels
 import Dispatch
 import Foundation
 
@@ -52,18 +53,78 @@ func gemm(
     maxThreads: Parallelism.maximumThreads)
 }
 
+/// The innermost loop of a packed product, with its tile (MR x NR) and cache blocking.
+enum GEMMMicroKernel: Sendable, CaseIterable {
+  /// Swift SIMD2, 1 x 16, op(A) packed duplicated (`referenceMicroKernel`).
+  case reference
+  /// `ck_gemm_6x8_avx2`.
+  case avx2
+  /// `ck_gemm_8x24_avx512`.
+  case avx512
+  /// `ck_gemm_8x24_on_avx2`: the AVX-512 tile's code on AVX2, for tests.
+  case avx512OnAVX2
+
+  /// The kernel of a path.
+  static func of(_ path: KernelPath) -> GEMMMicroKernel {
+    switch path {
+    case .reference: .reference
+    case .avx2: .avx2
+    case .avx512: .avx512
+    }
+  }
+
+  /// The instruction-set level the kernel needs.
+  var path: KernelPath {
+    switch self {
+    case .reference: .reference
+    case .avx2, .avx512OnAVX2: .avx2
+    case .avx512: .avx512
+    }
+  }
+
+  /// Micro-tile height (rows of C per call).
+  var mr: Int {
+    switch self {
+    case .reference: 1
+    case .avx2: 6
+    case .avx512, .avx512OnAVX2: 8
+    }
+  }
+  /// Micro-tile width (columns of C per call).
+  var nr: Int {
+    switch self {
+    case .reference: 16
+    case .avx2: 8
+    case .avx512, .avx512OnAVX2: 24
+    }
+  }
+  /// Copies of each op(A) value in the packed panel (2: a ready-made SIMD2 broadcast).
+  var copiesOfA: Int { self == .reference ? 2 : 1 }
+  /// Depth of a packed panel.
+  var kc: Int { 256 }
+  /// Rows of op(A) per packed block, a multiple of `mr`.
+  var mc: Int { self == .avx2 ? 120 : 128 }
+  /// Columns of op(B) per packed block, a multiple of `nr`.
+  var nc: Int { nr == 24 ? 4080 : 4096 }
+
+  /// c[0..<MR, 0..<NR] (+)= the product of one packed A panel and one packed B panel; row i
+  /// of the tile at c + i ldc.
+  @inline(__always)
+  func run(
+    _ kc: Int, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafeMutablePointer<Double>,
+    ldc: Int, accumulate: Bool
+  ) {
+    switch self {
+    case .reference: referenceMicroKernel(kc, a, b, c, accumulate)
+    case .avx2: ck_gemm_6x8_avx2(kc, a, b, c, ldc, accumulate ? 1 : 0)
+    case .avx512: ck_gemm_8x24_avx512(kc, a, b, c, ldc, accumulate ? 1 : 0)
+    case .avx512OnAVX2: ck_gemm_8x24_on_avx2(kc, a, b, c, ldc, accumulate ? 1 : 0)
+    }
+  }
+}
+
 /// Tuning constants.
 enum GEMMTuning {
-  /// Micro-tile height (rows of C per micro-kernel call); fixed by `gemmMicroKernel`.
-  static let mr = 1
-  /// Micro-tile width (columns of C per micro-kernel call); fixed by `gemmMicroKernel`.
-  static let nr = 16
-  /// Depth of a packed panel.
-  static let kc = 256
-  /// Rows of op(A) per packed block.
-  static let mc = 128
-  /// Columns of op(B) per packed block.
-  static let nc = 4096
   /// Below this many multiply-adds (m n k), the unpacked loops are faster.
   static let smallProduct = 2048
   /// Multiply-adds per worker before a matrix or matrix-vector product is split across
@@ -77,7 +138,7 @@ func gemm(
   m: Int, n: Int, k: Int,
   a: UnsafePointer<Double>, transposeA: Bool,
   b: UnsafePointer<Double>, transposeB: Bool,
-  c: UnsafeMutablePointer<Double>, maxThreads: Int
+  c: UnsafeMutablePointer<Double>, maxThreads: Int, kernel: GEMMMicroKernel = .of(KernelPath.current)
 ) {
   require(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimension")
   if m == 0 || n == 0 { return }
@@ -90,19 +151,19 @@ func gemm(
   if n == 1 {
     if transposeA {
       // A is k x m: c = A^T b.
-      gemvTransposed(rows: k, columns: m, matrix: a, x: b, y: c, maxThreads: maxThreads)
+      gemvTransposed(rows: k, columns: m, matrix: a, x: b, y: c, maxThreads: maxThreads, path: kernel.path)
     } else {
-      gemv(rows: m, columns: k, matrix: a, x: b, y: c, maxThreads: maxThreads)
+      gemv(rows: m, columns: k, matrix: a, x: b, y: c, maxThreads: maxThreads, path: kernel.path)
     }
     return
   }
   if m == 1 {
     if transposeB {
       // B is n x k: c[j] = B[j, :] . a.
-      gemv(rows: n, columns: k, matrix: b, x: a, y: c, maxThreads: maxThreads)
+      gemv(rows: n, columns: k, matrix: b, x: a, y: c, maxThreads: maxThreads, path: kernel.path)
     } else {
       // B is k x n: c = B^T a.
-      gemvTransposed(rows: k, columns: n, matrix: b, x: a, y: c, maxThreads: maxThreads)
+      gemvTransposed(rows: k, columns: n, matrix: b, x: a, y: c, maxThreads: maxThreads, path: kernel.path)
     }
     return
   }
@@ -111,18 +172,18 @@ func gemm(
     return
   }
   // Compute C^T = op(B)^T op(A)^T when that wastes less of the zero-padded micro-tiles.
-  let mr = GEMMTuning.mr
-  let nr = GEMMTuning.nr
+  let mr = kernel.mr
+  let nr = kernel.nr
   let direct = roundUp(m, mr) * roundUp(n, nr)
   let swapped = roundUp(n, mr) * roundUp(m, nr)
   var p = GEMMProblem(
     m: m, n: n, k: k, a: a, transposeA: transposeA, b: b, transposeB: transposeB,
-    c: c, rowStride: n, columnStride: 1)
+    c: c, rowStride: n, columnStride: 1, kernel: kernel)
   if swapped < direct {
     // op(B)^T(i, p) = op(B)(p, i), op(A)^T(p, j) = op(A)(j, p), C^T(i, j) = C(j, i).
     p = GEMMProblem(
       m: n, n: m, k: k, a: b, transposeA: !transposeB, b: a, transposeB: !transposeA,
-      c: c, rowStride: 1, columnStride: n)
+      c: c, rowStride: 1, columnStride: n, kernel: kernel)
   }
   let threads = min(maxThreads, work / GEMMTuning.parallelGrain)
   if threads <= 1 {
@@ -161,19 +222,21 @@ private struct GEMMProblem: @unchecked Sendable {
   var b: UnsafePointer<Double>, transposeB: Bool
   var c: UnsafeMutablePointer<Double>
   var rowStride: Int, columnStride: Int
+  var kernel: GEMMMicroKernel
 }
 
 // MARK: - Packed product
 
 /// Computes the block C[rows, columns] of `p` on the calling thread.
 private func gemmPacked(_ p: GEMMProblem, rows: Range<Int>, columns: Range<Int>) {
-  let mr = GEMMTuning.mr
-  let nr = GEMMTuning.nr
-  let kcMax = min(GEMMTuning.kc, p.k)
-  let mcMax = min(GEMMTuning.mc, roundUp(rows.count, mr))
-  let ncMax = min(GEMMTuning.nc, roundUp(columns.count, nr))
-  // op(A) is packed with every element duplicated (see `packA`).
-  let countA = 2 * mcMax * kcMax
+  let kernel = p.kernel
+  let mr = kernel.mr
+  let nr = kernel.nr
+  let copies = kernel.copiesOfA
+  let kcMax = min(kernel.kc, p.k)
+  let mcMax = min(kernel.mc, roundUp(rows.count, mr))
+  let ncMax = min(kernel.nc, roundUp(columns.count, nr))
+  let countA = copies * mcMax * kcMax
   let countB = ncMax * kcMax
   let countTile = mr * nr
   let buffer = UnsafeMutableRawPointer.allocate(byteCount: 8 * (countA + countB + countTile), alignment: 64)
@@ -185,15 +248,15 @@ private func gemmPacked(_ p: GEMMProblem, rows: Range<Int>, columns: Range<Int>)
 
   var jc = columns.lowerBound
   while jc < columns.upperBound {
-    let nc = min(GEMMTuning.nc, columns.upperBound - jc)
+    let nc = min(kernel.nc, columns.upperBound - jc)
     var pc = 0
     while pc < p.k {
-      let kc = min(GEMMTuning.kc, p.k - pc)
+      let kc = min(kernel.kc, p.k - pc)
       let accumulate = pc > 0
       packB(p, depth: pc, kc: kc, column: jc, nc: nc, into: packedB)
       var ic = rows.lowerBound
       while ic < rows.upperBound {
-        let mc = min(GEMMTuning.mc, rows.upperBound - ic)
+        let mc = min(kernel.mc, rows.upperBound - ic)
         packA(p, row: ic, mc: mc, depth: pc, kc: kc, into: packedA)
         var jr = 0
         while jr < nc {
@@ -202,12 +265,12 @@ private func gemmPacked(_ p: GEMMProblem, rows: Range<Int>, columns: Range<Int>)
           var ir = 0
           while ir < mc {
             let tileRows = min(mr, mc - ir)
-            let panelA = UnsafePointer(packedA + 2 * ir * kc)
+            let panelA = UnsafePointer(packedA + copies * ir * kc)
             let cTile = p.c + (ic + ir) * p.rowStride + (jc + jr) * p.columnStride
             if directStore && tileRows == mr && tileColumns == nr {
-              gemmMicroKernel(kc, panelA, panelB, cTile, accumulate)
+              kernel.run(kc, panelA, panelB, cTile, ldc: p.rowStride, accumulate: accumulate)
             } else {
-              gemmMicroKernel(kc, panelA, panelB, tile, false)
+              kernel.run(kc, panelA, panelB, tile, ldc: nr, accumulate: false)
               for r in 0..<tileRows {
                 let src = tile + r * nr
                 let dst = cTile + r * p.rowStride
@@ -231,14 +294,15 @@ private func gemmPacked(_ p: GEMMProblem, rows: Range<Int>, columns: Range<Int>)
 }
 
 /// Packs op(A)[row..<row+mc, depth..<depth+kc] as consecutive MR-row panels. Within a panel,
-/// step p holds op(A)(i, p) for the MR rows i, each written twice (a ready-made SIMD2
-/// broadcast); rows past `mc` are zero.
+/// step p holds op(A)(i, p) for the MR rows i, each written `copiesOfA` times (twice for the
+/// reference kernel: a ready-made SIMD2 broadcast); rows past `mc` are zero.
 @inline(never)
 private func packA(
   _ p: GEMMProblem, row: Int, mc: Int, depth: Int, kc: Int,
   into dst: UnsafeMutablePointer<Double>
 ) {
-  let mr = GEMMTuning.mr
+  let mr = p.kernel.mr
+  let w = p.kernel.copiesOfA
   var d = dst
   var ir = 0
   while ir < mc {
@@ -249,14 +313,12 @@ private func packA(
       for _ in 0..<kc {
         for r in 0..<rows {
           let v = src[r]
-          d[2 &* r] = v
-          d[2 &* r &+ 1] = v
+          for copy in 0..<w { d[w &* r &+ copy] = v }
         }
         for r in rows..<mr {
-          d[2 &* r] = 0
-          d[2 &* r &+ 1] = 0
+          for copy in 0..<w { d[w &* r &+ copy] = 0 }
         }
-        d += 2 &* mr
+        d += w &* mr
         src += p.m
       }
     } else {
@@ -264,23 +326,29 @@ private func packA(
       let src = p.a + (row + ir) * p.k + depth
       for r in 0..<rows {
         let s = src + r * p.k
-        var e = d + 2 &* r
-        for q in 0..<kc {
-          let v = s[q]
-          e[0] = v
-          e[1] = v
-          e += 2 &* mr
+        var e = d + w &* r
+        if w == 2 {
+          for q in 0..<kc {
+            let v = s[q]
+            e[0] = v
+            e[1] = v
+            e += 2 &* mr
+          }
+        } else {
+          for q in 0..<kc {
+            e[0] = s[q]
+            e += mr
+          }
         }
       }
       for r in rows..<mr {
-        var e = d + 2 &* r
+        var e = d + w &* r
         for _ in 0..<kc {
-          e[0] = 0
-          e[1] = 0
-          e += 2 &* mr
+          for copy in 0..<w { e[copy] = 0 }
+          e += w &* mr
         }
       }
-      d += 2 &* mr &* kc
+      d += w &* mr &* kc
     }
     ir += mr
   }
@@ -293,7 +361,7 @@ private func packB(
   _ p: GEMMProblem, depth: Int, kc: Int, column: Int, nc: Int,
   into dst: UnsafeMutablePointer<Double>
 ) {
-  let nr = GEMMTuning.nr
+  let nr = p.kernel.nr
   var d = dst
   var jr = 0
   while jr < nc {
@@ -347,9 +415,9 @@ private func packB(
 /// aligned loads, eight multiplies and eight adds. (MR = 1 measured fastest on SSE2: 16 xmm
 /// registers leave room for 8 accumulators, and a destructive two-operand multiply needs no
 /// register copy when each loaded B vector is used once. 2 x 8 and 4 x 4 tiles measured 3-8%
-/// slower, 3 x 8 and 4 x 8 tiles spill.)
+/// slower, 3 x 8 and 4 x 8 tiles spill.) The reference for the CKernels micro-kernels.
 @inline(never)
-private func gemmMicroKernel(
+private func referenceMicroKernel(
   _ kc: Int, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,
   _ c: UnsafeMutablePointer<Double>, _ accumulate: Bool
 ) {
@@ -482,18 +550,23 @@ private func gemmMicroKernel(
 /// time so each load of x serves four rows.
 private func gemv(
   rows: Int, columns: Int, matrix: UnsafePointer<Double>,
-  x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>, maxThreads: Int
+  x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>, maxThreads: Int, path: KernelPath
 ) {
   let threads = min(maxThreads, rows * columns / GEMMTuning.parallelGrain, rows / 4)
+  let ptrs = GEMVPointers(matrix: matrix, x: x, y: y)
+  let band: @Sendable (Range<Int>) -> Void = { band in
+    switch path {
+    case .reference: gemvRows(band, columns: columns, matrix: ptrs.matrix, x: ptrs.x, y: ptrs.y)
+    case .avx2: ck_gemv_rows_avx2(band.lowerBound, band.upperBound, columns, ptrs.matrix, ptrs.x, ptrs.y)
+    case .avx512: ck_gemv_rows_avx512(band.lowerBound, band.upperBound, columns, ptrs.matrix, ptrs.x, ptrs.y)
+    }
+  }
   if threads <= 1 {
-    gemvRows(0..<rows, columns: columns, matrix: matrix, x: x, y: y)
+    band(0..<rows)
     return
   }
-  let ptrs = GEMVPointers(matrix: matrix, x: x, y: y)
   parallelFor(iterations: threads, maxThreads: threads) { w in
-    let lo = rows * w / threads
-    let hi = rows * (w + 1) / threads
-    gemvRows(lo..<hi, columns: columns, matrix: ptrs.matrix, x: ptrs.x, y: ptrs.y)
+    band(rows * w / threads..<rows * (w + 1) / threads)
   }
 }
 
@@ -516,7 +589,7 @@ private func gemvRows(
   x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>
 ) {
   #if DEBUG
-    // Scalar in debug builds, where SIMD arithmetic is slow (see `gemmMicroKernel`).
+    // Scalar in debug builds, where SIMD arithmetic is slow (see `referenceMicroKernel`).
     for i in rows {
       let r = matrix + i &* k
       var s0 = 0.0
@@ -625,20 +698,28 @@ private func gemvRows(
 /// place); y is read and written once per block of rows.
 private func gemvTransposed(
   rows k: Int, columns: Int, matrix: UnsafePointer<Double>,
-  x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>, maxThreads: Int
+  x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>, maxThreads: Int, path: KernelPath
 ) {
   let threads = min(maxThreads, k * columns / GEMMTuning.parallelGrain, columns / 64)
+  let ptrs = GEMVPointers(matrix: matrix, x: x, y: y)
+  let band: @Sendable (Range<Int>) -> Void = { band in
+    switch path {
+    case .reference:
+      gemvTransposedColumns(band, rows: k, stride: columns, matrix: ptrs.matrix, x: ptrs.x, y: ptrs.y)
+    case .avx2:
+      ck_gemv_transposed_avx2(band.lowerBound, band.upperBound, k, columns, ptrs.matrix, ptrs.x, ptrs.y)
+    case .avx512:
+      ck_gemv_transposed_avx512(band.lowerBound, band.upperBound, k, columns, ptrs.matrix, ptrs.x, ptrs.y)
+    }
+  }
   if threads <= 1 {
-    gemvTransposedColumns(0..<columns, rows: k, stride: columns, matrix: matrix, x: x, y: y)
+    band(0..<columns)
     return
   }
-  let ptrs = GEMVPointers(matrix: matrix, x: x, y: y)
   parallelFor(iterations: threads, maxThreads: threads) { w in
-    // Bands of whole 16-column strips.
-    let strips = (columns + 15) / 16
-    let lo = min(columns, strips * w / threads * 16)
-    let hi = min(columns, strips * (w + 1) / threads * 16)
-    gemvTransposedColumns(lo..<hi, rows: k, stride: columns, matrix: ptrs.matrix, x: ptrs.x, y: ptrs.y)
+    // Bands of whole 32-column strips (whole strips for every path).
+    let strips = (columns + 31) / 32
+    band(min(columns, strips * w / threads * 32)..<min(columns, strips * (w + 1) / threads * 32))
   }
 }
 
@@ -648,7 +729,7 @@ private func gemvTransposedColumns(
   y: UnsafeMutablePointer<Double>
 ) {
   #if DEBUG
-    // Scalar axpy updates in debug builds, where SIMD arithmetic is slow (see `gemmMicroKernel`).
+    // Scalar axpy updates in debug builds, where SIMD arithmetic is slow (see `referenceMicroKernel`).
     for j in cols { y[j] = 0 }
     for p in 0..<k {
       let r = matrix + p &* ld

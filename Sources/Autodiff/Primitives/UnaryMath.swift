@@ -1,7 +1,8 @@
 import Foundation
 
 // Elementwise math. An elementwise primitive needs only its scalar kernel and its
-// derivative dy/dx written in `Tensor` operations; `ElementwiseUnary` builds the JVP
+// derivative dy/dx written in `Tensor` operations (exp, log, log1p, sigmoid and softplus
+// evaluate through `vectorMap`, whose reference path is the scalar kernel); `ElementwiseUnary` builds the JVP
 // (tangent * dy/dx) and the VJP (cotangent * dy/dx) from it, as JAX's `defjvp` does. x² and
 // tanh, on the hot paths of the benchmarks, write their rules as one fused primitive each.
 
@@ -26,12 +27,14 @@ extension ElementwiseUnary {
 
 @usableFromInline struct Exp: ElementwiseUnary {
   @inlinable init() {}
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { vectorMap(.exp, x) }
   @inlinable func value(_ x: Double) -> Double { Foundation.exp(x) }
   @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor { value }
 }
 
 @usableFromInline struct Log: ElementwiseUnary {
   @inlinable init() {}
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { vectorMap(.log, x) }
   @inlinable func value(_ x: Double) -> Double { Foundation.log(x) }
   @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor { 1 / x }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { tangent / x }
@@ -40,6 +43,7 @@ extension ElementwiseUnary {
 
 @usableFromInline struct Log1p: ElementwiseUnary {
   @inlinable init() {}
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { vectorMap(.log1p, x) }
   @inlinable func value(_ x: Double) -> Double { Foundation.log1p(x) }
   @inlinable func derivative(x: Tensor, value: Tensor) -> Tensor { 1 / (x + 1) }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { tangent / (x + 1) }
@@ -129,6 +133,7 @@ extension ElementwiseUnary {
 
 @usableFromInline struct Sigmoid: ElementwiseUnary {
   @inlinable init() {}
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { vectorMap(.sigmoid, x) }
   /// 1 / (1 + e^-x), without overflow for large |x|.
   @inlinable func value(_ x: Double) -> Double {
     if x >= 0 { return 1 / (1 + Foundation.exp(-x)) }
@@ -140,6 +145,7 @@ extension ElementwiseUnary {
 
 @usableFromInline struct Softplus: ElementwiseUnary {
   @inlinable init() {}
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { vectorMap(.softplus, x) }
   /// log(1 + e^x) = max(x, 0) + log1p(e^-|x|), exact and overflow-free.
   @inlinable func value(_ x: Double) -> Double {
     Swift.max(x, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(x)))

@@ -271,8 +271,9 @@ public enum TaskCatalog {
       return TaskInstance(
         name: "matrix-sensing", problem: task.problem,
         x0: Tensor(randomNormal: task.outerShape, seed: options.seed &+ 1) * 0.5,
-        y0: Tensor(randomNormal: task.innerShape, seed: options.seed &+ 2) * 0.5, evaluator: task.evaluator(),
-        innerStep: 0.1, outerStep: 0.1, metrics: ["recovery error"],
+        y0: Tensor(randomNormal: task.innerShape, seed: options.seed &+ 2) * 0.5,
+        evaluator: task.evaluator(exact: options.evaluateHypergradient),
+        innerStep: 0.1, outerStep: 0.1, metrics: ["recovery error", "validation loss", "training loss"],
         // MGBiO's μ = 0.1 turns the nonconvex start's small curvatures into a 10× larger
         // direction: at outer step 0.1 it diverges within 10 iterations.
         tunedSteps: ["mgbio": [0.1, 0.02]])

@@ -25,6 +25,14 @@ enum BenchCommand {
   static func run(_ arguments: ParsedArguments, console: Console) throws(CLIError) {
     let repeats = try arguments.int("repeats", range: 1...10_000)
     let quick = arguments.flag("quick")
+    if arguments.contains("kernels") {
+      let name = try arguments.choice("kernels", from: KernelPath.allCases.map(\.description))
+      guard let path = KernelPath(named: name), path.isSupported else {
+        let supported = KernelPath.allCases.filter(\.isSupported).map(\.description).joined(separator: ", ")
+        throw arguments.invalidValueError("kernels", reason: "this CPU supports \(supported)")
+      }
+      KernelPath.current = path
+    }
     #if DEBUG
       console.error(
         "Warning: this is a debug build; timings are meaningless. Run 'swift run -c release bilevel-cli bench'.\n")
@@ -134,6 +142,20 @@ enum BenchCommand {
       add("overhead", "\(size) elements", "per op, constant", perOperation(constant))
       add("overhead", "\(size) elements", "per op, one reverse level (forward + backward)", perOperation(reverse))
       add("overhead", "\(size) elements", "per op, two nested levels", perOperation(nested))
+      // The same with scalar literals, as JAX's peer writes it: 100 × (t * 1.0001 + 0.001),
+      // 200 recorded operations.
+      func literalChain(_ t: Tensor) -> Tensor {
+        var u = t
+        for _ in 0..<100 { u = u * 1.0001 + 0.001 }
+        return u.sum()
+      }
+      let literalConstant = measure(repeats: repeats * 10) { _ = literalChain(x) }
+      let literalReverse = measure(repeats: repeats * 10) { _ = gradient(at: x, of: literalChain) }
+      add(
+        "overhead", "\(size) elements", "per op, scalar literals, constant", perOperation(literalConstant, count: 200))
+      add(
+        "overhead", "\(size) elements", "per op, scalar literals, one reverse level",
+        perOperation(literalReverse, count: 200))
     }
 
     // Bilevel hypergradients on the quadratic problem with d_x = d_y = d.
@@ -282,7 +304,8 @@ enum BenchCommand {
     progress.finish()
 
     var table = TextTable(
-      title: "bilevel-cli bench (median of \(repeats) runs after warm-up; min and max)",
+      title:
+        "bilevel-cli bench (median of \(repeats) runs after warm-up; min and max; \(KernelPath.current) kernels)",
       headers: ["case", "operation", "median", "min", "max", "unit", "ratio to gradient"])
     for row in rows {
       table.append([
@@ -302,11 +325,11 @@ enum BenchCommand {
     }
   }
 
-  /// Microseconds per operation of a 100-operation chain.
-  static func perOperation(_ t: (median: Double, min: Double, max: Double)) -> (
+  /// Microseconds per operation of a chain of `count` operations.
+  static func perOperation(_ t: (median: Double, min: Double, max: Double), count: Double = 100) -> (
     median: Double, min: Double, max: Double
   ) {
-    (t.median / 100, t.min / 100, t.max / 100)
+    (t.median / count, t.min / count, t.max / count)
   }
 }
 

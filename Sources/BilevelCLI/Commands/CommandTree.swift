@@ -59,6 +59,11 @@ enum CommandTree {
       "seeds", valueName: "n",
       help: "Runs per algorithm with seeds seed, seed+1, ...; tables show medians, plots medians and 20–80 % bands.",
       default: "1"),
+    .flag(
+      "iterate-metrics-only",
+      help:
+        "Evaluations record only the task's metrics at the iterate, such as matrix-sensing's validation loss f(x, y): no inner solve for F(x) and ‖∇F(x)‖ (where that solve dominates the run)."
+    ),
     .flag("quiet", help: "Print only the results table."),
   ]
 
@@ -101,6 +106,10 @@ enum CommandTree {
       .option("json", valueName: "path", help: "Also write the table as JSON."),
       .option("repeats", valueName: "n", help: "Timed repetitions per case (medians are shown).", default: "15"),
       .flag("quick", help: "Only the small cases."),
+      .option(
+        "kernels", valueName: "path",
+        help: "The kernel path: this CPU's widest by default (also set by AUTODIFF_KERNELS).",
+        values: KernelPath.allCases.map(\.description)),
     ])
 
   static let demo = CommandSpec(

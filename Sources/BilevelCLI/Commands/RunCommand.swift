@@ -50,7 +50,8 @@ enum RunCommand {
     let task = try TaskRegistry.instance(
       taskName,
       options: TaskOptions(
-        seed: seed, corruption: corruption, hidden: hidden, dimension: dimension, evaluateHypergradient: true),
+        seed: seed, corruption: corruption, hidden: hidden, dimension: dimension,
+        evaluateHypergradient: !arguments.flag("iterate-metrics-only")),
       dataPath: dataPath, maximumDataBytes: try arguments.int("data-limit", range: 1...(1 << 20)) << 20,
       header: try headerChoice(arguments))
     if arguments.contains("batch-size") && task.sampleCounts == nil {

@@ -1,0 +1,182 @@
+// GEMM micro-kernels and matrix-vector products for AVX2 + FMA and AVX-512
+// (CKernels.h). The Swift side (Autodiff/Kernels/GEMM.swift) packs the panels, blocks for
+// the caches and splits across cores; these are the innermost loops only, and
+// GEMM.swift's SIMD2 loops are their reference.
+//
+// Each kernel is written once, as a macro over the vector type, its width W, the tile
+// height MR and the number NV of vectors across the tile (NR = NV W), and instantiated
+// per instruction set. `acc += a * b` is contracted to one FMA (clang's default
+// -ffp-contract=on), so results differ from the reference's separate multiply and add in
+// the last bits only. The 8 × 24 AVX-512 tile is also instantiated for AVX2, so that the
+// tests exercise its logic on machines without AVX-512.
+#include "CKernels.h"
+#include "Vectors.h"
+
+#if defined(__x86_64__)
+
+#define CK_GEMM_KERNEL(NAME, TARGET, V, VU, W, MR, NV)                                      \
+  TARGET void NAME(long kc, const double *a, const double *b, double *c, long ldc,          \
+                   int accumulate) {                                                        \
+    V acc[MR][NV];                                                                          \
+    for (int i = 0; i < MR; i++)                                                            \
+      for (int j = 0; j < NV; j++) acc[i][j] = (V){0};                                      \
+    for (long p = 0; p < kc; p++) {                                                         \
+      V bv[NV];                                                                             \
+      for (int j = 0; j < NV; j++) bv[j] = *(const VU *)(b + j * W);                        \
+      for (int i = 0; i < MR; i++) {                                                        \
+        double s = a[i];                                                                    \
+        for (int j = 0; j < NV; j++) acc[i][j] += s * bv[j];                                \
+      }                                                                                     \
+      a += MR;                                                                              \
+      b += NV * W;                                                                          \
+    }                                                                                       \
+    for (int i = 0; i < MR; i++) {                                                          \
+      double *row = c + i * ldc;                                                            \
+      for (int j = 0; j < NV; j++) {                                                        \
+        V v = acc[i][j];                                                                    \
+        if (accumulate) v += *(VU *)(row + j * W);                                          \
+        *(VU *)(row + j * W) = v;                                                           \
+      }                                                                                     \
+    }                                                                                       \
+  }
+
+CK_GEMM_KERNEL(ck_gemm_6x8_avx2, CK_AVX2, ck_d4, ck_d4u, 4, 6, 2)
+CK_GEMM_KERNEL(ck_gemm_8x24_avx512, CK_AVX512, ck_d8, ck_d8u, 8, 8, 3)
+CK_GEMM_KERNEL(ck_gemm_8x24_on_avx2, CK_AVX2, ck_d8, ck_d8u, 8, 8, 3)
+
+// y[i] = M[i, :] · x, four rows at a time so that each load of x serves four rows; two
+// accumulators per row keep eight addition chains in flight.
+#define CK_GEMV_ROWS(NAME, TARGET, V, VU, W)                                                \
+  TARGET void NAME(long row0, long row1, long k, const double *m, const double *x,          \
+                   double *y) {                                                             \
+    long i = row0;                                                                          \
+    for (; i + 4 <= row1; i += 4) {                                                         \
+      const double *r0 = m + i * k, *r1 = r0 + k, *r2 = r1 + k, *r3 = r2 + k;               \
+      V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, u0 = {0}, u1 = {0}, u2 = {0}, u3 = {0};     \
+      long q = 0;                                                                           \
+      for (; q + 2 * W <= k; q += 2 * W) {                                                  \
+        V v = *(const VU *)(x + q), w = *(const VU *)(x + q + W);                           \
+        s0 += *(const VU *)(r0 + q) * v;                                                    \
+        u0 += *(const VU *)(r0 + q + W) * w;                                                \
+        s1 += *(const VU *)(r1 + q) * v;                                                    \
+        u1 += *(const VU *)(r1 + q + W) * w;                                                \
+        s2 += *(const VU *)(r2 + q) * v;                                                    \
+        u2 += *(const VU *)(r2 + q + W) * w;                                                \
+        s3 += *(const VU *)(r3 + q) * v;                                                    \
+        u3 += *(const VU *)(r3 + q + W) * w;                                                \
+      }                                                                                     \
+      s0 += u0;                                                                             \
+      s1 += u1;                                                                             \
+      s2 += u2;                                                                             \
+      s3 += u3;                                                                             \
+      double t0 = 0, t1 = 0, t2 = 0, t3 = 0;                                                \
+      for (int l = 0; l < W; l++) {                                                         \
+        t0 += s0[l];                                                                        \
+        t1 += s1[l];                                                                        \
+        t2 += s2[l];                                                                        \
+        t3 += s3[l];                                                                        \
+      }                                                                                     \
+      for (; q < k; q++) {                                                                  \
+        double v = x[q];                                                                    \
+        t0 += r0[q] * v;                                                                    \
+        t1 += r1[q] * v;                                                                    \
+        t2 += r2[q] * v;                                                                    \
+        t3 += r3[q] * v;                                                                    \
+      }                                                                                     \
+      y[i] = t0;                                                                            \
+      y[i + 1] = t1;                                                                        \
+      y[i + 2] = t2;                                                                        \
+      y[i + 3] = t3;                                                                        \
+    }                                                                                       \
+    for (; i < row1; i++) {                                                                 \
+      const double *r0 = m + i * k;                                                         \
+      V s0 = {0}, s1 = {0};                                                                 \
+      long q = 0;                                                                           \
+      for (; q + 2 * W <= k; q += 2 * W) {                                                  \
+        s0 += *(const VU *)(r0 + q) * *(const VU *)(x + q);                                 \
+        s1 += *(const VU *)(r0 + q + W) * *(const VU *)(x + q + W);                         \
+      }                                                                                     \
+      s0 += s1;                                                                             \
+      double t = 0;                                                                         \
+      for (int l = 0; l < W; l++) t += s0[l];                                               \
+      for (; q < k; q++) t += r0[q] * x[q];                                                 \
+      y[i] = t;                                                                             \
+    }                                                                                       \
+  }
+
+CK_GEMV_ROWS(ck_gemv_rows_avx2, CK_AVX2, ck_d4, ck_d4u, 4)
+CK_GEMV_ROWS(ck_gemv_rows_avx512, CK_AVX512, ck_d8, ck_d8u, 8)
+
+// y[j] = Σ_p M[p, j] x[p]: strips of 4 W columns of y stay in registers while a block of
+// rows (about 256 KB, in L2) streams past; y is read and written once per block.
+#define CK_GEMV_TRANSPOSED(NAME, TARGET, V, VU, W)                                          \
+  TARGET void NAME(long col0, long col1, long k, long ld, const double *m, const double *x,  \
+                   double *y) {                                                             \
+    long block = 32768 / (ld > 0 ? ld : 1);                                                 \
+    block = block < 8 ? 8 : (block > 512 ? 512 : block);                                    \
+    for (long p0 = 0; p0 < k; p0 += block) {                                                \
+      long p1 = p0 + block < k ? p0 + block : k;                                            \
+      int first = p0 == 0;                                                                  \
+      long j = col0;                                                                        \
+      for (; j + 4 * W <= col1; j += 4 * W) {                                               \
+        V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                           \
+        if (!first) {                                                                       \
+          s0 = *(VU *)(y + j);                                                              \
+          s1 = *(VU *)(y + j + W);                                                          \
+          s2 = *(VU *)(y + j + 2 * W);                                                      \
+          s3 = *(VU *)(y + j + 3 * W);                                                      \
+        }                                                                                   \
+        const double *r = m + p0 * ld + j;                                                  \
+        for (long p = p0; p < p1; p++, r += ld) {                                           \
+          double v = x[p];                                                                  \
+          s0 += *(const VU *)(r) * v;                                                       \
+          s1 += *(const VU *)(r + W) * v;                                                   \
+          s2 += *(const VU *)(r + 2 * W) * v;                                               \
+          s3 += *(const VU *)(r + 3 * W) * v;                                               \
+        }                                                                                   \
+        *(VU *)(y + j) = s0;                                                                \
+        *(VU *)(y + j + W) = s1;                                                            \
+        *(VU *)(y + j + 2 * W) = s2;                                                        \
+        *(VU *)(y + j + 3 * W) = s3;                                                        \
+      }                                                                                     \
+      for (; j + W <= col1; j += W) {                                                       \
+        V s0 = {0}, s1 = {0};                                                               \
+        const double *r = m + p0 * ld + j;                                                  \
+        long p = p0;                                                                        \
+        for (; p + 2 <= p1; p += 2, r += 2 * ld) {                                          \
+          s0 += *(const VU *)(r) * x[p];                                                    \
+          s1 += *(const VU *)(r + ld) * x[p + 1];                                           \
+        }                                                                                   \
+        if (p < p1) s0 += *(const VU *)(r) * x[p];                                          \
+        s0 += s1;                                                                           \
+        if (!first) s0 += *(VU *)(y + j);                                                   \
+        *(VU *)(y + j) = s0;                                                                \
+      }                                                                                     \
+      for (; j < col1; j++) {                                                               \
+        double t0 = 0, t1 = 0;                                                              \
+        const double *r = m + p0 * ld + j;                                                  \
+        long p = p0;                                                                        \
+        for (; p + 2 <= p1; p += 2, r += 2 * ld) {                                          \
+          t0 += r[0] * x[p];                                                                \
+          t1 += r[ld] * x[p + 1];                                                           \
+        }                                                                                   \
+        if (p < p1) t0 += r[0] * x[p];                                                      \
+        y[j] = first ? t0 + t1 : y[j] + (t0 + t1);                                          \
+      }                                                                                     \
+    }                                                                                       \
+  }
+
+CK_GEMV_TRANSPOSED(ck_gemv_transposed_avx2, CK_AVX2, ck_d4, ck_d4u, 4)
+CK_GEMV_TRANSPOSED(ck_gemv_transposed_avx512, CK_AVX512, ck_d8, ck_d8u, 8)
+
+#else  // Not x86-64: never called (ck_cpu_supports returns 0 for these paths).
+
+void ck_gemm_6x8_avx2(long kc, const double *a, const double *b, double *c, long ldc, int accumulate) {}
+void ck_gemm_8x24_avx512(long kc, const double *a, const double *b, double *c, long ldc, int accumulate) {}
+void ck_gemm_8x24_on_avx2(long kc, const double *a, const double *b, double *c, long ldc, int accumulate) {}
+void ck_gemv_rows_avx2(long row0, long row1, long k, const double *m, const double *x, double *y) {}
+void ck_gemv_rows_avx512(long row0, long row1, long k, const double *m, const double *x, double *y) {}
+void ck_gemv_transposed_avx2(long col0, long col1, long k, long ld, const double *m, const double *x, double *y) {}
+void ck_gemv_transposed_avx512(long col0, long col1, long k, long ld, const double *m, const double *x, double *y) {}
+
+#endif

@@ -1,0 +1,80 @@
+// Kernels compiled for instruction sets wider than the package's baseline target.
+//
+// Swift has no per-function target attribute, so the hot loops that need AVX2 + FMA or
+// AVX-512 live here, in C, each function carrying clang's `target` attribute: the package
+// builds with no compiler flags, for baseline x86-64, and `Autodiff/Kernels/KernelPath.swift`
+// calls these only when `ck_cpu_supports` says the running CPU has the instructions.
+// Every function has a Swift reference implementation that the tests hold it to
+// (Tests/AutodiffTests/KernelPathTests.swift). On other architectures the functions exist
+// (so the Swift side links) but are never called.
+//
+// Conventions: row-major doubles, lengths in elements (long), no allocation, no globals.
+
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set levels, widest last. 0: the baseline (the Swift reference kernels).
+enum {
+  CK_PATH_REFERENCE = 0,
+  CK_PATH_AVX2 = 1,    // AVX2 and FMA (x86-64-v3)
+  CK_PATH_AVX512 = 2,  // AVX-512 F (x86-64-v4)
+};
+
+/// Whether the running CPU (and its operating system) supports `path`.
+int ck_cpu_supports(int path);
+
+// MARK: - GEMM micro-kernels
+//
+// C[0..<MR, 0..<NR] (+)= A_panel B_panel, where the packed A panel holds, for each of kc
+// steps, the MR values op(A)(i, p) (once each), and the packed B panel the NR values
+// op(B)(p, j). C is row-major with leading dimension ldc. `accumulate` adds to C instead
+// of overwriting it. Panels need no alignment.
+
+/// MR = 6, NR = 8 (twelve 4-wide accumulators), AVX2 + FMA.
+void ck_gemm_6x8_avx2(long kc, const double *a, const double *b, double *c, long ldc, int accumulate);
+/// MR = 8, NR = 24 (twenty-four 8-wide accumulators), AVX-512 F.
+void ck_gemm_8x24_avx512(long kc, const double *a, const double *b, double *c, long ldc, int accumulate);
+/// The AVX-512 kernel's source compiled for AVX2 + FMA (each 8-wide operation as two 4-wide
+/// ones): the tests run its tiling logic on machines without AVX-512.
+void ck_gemm_8x24_on_avx2(long kc, const double *a, const double *b, double *c, long ldc, int accumulate);
+
+// MARK: - Matrix-vector products
+
+/// y[i] = M[i, :] · x for rows [row0, row1) of a row-major matrix with `columns` columns.
+void ck_gemv_rows_avx2(long row0, long row1, long columns, const double *m, const double *x, double *y);
+void ck_gemv_rows_avx512(long row0, long row1, long columns, const double *m, const double *x, double *y);
+/// y[j] = Σ_p M[p, j] x[p] for columns [col0, col1) of a row-major `rows` × `ld` matrix.
+void ck_gemv_transposed_avx2(long col0, long col1, long rows, long ld, const double *m, const double *x, double *y);
+void ck_gemv_transposed_avx512(long col0, long col1, long rows, long ld, const double *m, const double *x, double *y);
+
+// MARK: - Elementwise transcendental functions
+//
+// y[i] = f(x[i]) for i < n; y may equal x. Largest distance, in units in the last place,
+// from the correctly rounded value (an 80-bit long-double result rounded), measured over
+// 4·10⁶ arguments spread over each function's whole range: exp 1, log 1, log1p 2,
+// sigmoid 3, softplus 3; the tests hold them to glibc within those bounds plus one.
+// Special values follow C's: exp(±inf) = inf, 0; log(0) = −inf, log(x < 0) = NaN;
+// subnormal arguments and results are handled; NaN in, NaN out.
+
+enum {
+  CK_EXP = 0,
+  CK_LOG = 1,
+  CK_LOG1P = 2,
+  CK_SIGMOID = 3,
+  CK_SOFTPLUS = 4,
+};
+
+void ck_map_avx2(int function, const double *x, double *y, long n);
+void ck_map_avx512(int function, const double *x, double *y, long n);
+/// The AVX-512 source compiled for AVX2 + FMA, for tests on machines without AVX-512.
+void ck_map_8_on_avx2(int function, const double *x, double *y, long n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

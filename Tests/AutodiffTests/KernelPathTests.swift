@@ -1,0 +1,183 @@
+import CKernels
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Autodiff
+
+/// Every kernel path this machine can run, held to the Swift reference: the GEMM
+/// micro-kernels and matrix-vector loops to a naive product, the vectorized exp, log,
+/// log1p, sigmoid and softplus to glibc within their stated ulp bounds, at the extremes too.
+@Suite("Kernel paths")
+struct KernelPathTests {
+  /// The micro-kernels whose instructions this CPU has (the reference always; on AVX2
+  /// machines the 6 × 8 tile and the 8 × 24 AVX-512 tile's code compiled for AVX2).
+  static let kernels = GEMMMicroKernel.allCases.filter { $0.path.isSupported }
+  static let paths = KernelPath.allCases.filter(\.isSupported)
+
+  /// Shapes at every tile edge (6, 8, 16, 24), block edge (MC = 120/128, KC = 256) and the
+  /// matrix-vector cases (m = 1 or n = 1), some large enough to split across threads.
+  static let shapes: [(Int, Int, Int)] = [
+    (1, 1, 1), (6, 8, 5), (7, 9, 3), (12, 16, 17), (13, 25, 31), (5, 24, 257), (48, 48, 48),
+    (121, 23, 40), (129, 130, 260), (250, 49, 300), (1, 37, 300), (300, 1, 37), (600, 1, 600),
+    (1, 600, 600), (45, 1, 1001), (1, 3, 1), (3, 1, 2),
+  ]
+
+  static func product(
+    _ a: [Double], _ b: [Double], m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool,
+    kernel: GEMMMicroKernel, threads: Int
+  ) -> [Double] {
+    var c = [Double](repeating: .nan, count: m * n)
+    a.withUnsafeBufferPointer { pa in
+      b.withUnsafeBufferPointer { pb in
+        c.withUnsafeMutableBufferPointer { pc in
+          gemm(
+            m: m, n: n, k: k, a: pa.baseAddress!, transposeA: transposeA, b: pb.baseAddress!,
+            transposeB: transposeB, c: pc.baseAddress!, maxThreads: threads, kernel: kernel)
+        }
+      }
+    }
+    return c
+  }
+
+  @Test("this CPU's widest path is supported, and the paths' names round-trip")
+  func selection() {
+    #expect(KernelPath.widestSupported.isSupported)
+    #expect(KernelPath.reference.isSupported)
+    #expect(KernelPath.current.isSupported)
+    for path in KernelPath.allCases { #expect(KernelPath(named: path.description) == path) }
+    #expect(KernelPath(named: "sse9") == nil)
+  }
+
+  @Test(
+    "every supported micro-kernel and matrix-vector path matches the naive product, serial and threaded",
+    arguments: [(false, false), (true, false), (false, true), (true, true)])
+  func products(transposes: (Bool, Bool)) {
+    let (ta, tb) = transposes
+    for (index, (m, n, k)) in Self.shapes.enumerated() {
+      let a = Tensor(randomNormal: ta ? [k, m] : [m, k], seed: UInt64(index)).scalars
+      let b = Tensor(randomNormal: tb ? [n, k] : [k, n], seed: UInt64(index) &+ 100).scalars
+      let expected = MatrixMultiplyTests.naive(a, b, m: m, n: n, k: k, transposeA: ta, transposeB: tb)
+      for kernel in Self.kernels {
+        for threads in [1, 2] {
+          let c = Self.product(a, b, m: m, n: n, k: k, transposeA: ta, transposeB: tb, kernel: kernel, threads: threads)
+          #expect(
+            maxRelativeError(Tensor(shape: [m * n], scalars: c), Tensor(shape: [m * n], scalars: expected)) < 1e-12,
+            "\(kernel), m \(m) n \(n) k \(k), transposes \(ta) \(tb), \(threads) threads")
+        }
+      }
+    }
+  }
+
+  /// Distance in units in the last place, counting across zero and the subnormals.
+  static func ulps(_ a: Double, _ b: Double) -> Double {
+    if a.isNaN || b.isNaN { return a.isNaN && b.isNaN ? 0 : .infinity }
+    if a == b { return 0 }
+    func ordered(_ x: Double) -> Int64 {
+      let bits = Int64(bitPattern: x.bitPattern)
+      return bits < 0 ? Int64.min &- bits : bits
+    }
+    return Double((ordered(a) &- ordered(b)).magnitude)
+  }
+
+  /// Arguments spread over each function's whole range, both signs where it has them.
+  static func arguments(_ function: VectorFunction) -> [Double] {
+    var generator = SeededRandomNumberGenerator(seed: 11)
+    let count = 100_000
+    return (0..<count).map { i in
+      let u = Double.random(in: 0..<1, using: &generator)
+      switch function {
+      case .exp: return -745.2 + u * (709.8 + 745.2)
+      case .log: return Foundation.exp2(-1074 + u * 2097)  // subnormals to the largest finite
+      case .log1p:
+        // Near −1 (u − 1 for small u), small magnitudes of both signs, and up to 1e300.
+        if i % 3 == 0 { return -1 + Foundation.exp2(-53 * u) }
+        let magnitude = Foundation.exp2(-1074 + u * 2070)
+        return i % 3 == 1 ? magnitude : -Swift.min(magnitude, 0.5)
+      case .sigmoid, .softplus:
+        let magnitude = i % 2 == 0 ? Foundation.exp2(-60 + u * 70) : u * 800
+        return i % 4 < 2 ? magnitude : -magnitude
+      }
+    }
+  }
+
+  /// Largest distance from glibc (whose own error is up to about 1 ulp): the C header's
+  /// bounds against the correctly rounded value (1, 1, 2, 3, 3 ulp) hold against glibc too,
+  /// as measured over these arguments.
+  static let bounds: [VectorFunction: Double] = [.exp: 1, .log: 1, .log1p: 2, .sigmoid: 3, .softplus: 3]
+
+  /// The vectorized maps this CPU can run: each path's, and the 8-wide code on AVX2.
+  static func maps() -> [(String, (VectorFunction, [Double]) -> [Double])] {
+    var maps: [(String, (VectorFunction, [Double]) -> [Double])] = []
+    for path in paths where path != .reference {
+      maps.append(("\(path)", { f, x in vectorMap(f, Tensor(x), path: path).scalars }))
+    }
+    if KernelPath.avx2.isSupported {
+      maps.append(
+        (
+          "8-wide on avx2",
+          { f, x in
+            var y = [Double](repeating: .nan, count: x.count)
+            x.withUnsafeBufferPointer { px in
+              y.withUnsafeMutableBufferPointer { py in
+                ck_map_8_on_avx2(f.rawValue, px.baseAddress!, py.baseAddress!, x.count)
+              }
+            }
+            return y
+          }
+        ))
+    }
+    return maps
+  }
+
+  @Test(
+    "vectorized exp, log, log1p, sigmoid and softplus stay within their ulp bounds of glibc",
+    arguments: VectorFunction.allCases)
+  func accuracy(function: VectorFunction) {
+    let x = Self.arguments(function)
+    let reference = x.map(function.reference)
+    #expect(vectorMap(function, Tensor(x), path: .reference).scalars == reference)
+    for (name, map) in Self.maps() {
+      let y = map(function, x)
+      var worst = 0.0
+      var worstArgument = 0.0
+      for i in x.indices {
+        let error = Self.ulps(y[i], reference[i])
+        if error > worst { (worst, worstArgument) = (error, x[i]) }
+      }
+      #expect(worst <= Self.bounds[function]!, "\(function) on \(name): \(worst) ulp at \(worstArgument)")
+    }
+  }
+
+  @Test("vectorized functions: special values, extremes and every tail length", arguments: VectorFunction.allCases)
+  func specialValues(function: VectorFunction) {
+    let special: [Double] = [
+      0, -0.0, .infinity, -.infinity, .nan, 1, -1, -2, 0.5, 709.78, 709.79, 710, 1e300, -745.13, -745.14, -746,
+      -1e300, 1e-17, -1e-17, .leastNonzeroMagnitude, 2.2250738585072014e-308, .leastNormalMagnitude.nextDown, 40, -40,
+      800, -800,
+    ]
+    for (name, map) in Self.maps() {
+      let y = map(function, special)
+      for (x, value) in zip(special, y) {
+        let expected = function.reference(x)
+        // Exact where the result is special (0, ±∞, NaN, ±1 saturation); else within the bound.
+        if expected.isNaN || expected.isInfinite || expected == 0 || x.isInfinite {
+          #expect(
+            value.isNaN == expected.isNaN && (expected.isNaN || value == expected)
+              && (value != 0 || value.sign == expected.sign),
+            "\(function)(\(x)) on \(name): \(value), glibc \(expected)")
+        } else {
+          #expect(
+            Self.ulps(value, expected) <= Self.bounds[function]!,
+            "\(function)(\(x)) on \(name): \(value), glibc \(expected)")
+        }
+      }
+      // Lengths 0 to 17 exercise every tail of the 4- and 8-wide loops.
+      for n in 0...17 {
+        let x = (0..<n).map { Double($0) * 0.37 - 2.5 + (function == .log ? 3 : 0) }
+        let y = map(function, x)
+        #expect(zip(y, x).allSatisfy { Self.ulps($0, function.reference($1)) <= Self.bounds[function]! })
+      }
+    }
+  }
+}
