@@ -139,6 +139,47 @@ struct Divide: BinaryPrimitive {
   }
 }
 
+/// x ∘ s for a constant scalar s (x + s, x − s, s − x, x s, x / s): one pass over x with s in
+/// a register, no broadcasting and no reduction of the scalar's adjoint. The operators take
+/// this path whenever one operand is a rank-0 constant (a literal such as `0.5 * x` or
+/// `t * 1.0001 + 0.001`, or a `Double`); the values are those of the broadcasting
+/// primitives, bit for bit.
+///
+/// Derivatives: d(x ± s) = dx, d(s − x) = −dx, d(x s) = s dx, d(x / s) = dx / s (each again a
+/// `ScalarArithmetic`, so the rule costs one pass at every order).
+@usableFromInline
+struct ScalarArithmetic: UnaryPrimitive {
+  @usableFromInline enum Operation: Sendable {
+    case add, subtract, subtractFrom, multiply, divide
+  }
+  @usableFromInline let operation: Operation
+  @usableFromInline let scalar: Double
+  @inlinable init(_ operation: Operation, _ scalar: Double) {
+    self.operation = operation
+    self.scalar = scalar
+  }
+  @inlinable func evaluate(_ x: Tensor) -> Tensor {
+    let s = scalar
+    switch operation {
+    case .add: return mapKernel(x) { $0 + s }
+    case .subtract: return mapKernel(x) { $0 - s }
+    case .subtractFrom: return mapKernel(x) { s - $0 }
+    case .multiply: return mapKernel(x) { $0 * s }
+    case .divide: return mapKernel(x) { $0 / s }
+    }
+  }
+  /// The linear part: dx ↦ d(x ∘ s).
+  @inlinable func linear(_ d: Tensor) -> Tensor {
+    switch operation {
+    case .add, .subtract: return d
+    case .subtractFrom: return -d
+    case .multiply, .divide: return apply(self, d)
+    }
+  }
+  @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { linear(tangent) }
+  @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { linear(cotangent) }
+}
+
 @usableFromInline
 struct Negate: UnaryPrimitive {
   @inlinable init() {}
@@ -152,33 +193,62 @@ struct Negate: UnaryPrimitive {
 extension Tensor {
   /// Elementwise sum with NumPy broadcasting: `(a + b)[i] = a[i] + b[i]`.
   /// - Precondition: the shapes broadcast.
-  @inlinable public static func + (a: Tensor, b: Tensor) -> Tensor { apply(Add(), a, b) }
+  @inlinable public static func + (a: Tensor, b: Tensor) -> Tensor {
+    if let s = b.constantScalar { return apply(ScalarArithmetic(.add, s), a) }
+    if let s = a.constantScalar { return apply(ScalarArithmetic(.add, s), b) }
+    return apply(Add(), a, b)
+  }
   /// Elementwise difference with NumPy broadcasting.
   /// - Precondition: the shapes broadcast.
-  @inlinable public static func - (a: Tensor, b: Tensor) -> Tensor { apply(Subtract(), a, b) }
+  @inlinable public static func - (a: Tensor, b: Tensor) -> Tensor {
+    if let s = b.constantScalar { return apply(ScalarArithmetic(.subtract, s), a) }
+    if let s = a.constantScalar { return apply(ScalarArithmetic(.subtractFrom, s), b) }
+    return apply(Subtract(), a, b)
+  }
   /// Elementwise product with NumPy broadcasting.
   /// - Precondition: the shapes broadcast.
-  @inlinable public static func * (a: Tensor, b: Tensor) -> Tensor { apply(Multiply(), a, b) }
+  @inlinable public static func * (a: Tensor, b: Tensor) -> Tensor {
+    if let s = b.constantScalar { return apply(ScalarArithmetic(.multiply, s), a) }
+    if let s = a.constantScalar { return apply(ScalarArithmetic(.multiply, s), b) }
+    return apply(Multiply(), a, b)
+  }
   /// Elementwise quotient with NumPy broadcasting.
   /// - Precondition: the shapes broadcast.
-  @inlinable public static func / (a: Tensor, b: Tensor) -> Tensor { apply(Divide(), a, b) }
+  @inlinable public static func / (a: Tensor, b: Tensor) -> Tensor {
+    if let s = b.constantScalar { return apply(ScalarArithmetic(.divide, s), a) }
+    return apply(Divide(), a, b)
+  }
   /// Elementwise negation.
   @inlinable public static prefix func - (x: Tensor) -> Tensor { apply(Negate(), x) }
 
   /// Adds a scalar to every element.
-  @_disfavoredOverload @inlinable public static func + (a: Tensor, b: Double) -> Tensor { a + Tensor(b) }
+  @_disfavoredOverload @inlinable public static func + (a: Tensor, b: Double) -> Tensor {
+    apply(ScalarArithmetic(.add, b), a)
+  }
   /// Adds a scalar to every element.
-  @_disfavoredOverload @inlinable public static func + (a: Double, b: Tensor) -> Tensor { Tensor(a) + b }
+  @_disfavoredOverload @inlinable public static func + (a: Double, b: Tensor) -> Tensor {
+    apply(ScalarArithmetic(.add, a), b)
+  }
   /// Subtracts a scalar from every element.
-  @_disfavoredOverload @inlinable public static func - (a: Tensor, b: Double) -> Tensor { a - Tensor(b) }
+  @_disfavoredOverload @inlinable public static func - (a: Tensor, b: Double) -> Tensor {
+    apply(ScalarArithmetic(.subtract, b), a)
+  }
   /// Subtracts every element from a scalar.
-  @_disfavoredOverload @inlinable public static func - (a: Double, b: Tensor) -> Tensor { Tensor(a) - b }
+  @_disfavoredOverload @inlinable public static func - (a: Double, b: Tensor) -> Tensor {
+    apply(ScalarArithmetic(.subtractFrom, a), b)
+  }
   /// Multiplies every element by a scalar.
-  @_disfavoredOverload @inlinable public static func * (a: Tensor, b: Double) -> Tensor { a * Tensor(b) }
+  @_disfavoredOverload @inlinable public static func * (a: Tensor, b: Double) -> Tensor {
+    apply(ScalarArithmetic(.multiply, b), a)
+  }
   /// Multiplies every element by a scalar.
-  @_disfavoredOverload @inlinable public static func * (a: Double, b: Tensor) -> Tensor { Tensor(a) * b }
+  @_disfavoredOverload @inlinable public static func * (a: Double, b: Tensor) -> Tensor {
+    apply(ScalarArithmetic(.multiply, a), b)
+  }
   /// Divides every element by a scalar.
-  @_disfavoredOverload @inlinable public static func / (a: Tensor, b: Double) -> Tensor { a / Tensor(b) }
+  @_disfavoredOverload @inlinable public static func / (a: Tensor, b: Double) -> Tensor {
+    apply(ScalarArithmetic(.divide, b), a)
+  }
   /// Divides a scalar by every element.
   @_disfavoredOverload @inlinable public static func / (a: Double, b: Tensor) -> Tensor { Tensor(a) / b }
 

@@ -125,6 +125,12 @@ extension Tensor {
     return storage.base[0]
   }
 
+  /// The value of a rank-0 constant (a literal), or nil: the operators' scalar fast path.
+  @inlinable
+  internal var constantScalar: Double? {
+    shape.isEmpty && lift == nil ? storage.base[0] : nil
+  }
+
   /// Calls `body` with the values, row-major, of this tensor's innermost primal.
   @inlinable
   public func withUnsafeScalars<R>(_ body: (UnsafeBufferPointer<Double>) throws -> R) rethrows -> R {
