@@ -26,6 +26,19 @@ import Autodiff
 ///   method this type implemented before it followed the box; the deterministic test that
 ///   drives λ_k to 10⁴ on a quadratic needs it, where the box's x step ξ α_k ∝ 1/λ_k
 ///   either diverges early or stalls.
+/// - `sharedXBatch: true` (off by default) draws one inner mini-batch for h_gxy and h_gxz
+///   (φ_xy = φ_xz; the box draws two). The λ_k-scaled difference h_gxy − h_gxz is then
+///   ∇_x g_φ(x, y) − ∇_x g_φ(x, z), whose per-sample terms in x cancel, instead of the
+///   difference of two independent samples, whose spread grows like λ_k times the spread of
+///   ∇_x g_φ itself. On the benchmark's finite-sum quadratic (`quadratic-sum`, batch 64,
+///   constant x step 0.02) that spread is multiplicative (∇_x q_i ∋ u_i u_iᵀ x with
+///   ‖u_i‖² ≈ 39), so the box's independent samples make the iteration unstable in mean
+///   square once λ_k ≈ 15–20, and F(x) reaches 10⁵⁹ after 1000 iterations (three seeds,
+///   10⁵⁹–10⁶³); with one shared batch the same run ends at F ≈ 0.9–1.1 (`F2SASamplingTests`
+///   reproduces both on a smaller instance). Sharing delays the growth rather than removing
+///   it: the remaining λ_k (∇_x g_φ(x, y) − ∇_x g_φ(x, z)) still carries λ_k times the
+///   independent noise of y and z, and at constant steps it too outgrows the contraction
+///   once λ_k ≈ 100 (measured on the test's instance); the box's α_k ∝ 1/λ_k avoids both.
 /// - z₀ = y₀ (the box takes z₀ as an input).
 /// - The step returns the direction h_fx + λ_k (h_gxy − h_gxz), not the x step.
 ///
@@ -57,6 +70,8 @@ public struct F2SA: StochasticAlgorithm {
   public var innerIterations: Int
   /// Whether y steps on ∇_y f / λ_k + ∇_y g (a deviation from the box, see above).
   public var scaledPenalty: Bool
+  /// Whether h_gxy and h_gxz share one inner mini-batch (a deviation from the box, see above).
+  public var sharedXBatch: Bool
   /// Mini-batches and seed.
   public var settings: StochasticSettings
 
@@ -78,12 +93,14 @@ public struct F2SA: StochasticAlgorithm {
   ///   - multiplierIncrement: δ_k.
   ///   - innerIterations: T.
   ///   - scaledPenalty: step y on f/λ_k + g instead of f + λ_k g (a deviation).
+  ///   - sharedXBatch: evaluate h_gxy and h_gxz on one inner mini-batch (a deviation).
   ///   - settings: mini-batches and seed.
   public init(
     penalizedStep: StepSchedule = .decreasing(0.01, exponent: 5.0 / 7),
     innerStep: StepSchedule = .decreasing(0.01, exponent: 4.0 / 7), stepRatio: Double = 1,
     initialMultiplier: Double = 1, multiplierIncrement: StepSchedule = .decreasing(0.1, exponent: 1.0 / 7),
-    innerIterations: Int = 10, scaledPenalty: Bool = false, settings: StochasticSettings = StochasticSettings()
+    innerIterations: Int = 10, scaledPenalty: Bool = false, sharedXBatch: Bool = false,
+    settings: StochasticSettings = StochasticSettings()
   ) {
     require(initialMultiplier > 0 && innerIterations >= 0 && stepRatio > 0, "F2SA: invalid parameters")
     self.penalizedStep = penalizedStep
@@ -93,6 +110,7 @@ public struct F2SA: StochasticAlgorithm {
     self.multiplierIncrement = multiplierIncrement
     self.innerIterations = innerIterations
     self.scaledPenalty = scaledPenalty
+    self.sharedXBatch = sharedXBatch
     self.settings = settings
   }
 
@@ -113,11 +131,13 @@ public struct F2SA: StochasticAlgorithm {
       let innerY = oracles.innerGradientY(x: x, y: y, batch: state.innerBatch())
       state.y = y - alpha * (a * outerY + b * innerY)
     }
+    let batchXY = state.innerBatch()
+    let batchXZ = sharedXBatch ? batchXY : state.innerBatch()
     let direction =
       oracles.outerGradientX(x: x, y: y, batch: state.outerBatch())
       + multiplier
-      * (oracles.innerGradientX(x: x, y: y, batch: state.innerBatch())
-        - oracles.innerGradientX(x: x, y: z, batch: state.innerBatch()))
+      * (oracles.innerGradientX(x: x, y: y, batch: batchXY)
+        - oracles.innerGradientX(x: x, y: z, batch: batchXZ))
     state.x = x - (stepRatio * alpha) * direction
     multiplier += multiplierIncrement.value(at: state.t)
     state.t += 1
