@@ -66,6 +66,7 @@ public enum BilevelCommandLine {
     switch parsed.commandPath.last ?? "" {
     case "demo": try DemoCommand.run(console: console, iterations: parsed.int("iterations", range: 1...))
     case "run": try RunCommand.run(parsed, console: console)
+    case "plot": try PlotCommand.run(parsed, console: console)
     case "hypergradient": try HypergradientCommand.run(parsed, console: console)
     case "hvp": try HVPCommand.run(parsed, console: console)
     case "bench": try BenchCommand.run(parsed, console: console)

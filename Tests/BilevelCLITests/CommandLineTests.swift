@@ -353,6 +353,64 @@ struct CommandLineTests {
     #expect(text.components(separatedBy: "<path").count - 1 == 2)
   }
 
+  @Test(
+    "plot draws runs made separately as one figure, identical to run --plot on the same traces; bad files and metrics are refused"
+  )
+  func plotFromTraceFiles() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bilevel-cli-plot-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
+    // One run of two algorithms over two seeds, with its own plot …
+    let together = runTool([
+      "run", "quadratic", "--algorithm", "aid-bio,bome", "--iterations", "8", "--evaluate-every", "2", "--seeds", "2",
+      "--json", file("both.json"), "--plot", file("run.svg"),
+    ])
+    #expect(together.status == 0, "\(together.error)")
+    // … and the same algorithms run separately.
+    for name in ["aid-bio", "bome"] {
+      let alone = runTool([
+        "run", "quadratic", "--algorithm", name, "--iterations", "8", "--evaluate-every", "2", "--seeds", "2",
+        "--json", file("\(name).json"),
+      ])
+      #expect(alone.status == 0, "\(alone.error)")
+    }
+    let merged = runTool([
+      "plot", file("both.json"), "--output", file("merged-one-file.svg"), "--title", "quadratic",
+    ])
+    #expect(merged.status == 0, "\(merged.error)")
+    #expect(merged.output.contains("aid-bio       2"), "\(merged.output)")
+    // Timings differ between runs, iterations and norms do not: the figure against
+    // iterations is the same, byte for byte.
+    let separate = runTool([
+      "plot", file("aid-bio.json"), file("bome.json"), "--output", file("merged.svg"), "--title", "quadratic",
+    ])
+    #expect(separate.status == 0, "\(separate.error)")
+    let reference = try String(contentsOfFile: file("run.svg"), encoding: .utf8)
+    #expect(try String(contentsOfFile: file("merged-one-file.svg"), encoding: .utf8) == reference)
+    #expect(try String(contentsOfFile: file("merged.svg"), encoding: .utf8) == reference)
+    #expect(reference.components(separatedBy: "<polygon").count - 1 == 2)
+
+    #expect(PlotCommand.algorithmName("soba (seed 12)") == "soba")
+    #expect(PlotCommand.algorithmName("soba (seed x)") == "soba (seed x)")
+    #expect(PlotCommand.algorithmName("f2sa") == "f2sa")
+
+    let metric = runTool(["plot", file("both.json"), "--output", file("x.svg"), "--metric", "test accuracy"])
+    #expect(metric.status == 64)
+    #expect(metric.error.contains("the traces record 'hypergradient-norm', 'outer-value'"))
+    let missing = runTool(["plot", file("absent.json"), "--output", file("x.svg")])
+    #expect(missing.status == 66)
+    #expect(missing.error.contains("absent.json"))
+    try Data(#"{"algorithm": "x"}"#.utf8).write(to: URL(fileURLWithPath: file("bad.json")))
+    let bad = runTool(["plot", file("bad.json"), "--output", file("x.svg")])
+    #expect(bad.status == 65)
+    #expect(bad.error.contains("not a trace file written by 'bilevel-cli run --json'"))
+    try Data("[]".utf8).write(to: URL(fileURLWithPath: file("empty.json")))
+    let empty = runTool(["plot", file("empty.json"), "--output", file("x.svg")])
+    #expect(empty.status == 64)
+    #expect(empty.error.contains("hold no traces"))
+  }
+
   @Test("hypergradient prints the estimate and its error against the closed form")
   func hypergradient() {
     let result = runTool(["hypergradient", "quadratic", "--method", "implicit-cg"])

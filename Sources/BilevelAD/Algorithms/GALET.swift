@@ -29,11 +29,18 @@ import Autodiff
 ///
 /// References: Q. Xiao, S. Lu and T. Chen, "A Generalized Alternating Method for Bilevel
 /// Learning under the Polyak-Łojasiewicz Condition", NeurIPS 2023 (arXiv:2306.02422).
-/// Only the paper's abstract could be read here, not its Algorithm 1; the loop above
-/// follows the issue's description of it (N gradient steps on y, K gradient steps on the
-/// shadow least-squares problem with warm-started w, then the x step). The paper may
-/// write w with the opposite sign (w' = −w, the residual ‖H w' + b‖ and the step
-/// x ← x − α (∇_x f + ∇²_xy g w')), which is the same iteration.
+/// Sources, and what each fixes: seed 001 (`seeds/001_71a07ee1a5f6e715.txt`, Table 1 and its
+/// note) places GALET as a triple-loop method (y loop, shadow loop, x step) that assumes
+/// the PL condition with ∇²_yy g's nonzero singular values bounded below (σ_g > 0); the
+/// paper's abstract (ar5iv 2306.02422, the part of the paper reachable with this
+/// project's tools) gives the alternating structure. The paper's Algorithm 1 is not among
+/// the seeds and its text is not reachable here, so the loop above (N gradient steps on y
+/// from the last y, K gradient steps on the shadow least-squares problem with w warm-started,
+/// then the x step, every oracle after the y loop at (x_k, y_{k+1})) is this package's
+/// reading, unchecked line by line. The paper may write w with the opposite sign (w' = −w,
+/// the residual ‖H w' + b‖ and the step x ← x − α (∇_x f + ∇²_xy g w')), which is the same
+/// iteration. `shadowResidual` (one extra Hessian-vector product) is this package's
+/// diagnostic.
 public struct GALET: BilevelAlgorithm {
   public let name = "galet"
   /// α, the x step.

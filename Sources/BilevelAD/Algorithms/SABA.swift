@@ -10,6 +10,12 @@ import Autodiff
 /// With constant steps the iterates converge to a stationary point (O((n+m)^{2/3}/T) for
 /// ρ, γ ∝ (n+m)^{-2/3}), where SOBA with constant steps stalls at a noise floor.
 ///
+/// The memories start empty: m_b = 0 for every block and Σ_k w_k m_k = 0, so a block's
+/// first visit contributes its value itself. Seed 003 (`seeds/003_1ca1a7dab5343dc4.txt`,
+/// the SABA slides) does not state the initialization; zero is the benchopt benchmark's
+/// (SAGA's other common choice, one full pass to fill the tables first, costs n + m
+/// oracle calls before the first step).
+///
 /// Memory: five tables with one entry per block of samples, (n/B)(2 dim y + dim x) +
 /// (m/B)(dim y + dim x) values; `memoryByteCount(for:)` reports it and `start` refuses a
 /// table above `memoryLimit` bytes.

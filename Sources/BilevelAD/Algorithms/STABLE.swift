@@ -35,12 +35,22 @@ import Autodiff
 ///   O(dim y (dim x + dim y)) memory.
 ///
 /// References: T. Chen, Y. Sun, Q. Xiao and W. Yin, "A single-timescale method for
-/// stochastic bilevel optimization", AISTATS 2022 (arXiv:2102.04671). Only the paper's
-/// abstract and opening could be read here; the recursion above follows the abstract (single
-/// loop, single timescale, fixed batch size) and a public re-implementation (recursive
-/// H_xy and H_yy on shared samples at the current and previous iterates, the y correction
-/// −H_yy⁻¹ H_yx (x⁺ − x)). The projections' exact sets and the paper's constants could not
-/// be checked.
+/// stochastic bilevel optimization", AISTATS 2022, PMLR 151:2466–2488 (arXiv:2102.04671);
+/// seed 000 (`seeds/000_c49b68d03854275a.txt`) lists it among single-loop methods with
+/// O(ε⁻²) complexity. The paper's Algorithm 1 is not among the seeds and only its abstract
+/// and opening are reachable with this project's tools, so no equation is cited and its
+/// projection sets and constants are unchecked. The recursion above matches a public
+/// PyTorch re-implementation: H ← (1 − τ)(H − h(x⁻, y⁻)) + h(x, y) for both matrices,
+/// h = ∇_x f − H_xy H_yy⁻¹ ∇_y f, y⁺ = y − β ∇_y g − H_yy⁻¹ H_xyᵀ (x⁺ − x). Deviations from
+/// that code:
+/// - P_μ on H_yy (eigenvalues clipped at μ): a batch Hessian may be singular; that code
+///   inverts it unprojected.
+/// - P_C on H_xy (off by default): an optional bound; that code has none.
+/// - ∇_x f kept in h: that code's outer objective does not depend on x.
+/// - The first step takes the batch matrices; that code starts from H = 0 (giving τ h).
+/// - Both points use the same batch B, so that the difference h(x, y) − h(x⁻, y⁻) has the
+///   lower variance of a common sample.
+/// - β_k and τ_k decrease as 1/√(k+1); that code uses constant steps and τ = 0.5.
 public struct STABLE: StochasticAlgorithm {
   /// "stable".
   public let name = "stable"

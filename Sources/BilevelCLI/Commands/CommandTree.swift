@@ -112,6 +112,26 @@ enum CommandTree {
         values: KernelPath.allCases.map(\.description)),
     ])
 
+  static let plot = CommandSpec(
+    name: "plot", abstract: "Draw convergence curves from trace files written by 'run --json'.",
+    discussion:
+      "Traces of one algorithm (a run with --seeds labels them 'name (seed k)') form one curve: the median with a 20–80 % band. Runs made separately share one figure this way.",
+    arguments: [
+      PositionalSpec("traces", help: "JSON trace files written by 'bilevel-cli run --json'.", isRepeating: true)
+    ],
+    options: [
+      .option("output", valueName: "path", help: "The SVG file to write.", isRequired: true),
+      .option(
+        "metric", valueName: "name",
+        help:
+          "The plotted quantity: hypergradient-norm, outer-value or a metric the traces record (default: the hypergradient norm where recorded)."
+      ),
+      .option(
+        "x", valueName: "axis", help: "The x axis.", default: "iteration",
+        values: ["iteration", "time", "oracle-calls"]),
+      .option("title", valueName: "text", help: "The figure's title (the task's name, say).", default: "traces"),
+    ])
+
   static let demo = CommandSpec(
     name: "demo", abstract: "Data hyper-cleaning on the bundled digits (what 'bilevel-cli' alone runs).",
     options: [.option("iterations", valueName: "n", help: "Outer iterations.", default: "400")])
@@ -123,5 +143,5 @@ enum CommandTree {
     name: "bilevel-cli", abstract: "Bilevel optimization with automatic differentiation, in Swift.",
     discussion: "With no arguments, runs the main demo: data hyper-cleaning on the bundled UCI digits.",
     version: BilevelCommandLine.version,
-    subcommands: [run, hypergradient, hvp, bench, list, demo])
+    subcommands: [run, plot, hypergradient, hvp, bench, list, demo])
 }

@@ -319,56 +319,13 @@ enum RunCommand {
     }
   }
 
-  /// Convergence curves, one per algorithm: the hypergradient norm (or `metric`: a task
-  /// metric, "outer-value" or "hypergradient-norm") against iterations, time or oracle
-  /// calls. With several seeds, each seed's curve is interpolated on a common grid and
-  /// the plot shows the median with a band between the 20 % and 80 % quantiles, as the
-  /// benchopt bilevel benchmark draws them. Norms use a log scale.
+  /// Convergence curves, one per algorithm, drawn by `PlotCommand.chart` (the median and
+  /// 20–80 % band over seeds).
   static func plot(_ results: [RunResult], task: String, metric: String?, xAxis: String, taskMetrics: [String])
     -> String
   {
-    let traces = results.flatMap { $0.runs.map(\.trace) }
-    let hasNorm = traces.contains { $0.records.contains { $0.hypergradientNorm != nil } }
-    let quantity = metric ?? (hasNorm ? "hypergradient-norm" : (taskMetrics.first ?? "outer-value"))
-    let label: String
-    switch quantity {
-    case "hypergradient-norm": label = "‖∇F(x)‖"
-    case "outer-value": label = "F(x)"
-    default: label = quantity
-    }
-    func value(_ record: TraceRecord) -> Double? {
-      switch quantity {
-      case "hypergradient-norm": return record.hypergradientNorm
-      case "outer-value": return record.outerValue
-      default: return record.metrics[quantity]
-      }
-    }
-    func position(_ record: TraceRecord) -> Double {
-      switch xAxis {
-      case "time": return record.time
-      case "oracle-calls": return Double(record.counts.total)
-      default: return Double(record.iteration)
-      }
-    }
-    let logarithmic = quantity == "hypergradient-norm"
-    var chart = SVGPlot(
-      title: "\(task): \(label)" + ((results.first?.runs.count ?? 1) > 1 ? " (median, 20–80 % band)" : ""),
-      xLabel: xAxis == "oracle-calls" ? "oracle calls" : (xAxis == "time" ? "time (s)" : "iteration"),
-      yLabel: label, xScale: xAxis == "iteration" ? .linear : .logarithmic, yScale: logarithmic ? .logarithmic : .linear
-    )
-    for result in results {
-      let curves = result.runs.map { run in
-        run.trace.records.compactMap { record in value(record).map { (position(record), $0) } }
-      }.filter { !$0.isEmpty }
-      guard !curves.isEmpty else { continue }
-      if curves.count == 1 {
-        chart.series.append(SVGPlot.Series(name: result.name, x: curves[0].map(\.0), y: curves[0].map(\.1)))
-        continue
-      }
-      let band = SeedStatistics.band(of: curves, logarithmic: logarithmic)
-      chart.series.append(
-        SVGPlot.Series(name: result.name, x: band.grid, y: band.median, lower: band.lower, upper: band.upper))
-    }
-    return chart.rendered()
+    PlotCommand.chart(
+      results.map { ($0.name, $0.runs.map(\.trace)) }, title: task, metric: metric, xAxis: xAxis,
+      taskMetrics: taskMetrics)
   }
 }
