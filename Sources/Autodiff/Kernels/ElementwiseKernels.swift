@@ -7,7 +7,7 @@
 @inlinable @inline(__always)
 func mapKernel(_ x: Tensor, _ f: (Double) -> Double) -> Tensor {
   let count = x.scalarCount
-  let result = TensorStorage(uninitializedCount: count)
+  let result = TensorStorage.make(uninitializedCount: count)
   x.withUnsafeScalars { source in
     let out = result.base
     for i in 0..<count { out[i] = f(source[i]) }
@@ -24,7 +24,7 @@ func zipKernel(
 ) -> Tensor {
   let shape = broadcastShape(a.shape, b.shape, operation: operation)
   let count = shape.reduce(1, *)
-  let result = TensorStorage(uninitializedCount: count)
+  let result = TensorStorage.make(uninitializedCount: count)
   let out = result.base
   a.withUnsafeScalars { pa in
     b.withUnsafeScalars { pb in

@@ -16,7 +16,7 @@ func matrixMultiplyKernel(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB
   let m = transposeA ? a.shape[1] : a.shape[0]
   let k = transposeA ? a.shape[0] : a.shape[1]
   let n = transposeB ? b.shape[0] : b.shape[1]
-  let result = TensorStorage(repeating: 0, count: m * n)
+  let result = TensorStorage.make(repeating: 0, count: m * n)
   a.withUnsafeScalars { pa in
     b.withUnsafeScalars { pb in
       guard let baseA = pa.baseAddress, let baseB = pb.baseAddress, m > 0, n > 0, k > 0 else { return }

@@ -11,7 +11,7 @@ func reduceKernel(
 ) -> Tensor {
   assert(target.count == x.rank)
   let count = target.reduce(1, *)
-  let result = TensorStorage(repeating: initial, count: count)
+  let result = TensorStorage.make(repeating: initial, count: count)
   let out = result.base
   if x.scalarCount == 0 { return Tensor(shape: target, storage: result) }
   let outStrides = broadcastStrides(of: target, to: x.shape)
@@ -53,7 +53,7 @@ func sumKernel(_ x: Tensor, to target: [Int]) -> Tensor {
   let trailingReduced = split < x.rank && Array(x.shape[0..<split]) == Array(padded[0..<split])
   if trailingReduced && x.scalarCount >= 16 {
     let inner = keptCount == 0 ? 0 : x.scalarCount / keptCount
-    let result = TensorStorage(uninitializedCount: keptCount)
+    let result = TensorStorage.make(uninitializedCount: keptCount)
     x.withUnsafeScalars { px in
       let base = px.baseAddress.unsafelyUnwrapped
       for row in 0..<keptCount { result.base[row] = contiguousSum(base + row &* inner, count: inner) }
@@ -66,7 +66,7 @@ func sumKernel(_ x: Tensor, to target: [Int]) -> Tensor {
   if lead > 0 && lead < x.rank && Array(x.shape[lead...]) == Array(padded[lead...]) && x.scalarCount >= 16 {
     let inner = padded[lead...].reduce(1, *)
     let rows = inner == 0 ? 0 : x.scalarCount / inner
-    let result = TensorStorage(repeating: 0, count: inner)
+    let result = TensorStorage.make(repeating: 0, count: inner)
     let out = result.base
     x.withUnsafeScalars { px in
       var row = px.baseAddress.unsafelyUnwrapped

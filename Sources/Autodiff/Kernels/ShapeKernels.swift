@@ -6,7 +6,7 @@ func transposeKernel(_ x: Tensor, permutation: [Int]) -> Tensor {
   let inStrides = contiguousStrides(x.shape)
   let shape = permutation.map { x.shape[$0] }
   let strides = permutation.map { inStrides[$0] }
-  let result = TensorStorage(uninitializedCount: x.scalarCount)
+  let result = TensorStorage.make(uninitializedCount: x.scalarCount)
   let out = result.base
   x.withUnsafeScalars { px in
     let base = px.baseAddress.unsafelyUnwrapped
@@ -46,7 +46,7 @@ func transposeKernel(_ x: Tensor, permutation: [Int]) -> Tensor {
 @inlinable
 func gatherRowsKernel(_ x: Tensor, _ indices: [Int]) -> Tensor {
   let columns = x.shape[1]
-  let result = TensorStorage(uninitializedCount: indices.count * columns)
+  let result = TensorStorage.make(uninitializedCount: indices.count * columns)
   x.withUnsafeScalars { px in
     let base = px.baseAddress.unsafelyUnwrapped
     for (k, row) in indices.enumerated() {
@@ -60,7 +60,7 @@ func gatherRowsKernel(_ x: Tensor, _ indices: [Int]) -> Tensor {
 @inlinable
 func scatterAddRowsKernel(_ x: Tensor, _ indices: [Int], rowCount: Int) -> Tensor {
   let columns = x.shape[1]
-  let result = TensorStorage(repeating: 0, count: rowCount * columns)
+  let result = TensorStorage.make(repeating: 0, count: rowCount * columns)
   x.withUnsafeScalars { px in
     let base = px.baseAddress.unsafelyUnwrapped
     for (k, row) in indices.enumerated() {
@@ -80,7 +80,7 @@ func concatenateKernel(_ a: Tensor, _ b: Tensor, axis: Int) -> Tensor {
   let outer = a.shape[..<axis].reduce(1, *)
   let chunkA = a.shape[axis...].reduce(1, *)
   let chunkB = b.shape[axis...].reduce(1, *)
-  let result = TensorStorage(uninitializedCount: outer * (chunkA + chunkB))
+  let result = TensorStorage.make(uninitializedCount: outer * (chunkA + chunkB))
   a.withUnsafeScalars { pa in
     b.withUnsafeScalars { pb in
       var destination = result.base
@@ -104,7 +104,7 @@ func sliceKernel(_ x: Tensor, axis: Int, range: Range<Int>) -> Tensor {
   let inner = x.shape[(axis + 1)...].reduce(1, *)
   let chunk = x.shape[axis] * inner
   let piece = range.count * inner
-  let result = TensorStorage(uninitializedCount: outer * piece)
+  let result = TensorStorage.make(uninitializedCount: outer * piece)
   x.withUnsafeScalars { px in
     if piece == 0 { return }
     let base = px.baseAddress.unsafelyUnwrapped
@@ -124,7 +124,7 @@ func padKernel(_ x: Tensor, axis: Int, before: Int, after: Int) -> Tensor {
   let inner = x.shape[(axis + 1)...].reduce(1, *)
   let piece = x.shape[axis] * inner
   let chunk = shape[axis] * inner
-  let result = TensorStorage(repeating: 0, count: outer * chunk)
+  let result = TensorStorage.make(repeating: 0, count: outer * chunk)
   x.withUnsafeScalars { px in
     if piece == 0 { return }
     let base = px.baseAddress.unsafelyUnwrapped

@@ -80,7 +80,7 @@ enum VectorFunction: Int32, CaseIterable, Sendable {
 @usableFromInline
 func vectorMap(_ function: VectorFunction, _ x: Tensor, path: KernelPath = .current) -> Tensor {
   let count = x.scalarCount
-  let result = TensorStorage(uninitializedCount: count)
+  let result = TensorStorage.make(uninitializedCount: count)
   x.withUnsafeScalars { source in
     guard let base = source.baseAddress else { return }
     let out = result.base

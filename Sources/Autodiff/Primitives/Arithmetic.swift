@@ -178,6 +178,7 @@ struct ScalarArithmetic: UnaryPrimitive {
   }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { linear(tangent) }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { linear(cotangent) }
+  @inlinable static var vjpIgnoresOperands: Bool { true }
 }
 
 @usableFromInline
@@ -186,6 +187,7 @@ struct Negate: UnaryPrimitive {
   @inlinable func evaluate(_ x: Tensor) -> Tensor { mapKernel(x) { -$0 } }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { -tangent }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { -cotangent }
+  @inlinable static var vjpIgnoresOperands: Bool { true }
 }
 
 // MARK: - Operators

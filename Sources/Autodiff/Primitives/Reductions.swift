@@ -20,7 +20,7 @@ struct BroadcastToShape: UnaryPrimitive {
   @inlinable func evaluate(_ x: Tensor) -> Tensor {
     let count = target.reduce(1, *)
     let strides = broadcastStrides(of: x.shape, to: target)
-    let result = TensorStorage(uninitializedCount: count)
+    let result = TensorStorage.make(uninitializedCount: count)
     x.withUnsafeScalars { px in
       let base = px.baseAddress.unsafelyUnwrapped
       if target.isEmpty {

@@ -22,6 +22,7 @@ struct Transpose: UnaryPrimitive {
     for (k, axis) in permutation.enumerated() { inverse[axis] = k }
     return apply(Transpose(permutation: inverse), cotangent)
   }
+  @inlinable static var vjpIgnoresOperands: Bool { true }
 }
 
 @usableFromInline

@@ -3,12 +3,12 @@
 extension Tensor {
   /// A rank-0 tensor holding `scalar`.
   public init(_ scalar: Double) {
-    self.init(shape: [], storage: TensorStorage(repeating: scalar, count: 1))
+    self.init(shape: [], storage: TensorStorage.make(repeating: scalar, count: 1))
   }
 
   /// A rank-1 tensor holding `scalars`.
   public init(_ scalars: [Double]) {
-    self.init(shape: [scalars.count], storage: TensorStorage(scalars))
+    self.init(shape: [scalars.count], storage: TensorStorage.make(scalars))
   }
 
   /// A tensor of the given shape holding `scalars` in row-major order.
@@ -19,7 +19,7 @@ extension Tensor {
     require(
       count == scalars.count,
       "Tensor(shape:scalars:): shape \(shape) needs \(count) values, got \(scalars.count)")
-    self.init(shape: shape, storage: TensorStorage(scalars))
+    self.init(shape: shape, storage: TensorStorage.make(scalars))
   }
 
   /// A tensor of the given shape with every value equal to `value`.
@@ -27,7 +27,7 @@ extension Tensor {
   /// - Precondition: every dimension is non-negative.
   public init(shape: [Int], repeating value: Double) {
     let count = checkedScalarCount(shape, operation: "Tensor(shape:repeating:)")
-    self.init(shape: shape, storage: TensorStorage(repeating: value, count: count))
+    self.init(shape: shape, storage: TensorStorage.make(repeating: value, count: count))
   }
 
   /// A tensor of zeros of the given shape.
@@ -65,7 +65,7 @@ extension Tensor {
       values.append(first)
       if values.count < count { values.append(second) }
     }
-    self.init(shape: shape, storage: TensorStorage(values))
+    self.init(shape: shape, storage: TensorStorage.make(values))
   }
 
   /// A tensor of independent values uniform in `range`, the same for the same `seed`.
@@ -111,7 +111,7 @@ extension Tensor: ExpressibleByArrayLiteral {
       var values = [Double]()
       values.reserveCapacity(tensors.count * tensors[0].scalarCount)
       for t in tensors { t.withUnsafeScalars { values.append(contentsOf: $0) } }
-      self.init(shape: [tensors.count] + shape, storage: TensorStorage(values))
+      self.init(shape: [tensors.count] + shape, storage: TensorStorage.make(values))
     } else {
       self = Tensor(concatenating: tensors.map { $0.reshaped(to: [1] + shape) }, alongAxis: 0)
     }

@@ -103,6 +103,10 @@ extension Tensor {
 
   /// Whether this tensor is a constant (not being differentiated by any enclosing operator).
   public var isConstant: Bool { lift == nil }
+
+  /// A rank-0 constant passed to a rule in place of operands it declares it does not read
+  /// (`UnaryPrimitive.vjpIgnoresOperands`), so that the tape need not keep them.
+  @usableFromInline static let unused = Tensor(0)
 }
 
 // MARK: - Shape and values

@@ -9,42 +9,75 @@ import Synchronization
 ///
 /// Tensors reference their storage and only ever read it, except through
 /// `Tensor.withMutableScalars`, which copies first unless the storage is uniquely
-/// referenced (`isKnownUniquelyReferenced`).
+/// referenced (`isKnownUniquelyReferenced`). (Not `Sendable` itself, as `ManagedBuffer` is
+/// not: `Tensor`, whose storage is never written once shared, is.)
+///
+/// One allocation per tensor: a buffer below `largeBufferThreshold` values lives in the
+/// object's own tail (a `ManagedBuffer`), so that creating a small tensor costs one
+/// `malloc` instead of two (the object and its buffer); this took a recorded operation
+/// with a scalar literal from 7.2 to 4.7 heap allocations. Larger buffers are allocated
+/// apart and recycled through `LargeBufferCache`.
 @usableFromInline
-final class TensorStorage: @unchecked Sendable {
-  @usableFromInline let count: Int
-  @usableFromInline let base: UnsafeMutablePointer<Double>
+final class TensorStorage: ManagedBuffer<TensorStorage.Header, Double> {
+  /// The count and the address of the values (in the tail, or apart when `isExternal`).
+  @usableFromInline
+  struct Header {
+    @usableFromInline var count: Int
+    @usableFromInline var base: UnsafeMutablePointer<Double>
+    @usableFromInline var isExternal: Bool
 
-  /// Allocates `count` uninitialized values; the caller must initialize all of them.
+    @inlinable
+    init(count: Int, base: UnsafeMutablePointer<Double>, isExternal: Bool) {
+      self.count = count
+      self.base = base
+      self.isExternal = isExternal
+    }
+  }
+
+  // The header is read through its pointer: `header` itself is a class property, whose
+  // every read is a dynamic exclusivity check (measured: 6 % of a recorded operation).
+  /// The number of values.
+  @inlinable var count: Int { withUnsafeMutablePointerToHeader { $0.pointee.count } }
+  /// The address of the first value.
+  @inlinable var base: UnsafeMutablePointer<Double> { withUnsafeMutablePointerToHeader { $0.pointee.base } }
+
+  /// A storage of `count` uninitialized values; the caller must initialize all of them.
   /// Large buffers come from `LargeBufferCache` when one of the same size is free.
   @inlinable
-  init(uninitializedCount count: Int) {
-    self.count = count
-    if count >= largeBufferThreshold, let reused = LargeBufferCache.shared.take(count: count) {
-      self.base = reused
-    } else {
-      self.base = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(count, 1))
+  static func make(uninitializedCount count: Int) -> TensorStorage {
+    if count >= largeBufferThreshold {
+      let buffer = LargeBufferCache.shared.take(count: count) ?? .allocate(capacity: count)
+      let object = create(minimumCapacity: 0) { _ in Header(count: count, base: buffer, isExternal: true) }
+      return unsafeDowncast(object, to: TensorStorage.self)
     }
+    let object = create(minimumCapacity: Swift.max(count, 1)) { object in
+      Header(count: count, base: object.withUnsafeMutablePointerToElements { $0 }, isExternal: false)
+    }
+    return unsafeDowncast(object, to: TensorStorage.self)
   }
 
+  /// A storage of `count` copies of `value`.
   @inlinable
-  convenience init(repeating value: Double, count: Int) {
-    self.init(uninitializedCount: count)
-    base.initialize(repeating: value, count: count)
+  static func make(repeating value: Double, count: Int) -> TensorStorage {
+    let storage = make(uninitializedCount: count)
+    storage.base.initialize(repeating: value, count: count)
+    return storage
   }
 
+  /// A storage holding `values`.
   @inlinable
-  convenience init(_ values: [Double]) {
-    self.init(uninitializedCount: values.count)
+  static func make(_ values: [Double]) -> TensorStorage {
+    let storage = make(uninitializedCount: values.count)
     values.withUnsafeBufferPointer { source in
-      if let address = source.baseAddress { base.initialize(from: address, count: values.count) }
+      if let address = source.baseAddress { storage.base.initialize(from: address, count: values.count) }
     }
+    return storage
   }
 
   /// A copy of this buffer (used by copy-on-write).
   @inlinable
   func makeCopy() -> TensorStorage {
-    let copy = TensorStorage(uninitializedCount: count)
+    let copy = TensorStorage.make(uninitializedCount: count)
     copy.base.initialize(from: base, count: count)
     return copy
   }
@@ -61,8 +94,11 @@ final class TensorStorage: @unchecked Sendable {
   var array: [Double] { Array(buffer) }
 
   deinit {
-    if count >= largeBufferThreshold && LargeBufferCache.shared.keep(base, count: count) { return }
-    base.deallocate()
+    // Doubles need no deinitialization; only a buffer allocated apart is released.
+    let header = withUnsafeMutablePointerToHeader { $0.pointee }
+    guard header.isExternal else { return }
+    if LargeBufferCache.shared.keep(header.base, count: header.count) { return }
+    header.base.deallocate()
   }
 }
 

@@ -17,6 +17,13 @@ protocol UnaryPrimitive {
   func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor
   /// The vector-Jacobian product: cotangent^T J(x), given x and y = f(x).
   func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor
+  /// Whether `vjp` reads neither x nor y (a map that is linear with a fixed coefficient):
+  /// the tape then keeps neither alive, and records the node without them.
+  static var vjpIgnoresOperands: Bool { get }
+}
+
+extension UnaryPrimitive {
+  @inlinable static var vjpIgnoresOperands: Bool { false }
 }
 
 /// A differentiable function of two tensors.
@@ -41,8 +48,15 @@ func apply<P: UnaryPrimitive>(_ primitive: P, _ x: Tensor) -> Tensor {
     return Tensor(dual: value, tangent: outputTangent, tag: lift.tag)
   }
   let tape = lift.tape.unsafelyUnwrapped
-  let node = tape.append(first: lift.node, second: -1) { cotangent in
-    (primitive.vjp(x: primal, value: value, cotangent: cotangent), nil)
+  let node: Int
+  if P.vjpIgnoresOperands {
+    node = tape.append(first: lift.node, second: -1) { cotangent in
+      (primitive.vjp(x: Tensor.unused, value: Tensor.unused, cotangent: cotangent), nil)
+    }
+  } else {
+    node = tape.append(first: lift.node, second: -1) { cotangent in
+      (primitive.vjp(x: primal, value: value, cotangent: cotangent), nil)
+    }
   }
   return Tensor(tracer: value, tape: tape, node: node, tag: lift.tag)
 }
