@@ -353,6 +353,34 @@ struct CommandLineTests {
     #expect(text.components(separatedBy: "<path").count - 1 == 2)
   }
 
+  @Test("with --seeds each seed runs on its own task: seed k of a run is the run with --seed k")
+  func seedsDrawTheirTasks() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bilevel-cli-tasks-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    func traces(_ arguments: [String]) throws -> [Trace] {
+      let path = directory.appendingPathComponent("\(UUID()).json").path
+      let result = runTool(arguments + ["--json", path, "--quiet"])
+      #expect(result.status == 0, "\(result.error)")
+      return try JSONWriter.decode([Trace].self, from: String(contentsOfFile: path, encoding: .utf8))
+    }
+    // HJFBiO is deterministic: any difference between seeds comes from the task's draw.
+    let common = ["run", "pl-game", "--algorithm", "hjfbio", "--iterations", "4", "--evaluate-every", "2"]
+    let both = try traces(common + ["--seeds", "2"])
+    let second = try traces(common + ["--seed", "1"])
+    #expect(both.map(\.algorithm) == ["hjfbio (seed 0)", "hjfbio (seed 1)"])
+    #expect(both[0].records[0].outerValue != both[1].records[0].outerValue)
+    #expect(both[1].records.map(\.outerValue) == second[0].records.map(\.outerValue))
+    #expect(both[1].records.map(\.hypergradientNorm) == second[0].records.map(\.hypergradientNorm))
+    // The coreset toy's seeds 0–2 are the official code's three starts.
+    // (the first record is F(x₀), the same for every start of the lower variable.)
+    let coreset = try traces([
+      "run", "coreset", "--algorithm", "bome", "--iterations", "5", "--evaluate-every", "5", "--seeds", "3",
+    ])
+    let starts = Set(coreset.map { $0.records.last!.outerValue })
+    #expect(starts.count == 3)
+  }
+
   @Test(
     "plot draws runs made separately as one figure, identical to run --plot on the same traces; bad files and metrics are refused"
   )

@@ -10,6 +10,9 @@ import Autodiff
 /// f(x, y) = (1/|D_v|) Σ_{i∈D_v} ℓ_i,  D_v 60 % of the samples
 /// g(x, y) = (1/|D_t|) Σ_{i∈D_t} ℓ_i,  D_t the other 40 %
 /// ```
+/// The seed writes U = [y; x] and, in the same sentence, "x the first r − 1 columns of U
+/// and y the last column"; the two disagree on the order, and the order changes nothing
+/// (U Uᵀ is a sum over columns), so the code follows the sentence: U = [x, y].
 /// The seed runs d = 100 and 200 (its Figure 2) and does not state r; the default here is
 /// r = 3, and d = 10 keeps the command line's task quick (`dimension:` takes the seed's
 /// sizes: d = 100 stores n d² = 2·10⁷ numbers, d = 200 1.6·10⁸). The split takes the

@@ -57,7 +57,8 @@ enum CommandTree {
     ),
     .option(
       "seeds", valueName: "n",
-      help: "Runs per algorithm with seeds seed, seed+1, ...; tables show medians, plots medians and 20–80 % bands.",
+      help:
+        "Runs per algorithm with seeds seed, seed+1, ..., each on its own draw of the task (data split or generated data, initial point) and of the samplers; tables show medians, plots medians and 20–80 % bands.",
       default: "1"),
     .flag(
       "iterate-metrics-only",

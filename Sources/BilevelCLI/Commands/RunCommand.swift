@@ -47,13 +47,19 @@ enum RunCommand {
     let report: @Sendable (String) -> Void = standardOutputTaken ? console.error : console.output
 
     if !quiet { progress.update("preparing \(taskName)…") }
-    let task = try TaskRegistry.instance(
-      taskName,
-      options: TaskOptions(
-        seed: seed, corruption: corruption, hidden: hidden, dimension: dimension,
-        evaluateHypergradient: !arguments.flag("iterate-metrics-only")),
-      dataPath: dataPath, maximumDataBytes: try arguments.int("data-limit", range: 1...(1 << 20)) << 20,
-      header: try headerChoice(arguments))
+    let maximumDataBytes = try arguments.int("data-limit", range: 1...(1 << 20)) << 20
+    let header = try headerChoice(arguments)
+    let evaluateHypergradient = !arguments.flag("iterate-metrics-only")
+    // The task of one seed: its data split or generated data and its initial point.
+    func taskInstance(seed: UInt64) throws(CLIError) -> TaskInstance {
+      try TaskRegistry.instance(
+        taskName,
+        options: TaskOptions(
+          seed: seed, corruption: corruption, hidden: hidden, dimension: dimension,
+          evaluateHypergradient: evaluateHypergradient),
+        dataPath: dataPath, maximumDataBytes: maximumDataBytes, header: header)
+    }
+    let task = try taskInstance(seed: seed)
     if arguments.contains("batch-size") && task.sampleCounts == nil {
       throw arguments.validationError("--batch-size applies to tasks with samples (finite sums), not '\(taskName)'")
     }
@@ -82,31 +88,40 @@ enum RunCommand {
       }
       algorithms.append((name, runs))
     }
-    var results: [RunResult] = []
+    // Seed k draws its own task (the data split or generated data, and the initial point,
+    // from seed + k), so that a band over seeds shows the spread over problems as well as
+    // over samplers; the task is built when its runs start, one seed's task at a time.
+    var solvedRuns = [[SolveResult<Tensor, Tensor>]](repeating: [], count: algorithms.count)
     var runsLeft = algorithms.reduce(0) { $0 + $1.runs.count }
-    for (name, runs) in algorithms {
-      var solved: [SolveResult<Tensor, Tensor>] = []
-      for (k, algorithm) in runs.enumerated() {
+    for k in 0..<seedCount {
+      let seedTask: TaskInstance
+      if k == 0 {
+        seedTask = task
+      } else {
+        if !quiet { progress.update("preparing \(taskName), seed \(seed &+ UInt64(k))…") }
+        seedTask = try taskInstance(seed: seed &+ UInt64(k))
+      }
+      for (index, (name, runs)) in algorithms.enumerated() {
         // The command's remaining time, shared equally by the runs still to come.
         let share = timeLimit.map { max(0, $0 - Date().timeIntervalSince(commandStart)) / Double(runsLeft) }
         runsLeft -= 1
         let label = seedCount > 1 ? "\(name) (seed \(seed &+ UInt64(k)))" : name
         var result = solve(
-          task.problem, x0: task.x0, y0: task.y0, algorithm: algorithm,
+          seedTask.problem, x0: seedTask.x0, y0: seedTask.y0, algorithm: runs[k],
           stopping: StoppingRule(
             maxIterations: iterations, oracleBudget: budget, hypergradientTolerance: tolerance,
             wallClockLimit: share),
-          evaluateEvery: evaluateEvery, evaluator: task.evaluator
+          evaluateEvery: evaluateEvery, evaluator: seedTask.evaluator
         ) { record in
           let norm = record.hypergradientNorm.map { ", ‖∇F‖ \(TextTable.format($0, significantDigits: 3))" } ?? ""
           progress.update("\(label): iteration \(record.iteration)/\(iterations)\(norm)")
           return true
         }
         result.trace.algorithm = label
-        solved.append(result)
+        solvedRuns[index].append(result)
       }
-      results.append(RunResult(name: name, runs: solved))
     }
+    let results = zip(algorithms, solvedRuns).map { RunResult(name: $0.0.name, runs: $0.1) }
     progress.finish()
 
     report(table(task: task, taskName: taskName, results: results).rendered() + "\n")
@@ -116,7 +131,8 @@ enum RunCommand {
       }
     }
     for baseline in task.baselines {
-      report("Reference, \(baseline.label): \(TaskRegistry.format(baseline))\n")
+      let which = seedCount > 1 ? " (seed \(seed))" : ""
+      report("Reference\(which), \(baseline.label): \(TaskRegistry.format(baseline))\n")
     }
     if task.constraint != .unconstrained {
       for result in results where result.runs.contains(where: { !task.constraint.contains($0.x, tolerance: 1e-9) }) {
