@@ -419,6 +419,24 @@ struct CommandLineTests {
     #expect(try String(contentsOfFile: file("merged.svg"), encoding: .utf8) == reference)
     #expect(reference.components(separatedBy: "<polygon").count - 1 == 2)
 
+    // F(x) here stays within a decade or two: a linear axis; a positive quantity spanning
+    // three decades gets a log axis, as norms always do.
+    func trace(_ values: [Double]) -> Trace {
+      var trace = Trace(algorithm: "a")
+      for (k, v) in values.enumerated() {
+        trace.records.append(
+          TraceRecord(
+            iteration: k, time: Double(k), counts: OracleCounts(), outerValue: v, hypergradientNorm: nil,
+            directionNorm: nil, metrics: [:], unreliable: nil))
+      }
+      return trace
+    }
+    let wide = PlotCommand.chart(
+      [("a", [trace([4000, 30, 2])])], title: "t", metric: "outer-value", xAxis: "iteration", taskMetrics: [])
+    let narrow = PlotCommand.chart(
+      [("a", [trace([40, 30, 2])])], title: "t", metric: "outer-value", xAxis: "iteration", taskMetrics: [])
+    #expect(wide.contains(">100<") && wide.contains(">1000<") && !wide.contains(">2000<"), "\(wide)")
+    #expect(narrow.contains(">30<"), "\(narrow)")
     #expect(PlotCommand.algorithmName("soba (seed 12)") == "soba")
     #expect(PlotCommand.algorithmName("soba (seed x)") == "soba (seed x)")
     #expect(PlotCommand.algorithmName("f2sa") == "f2sa")

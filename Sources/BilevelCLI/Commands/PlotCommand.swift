@@ -109,7 +109,8 @@ enum PlotCommand {
   /// metric, "outer-value" or "hypergradient-norm") against iterations, time or oracle
   /// calls. With several traces in a group (seeds), each trace's curve is interpolated on
   /// a common grid and the plot shows the median with a band between the 20 % and 80 %
-  /// quantiles, as the benchopt bilevel benchmark draws them. Norms use a log scale.
+  /// quantiles, as the benchopt bilevel benchmark draws them. Norms use a log scale, and
+  /// so does any positive quantity whose values span three decades or more.
   static func chart(
     _ groups: [(name: String, traces: [Trace])], title: String, metric: String?, xAxis: String, taskMetrics: [String]
   ) -> String {
@@ -127,7 +128,13 @@ enum PlotCommand {
       default: return Double(record.iteration)
       }
     }
-    let logarithmic = quantity == "hypergradient-norm"
+    // Norms on a log scale; any other quantity too when it is positive and spans three
+    // decades or more (a loss falling from 10³ to 1 would otherwise be a flat line).
+    let values = groups.flatMap { $0.traces.flatMap { $0.records.compactMap { value(of: quantity, in: $0) } } }
+      .filter(\.isFinite)
+    let spansDecades =
+      !values.isEmpty && values.allSatisfy { $0 > 0 } && values.max()! >= 1000 * values.min()!
+    let logarithmic = quantity == "hypergradient-norm" || spansDecades
     let banded = groups.contains { $0.traces.count > 1 }
     var svg = SVGPlot(
       title: "\(title): \(label)" + (banded ? " (median, 20–80 % band)" : ""),
