@@ -36,10 +36,12 @@ import Autodiff
 ///
 /// References: T. Chen, Y. Sun, Q. Xiao and W. Yin, "A single-timescale method for
 /// stochastic bilevel optimization", AISTATS 2022, PMLR 151:2466–2488 (arXiv:2102.04671);
-/// seed 000 (`seeds/000_c49b68d03854275a.txt`) lists it among single-loop methods with
-/// O(ε⁻²) complexity. The paper's Algorithm 1 is not among the seeds and only its abstract
-/// and opening are reachable with this project's tools, so no equation is cited and its
-/// projection sets and constants are unchecked. The recursion above matches a public
+/// seed 000 (`seeds/000_c49b68d03854275a.txt`, table "Momentum-Based and VR-Based BLO")
+/// lists it as a momentum-based, implicit-function, single-loop method with O(ε⁻²) upper-
+/// and lower-level oracle complexity, which the recursion above is. The paper's Algorithm 1
+/// is not among the seeds, and of the paper this project's tools reach the abstract and
+/// the first page, so no equation is cited and its projection sets and constants are
+/// unchecked. The recursion above matches a public
 /// PyTorch re-implementation: H ← (1 − τ)(H − h(x⁻, y⁻)) + h(x, y) for both matrices,
 /// h = ∇_x f − H_xy H_yy⁻¹ ∇_y f, y⁺ = y − β ∇_y g − H_yy⁻¹ H_xyᵀ (x⁺ − x). Deviations from
 /// that code:
