@@ -60,6 +60,32 @@ struct FirstOrderEstimatorTests {
     #expect(relativeError(oracles.crossProduct(x: x, y: y, v: v, mode: mode), expected) < 1e-12)
   }
 
+  @Test("the dense cross Jacobian is −Bᵀ A on the quadratic and its columns are the cross products")
+  func denseCrossJacobian() {
+    // g = ½ (y − B x)ᵀ A (y − B x): ∇_y g = A (y − B x), so ∂²g/∂x_i∂y_j = −(Bᵀ A)_ij.
+    let task = QuadraticBilevel(innerDimension: 7, outerDimension: 4, conditionNumber: 10, seed: 3)
+    let oracles = task.problem.makeOracles()
+    let x = Tensor(randomNormal: [4], seed: 1)
+    let y = Tensor(randomNormal: [7], seed: 2)
+    let dense = oracles.innerCrossJacobian(x: x, y: y)
+    #expect(dense.shape == [4, 7])
+    let closedForm = -1.0 * matmul(task.coupling, transposed: true, task.innerHessian)
+    #expect(relativeError(dense, closedForm) < 1e-12)
+    #expect(oracles.counts.crossProducts == 7)
+    let logistic = PerFeatureRidgeLogistic()
+    let other = logistic.problem.makeOracles()
+    let u = Tensor(randomNormal: [logistic.features], seed: 4) * 0.3
+    let w = Tensor(randomNormal: [logistic.features], seed: 5)
+    let matrix = other.innerCrossJacobian(x: u, y: w)
+    for j in [0, logistic.features - 1] {
+      var basis = [Double](repeating: 0, count: logistic.features)
+      basis[j] = 1
+      let column = other.crossProduct(x: u, y: w, v: Tensor(basis))
+      let fromMatrix = matrix.slicing(j..<(j + 1), alongAxis: 1).reshaped(to: [logistic.features])
+      #expect(relativeError(fromMatrix, column) < 1e-12)
+    }
+  }
+
   @Test("zero-order estimates approach the hypergradient; antithetic beats naive; seeds reproduce")
   func zeroOrder() {
     let y0 = task.innerSolution(at: x)

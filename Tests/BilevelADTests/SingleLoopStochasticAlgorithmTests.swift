@@ -208,16 +208,16 @@ struct SingleLoopStochasticAlgorithmTests {
   @Test("STABLE: one ∇_y g and one ∇f, plus dim y HVPs and dim y cross products per point on one shared batch")
   func matrixEstimateCounts() {
     let steps = stepCounts(STABLE(settings: Self.batches), steps: 3)
-    // Each dense Hessian is one batch evaluation counted as 10 products; each cross
-    // Jacobian is 10 cross products of one batch each.
+    // Each dense Hessian and each dense cross Jacobian is one batch evaluation (one
+    // batched pass) counted as 10 products.
     #expect(
       steps[0]
         == OracleCounts(
           outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 10, crossProducts: 10,
-          outerSamples: 8, innerSamples: 12 * 8))
+          outerSamples: 8, innerSamples: 3 * 8))
     let paired = OracleCounts(
       outerGradientX: 1, outerGradientY: 1, innerGradientY: 1, hessianVectorProducts: 20, crossProducts: 20,
-      outerSamples: 8, innerSamples: 23 * 8)
+      outerSamples: 8, innerSamples: 5 * 8)
     #expect(steps[1] == paired)
     #expect(steps[2] == paired)
   }

@@ -11,8 +11,9 @@
 /// [f(x).scalarCount, x.scalarCount].
 ///
 /// Uses reverse mode (one trace, one backward sweep per output) when f has at most as
-/// many outputs as inputs, forward mode (one JVP per input) otherwise. The result is
-/// differentiable when called inside another operator.
+/// many outputs as inputs, forward mode otherwise: batched JVPs (`jvp(at:directions:of:)`)
+/// of up to 128 unit directions each, so f is evaluated once per 128 inputs. The result
+/// is differentiable when called inside another operator.
 ///
 /// - Parameters:
 ///   - x: the point (a tensor or any structure).
@@ -52,11 +53,45 @@ func jacobianOfStructures<P: TensorStructure, Q: TensorStructure>(at x: P, of f:
     }
     return Tensor(stacking: rows).reshaped(to: rowShape + columnShape)
   }
-  let zeros = x.zeros
-  let columns = (0..<inputCount).map { j -> Tensor in
-    jvp(at: x, direction: basisStructure(j, like: zeros), of: f).tangent.flattened()
+  return forwardJacobian(at: x, outputCount: outputCount, of: f).reshaped(to: rowShape + columnShape)
+}
+
+/// The Jacobian of f at x as a matrix [f(x).scalarCount, x.scalarCount], in forward mode:
+/// the columns in batches, each batch of unit directions pushed through f in one batched
+/// JVP (`jvp(at:directions:of:)`), its tangents the Jacobian's columns.
+func forwardJacobian<P: TensorStructure, Q: TensorStructure>(at x: P, outputCount: Int, of f: (P) -> Q) -> Tensor {
+  let inputCount = x.scalarCount
+  var blocks = [Tensor]()
+  var start = 0
+  while start < inputCount {
+    let columns = start..<Swift.min(inputCount, start + jacobianColumnBatch)
+    let (_, tangents) = jvp(at: x, directions: basisBatch(columns, like: x), of: f)
+    let rows = tangents.tensors.map { $0.reshaped(to: [columns.count, -1]) }
+    blocks.append(rows.count == 1 ? rows[0] : Tensor(concatenating: rows, alongAxis: 1))
+    start = columns.upperBound
   }
-  return Tensor(stacking: columns).transposed().reshaped(to: rowShape + columnShape)
+  let byColumn = blocks.count == 1 ? blocks[0] : Tensor(concatenating: blocks, alongAxis: 0)
+  return byColumn.transposed().reshaped(to: [outputCount, inputCount])
+}
+
+/// The most columns a forward-mode Jacobian pushes through f at once: each intermediate
+/// tensor of f is held this many times over.
+let jacobianColumnBatch = 128
+
+/// The unit directions e_j, j in `columns`, as a batch in x's layout: every tensor of x
+/// with a leading axis of columns.count rows, row r being 1 at flat index
+/// columns.lowerBound + r over x's scalars in order.
+func basisBatch<S: TensorStructure>(_ columns: Range<Int>, like x: S) -> S {
+  var offset = 0
+  return x.mapTensors { tensor in
+    defer { offset += tensor.scalarCount }
+    let count = tensor.scalarCount
+    var values = [Double](repeating: 0, count: columns.count * count)
+    for (row, j) in columns.enumerated() where j >= offset && j < offset + count {
+      values[row * count + (j - offset)] = 1
+    }
+    return Tensor(shape: [columns.count] + tensor.shape, scalars: values)
+  }
 }
 
 /// The Hessian ∇²f(x) of a scalar function: the Jacobian of its gradient.
@@ -71,9 +106,21 @@ func jacobianOfStructures<P: TensorStructure, Q: TensorStructure>(at x: P, of f:
 ///   - x: the point (a tensor or any structure).
 ///   - f: a function returning a one-element tensor.
 /// - Returns: a tensor of shape x.shape + x.shape, or [n, n] for a structure.
-/// - Complexity: one gradient trace and n backward sweeps.
+/// - Complexity: forward-over-reverse in batches of up to 128 columns: one batched JVP of
+///   the gradient per batch, each operation on a batch of columns at once (a matrix
+///   product's columns become one matrix-matrix product).
 public func hessian<P: TensorStructure>(at x: P, of f: (P) -> Tensor) -> Tensor {
-  jacobianOfStructures(at: x) { x in gradient(at: x, of: f) }
+  hessianOfStructures(at: x, of: f)
+}
+
+/// The body of `hessian`, shared by its overloads: the forward-mode Jacobian of the
+/// gradient (forward-over-reverse).
+@usableFromInline
+func hessianOfStructures<P: TensorStructure>(at x: P, of f: (P) -> Tensor) -> Tensor {
+  let n = x.scalarCount
+  let shape = (x as? Tensor).map { $0.shape + $0.shape } ?? [n, n]
+  if n == 0 { return Tensor.zeros(shape) }
+  return forwardJacobian(at: x, outputCount: n) { x in gradient(at: x, of: f) }.reshaped(to: shape)
 }
 
 /// `hessian(at:of:)` for a function of a tensor (an overload that fixes the argument type,
@@ -85,7 +132,7 @@ public func hessian<P: TensorStructure>(at x: P, of f: (P) -> Tensor) -> Tensor 
 /// - Returns: a tensor of shape x.shape + x.shape.
 @inlinable
 public func hessian(at x: Tensor, of f: (Tensor) -> Tensor) -> Tensor {
-  jacobianOfStructures(at: x) { x in gradient(at: x, of: f) }
+  hessianOfStructures(at: x, of: f)
 }
 
 /// The tensor of `shape` that is 1 at flat index `index` and 0 elsewhere.

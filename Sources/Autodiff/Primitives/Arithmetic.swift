@@ -19,18 +19,41 @@ extension Tensor {
 
 // MARK: - Primitives
 
+/// A binary primitive that works elementwise with NumPy broadcasting. Its JVP rule, given
+/// the shape to broadcast the result to, serves a single tangent (the value's shape) and a
+/// batch (the tangents lined up by `batchAligned(toRank:)`, the shape [B] + the value's):
+/// the rule broadcasts the batch's rows against a and b like any other operand.
 @usableFromInline
-struct Add: BinaryPrimitive {
+protocol ElementwiseBinary: BinaryPrimitive {
+  /// J_a(a, b) da + J_b(a, b) db broadcast to `shape`; a nil tangent is zero.
+  func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+}
+
+extension ElementwiseBinary {
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
+    jvp(a: a, b: b, value: value, tangentA: tangentA, tangentB: tangentB, shape: value.shape)
+  }
+  @inlinable func batchedJVP(a: Tensor, b: Tensor, value: Tensor, tangentsA: Tensor?, tangentsB: Tensor?) -> Tensor {
+    let count = (tangentsA ?? tangentsB).unsafelyUnwrapped.shape[0]
+    return jvp(
+      a: a, b: b, value: value, tangentA: tangentsA?.batchAligned(toRank: value.rank),
+      tangentB: tangentsB?.batchAligned(toRank: value.rank), shape: [count] + value.shape)
+  }
+}
+
+@usableFromInline
+struct Add: ElementwiseBinary {
   @inlinable init() {}
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     zipKernel(a, b, operation: "+", +)
   }
-  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  {
     switch (tangentA, tangentB) {
-    case (let da?, let db?): return (da + db).broadcastedIfNeeded(to: value.shape)
-    case (let da?, nil): return da.broadcastedIfNeeded(to: value.shape)
-    case (nil, let db?): return db.broadcastedIfNeeded(to: value.shape)
-    case (nil, nil): return Tensor.zeros(value.shape)
+    case (let da?, let db?): return (da + db).broadcastedIfNeeded(to: shape)
+    case (let da?, nil): return da.broadcastedIfNeeded(to: shape)
+    case (nil, let db?): return db.broadcastedIfNeeded(to: shape)
+    case (nil, nil): return Tensor.zeros(shape)
     }
   }
   @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (
@@ -41,17 +64,18 @@ struct Add: BinaryPrimitive {
 }
 
 @usableFromInline
-struct Subtract: BinaryPrimitive {
+struct Subtract: ElementwiseBinary {
   @inlinable init() {}
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     zipKernel(a, b, operation: "-", -)
   }
-  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  {
     switch (tangentA, tangentB) {
-    case (let da?, let db?): return (da - db).broadcastedIfNeeded(to: value.shape)
-    case (let da?, nil): return da.broadcastedIfNeeded(to: value.shape)
-    case (nil, let db?): return (-db).broadcastedIfNeeded(to: value.shape)
-    case (nil, nil): return Tensor.zeros(value.shape)
+    case (let da?, let db?): return (da - db).broadcastedIfNeeded(to: shape)
+    case (let da?, nil): return da.broadcastedIfNeeded(to: shape)
+    case (nil, let db?): return (-db).broadcastedIfNeeded(to: shape)
+    case (nil, nil): return Tensor.zeros(shape)
     }
   }
   @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (
@@ -62,17 +86,18 @@ struct Subtract: BinaryPrimitive {
 }
 
 @usableFromInline
-struct Multiply: BinaryPrimitive {
+struct Multiply: ElementwiseBinary {
   @inlinable init() {}
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     zipKernel(a, b, operation: "*", *)
   }
-  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  {
     switch (tangentA, tangentB) {
-    case (let da?, let db?): return (da * b + a * db).broadcastedIfNeeded(to: value.shape)
-    case (let da?, nil): return (da * b).broadcastedIfNeeded(to: value.shape)
-    case (nil, let db?): return (a * db).broadcastedIfNeeded(to: value.shape)
-    case (nil, nil): return Tensor.zeros(value.shape)
+    case (let da?, let db?): return (da * b + a * db).broadcastedIfNeeded(to: shape)
+    case (let da?, nil): return (da * b).broadcastedIfNeeded(to: shape)
+    case (nil, let db?): return (a * db).broadcastedIfNeeded(to: shape)
+    case (nil, nil): return Tensor.zeros(shape)
     }
   }
   @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (
@@ -88,19 +113,20 @@ struct Multiply: BinaryPrimitive {
 /// z = s · a ⊙ b for a constant s, in one pass where s * (a * b) makes two: the derivative
 /// rule of x² (2 x dx, and its adjoint 2 x c) is one of these, at every order.
 @usableFromInline
-struct ScaledMultiply: BinaryPrimitive {
+struct ScaledMultiply: ElementwiseBinary {
   @usableFromInline let scale: Double
   @inlinable init(scale: Double) { self.scale = scale }
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     let s = scale
     return zipKernel(a, b, operation: "*") { (s * $0) * $1 }
   }
-  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  {
     switch (tangentA, tangentB) {
-    case (let da?, let db?): return (apply(self, da, b) + apply(self, a, db)).broadcastedIfNeeded(to: value.shape)
-    case (let da?, nil): return apply(self, da, b).broadcastedIfNeeded(to: value.shape)
-    case (nil, let db?): return apply(self, a, db).broadcastedIfNeeded(to: value.shape)
-    case (nil, nil): return Tensor.zeros(value.shape)
+    case (let da?, let db?): return (apply(self, da, b) + apply(self, a, db)).broadcastedIfNeeded(to: shape)
+    case (let da?, nil): return apply(self, da, b).broadcastedIfNeeded(to: shape)
+    case (nil, let db?): return apply(self, a, db).broadcastedIfNeeded(to: shape)
+    case (nil, nil): return Tensor.zeros(shape)
     }
   }
   @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (
@@ -114,18 +140,19 @@ struct ScaledMultiply: BinaryPrimitive {
 }
 
 @usableFromInline
-struct Divide: BinaryPrimitive {
+struct Divide: ElementwiseBinary {
   @inlinable init() {}
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     zipKernel(a, b, operation: "/", /)
   }
   // d(a / b) = da / b - (a / b) db / b
-  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  {
     switch (tangentA, tangentB) {
-    case (let da?, let db?): return ((da - value * db) / b).broadcastedIfNeeded(to: value.shape)
-    case (let da?, nil): return (da / b).broadcastedIfNeeded(to: value.shape)
-    case (nil, let db?): return (-(value * db) / b).broadcastedIfNeeded(to: value.shape)
-    case (nil, nil): return Tensor.zeros(value.shape)
+    case (let da?, let db?): return ((da - value * db) / b).broadcastedIfNeeded(to: shape)
+    case (let da?, nil): return (da / b).broadcastedIfNeeded(to: shape)
+    case (nil, let db?): return (-(value * db) / b).broadcastedIfNeeded(to: shape)
+    case (nil, nil): return Tensor.zeros(shape)
     }
   }
   @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (
@@ -177,6 +204,7 @@ struct ScalarArithmetic: UnaryPrimitive {
     }
   }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { linear(tangent) }
+  @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor { linear(tangents) }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { linear(cotangent) }
   @inlinable static var vjpIgnoresOperands: Bool { true }
 }
@@ -186,6 +214,7 @@ struct Negate: UnaryPrimitive {
   @inlinable init() {}
   @inlinable func evaluate(_ x: Tensor) -> Tensor { mapKernel(x) { -$0 } }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { -tangent }
+  @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor { -tangents }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { -cotangent }
   @inlinable static var vjpIgnoresOperands: Bool { true }
 }

@@ -26,6 +26,35 @@ struct MatrixMultiply: BinaryPrimitive {
     }
   }
 
+  /// The batch's rows as one product each way: op(dA_i) op(B) for all i is one [B m, k]
+  /// matrix times op(B); op(A) op(dB_i) for all i is op(A) times the rows side by side (or,
+  /// with op(dB) = dBᵀ, the transpose of the stacked dB_i op(A)ᵀ): two GEMMs in all,
+  /// whatever B is.
+  @inlinable func batchedJVP(a: Tensor, b: Tensor, value: Tensor, tangentsA: Tensor?, tangentsB: Tensor?) -> Tensor {
+    let count = (tangentsA ?? tangentsB).unsafelyUnwrapped.shape[0]
+    let (m, n) = (value.shape[0], value.shape[1])
+    var result: Tensor? = nil
+    if let dA = tangentsA {
+      let rows = transposeA ? apply(Transpose(permutation: [0, 2, 1]), dA) : dA  // [B, m, k]
+      let stacked = rows.reshaped(to: [count * m, rows.shape[2]])
+      result = apply(MatrixMultiply(transposeA: false, transposeB: transposeB), stacked, b).reshaped(to: [count, m, n])
+    }
+    if let dB = tangentsB {
+      let fromB: Tensor
+      if transposeB {  // dB_i is [n, k]: op(A) dB_iᵀ = (dB_i op(A)ᵀ)ᵀ
+        let stacked = dB.reshaped(to: [count * n, dB.shape[2]])
+        let product = apply(MatrixMultiply(transposeA: false, transposeB: !transposeA), stacked, a)  // [B n, m]
+        fromB = apply(Transpose(permutation: [0, 2, 1]), product.reshaped(to: [count, n, m]))
+      } else {  // dB_i is [k, n]: the rows side by side, [k, B n]
+        let side = apply(Transpose(permutation: [1, 0, 2]), dB).reshaped(to: [dB.shape[1], count * n])
+        let product = apply(MatrixMultiply(transposeA: transposeA, transposeB: false), a, side)  // [m, B n]
+        fromB = apply(Transpose(permutation: [1, 0, 2]), product.reshaped(to: [m, count, n]))
+      }
+      result = result.map { $0 + fromB } ?? fromB
+    }
+    return result.unsafelyUnwrapped
+  }
+
   @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent dC: Tensor, wrtA: Bool, wrtB: Bool) -> (
     Tensor?, Tensor?
   ) {
@@ -66,6 +95,26 @@ struct MatrixVectorProduct: BinaryPrimitive {
     case (nil, let dv?): return apply(self, a, dv)
     case (nil, nil): return Tensor.zeros(value.shape)
     }
+  }
+
+  /// op(dA_i) v for all i is one matrix-vector product with the rows stacked; op(A) dv_i
+  /// for all i is the matrix product dv op(A)ᵀ ([B, n] times [n, m]).
+  @inlinable func batchedJVP(a: Tensor, b v: Tensor, value: Tensor, tangentsA: Tensor?, tangentsB: Tensor?) -> Tensor {
+    let count = (tangentsA ?? tangentsB).unsafelyUnwrapped.shape[0]
+    let m = value.shape[0]
+    var result: Tensor? = nil
+    if let dA = tangentsA {
+      let stacked =
+        transposeA
+        ? apply(Transpose(permutation: [1, 0, 2]), dA).reshaped(to: [dA.shape[1], count * m])
+        : dA.reshaped(to: [count * m, dA.shape[2]])
+      result = apply(MatrixVectorProduct(transposeA: transposeA), stacked, v).reshaped(to: [count, m])
+    }
+    if let dv = tangentsB {
+      let fromV = apply(MatrixMultiply(transposeA: false, transposeB: !transposeA), dv, a)
+      result = result.map { $0 + fromV } ?? fromV
+    }
+    return result.unsafelyUnwrapped
   }
 
   /// For y = A v: dA = c vᵀ, dv = Aᵀ c (and the transposes for y = Aᵀ v).
@@ -118,6 +167,17 @@ struct Dot: BinaryPrimitive {
     case (let da?, nil): return apply(self, da, b)
     case (nil, let db?): return apply(self, a, db)
     case (nil, nil): return Tensor(0)
+    }
+  }
+
+  /// da_i · b for all i is the matrix-vector product da b ([B, n] times [n]).
+  @inlinable func batchedJVP(a: Tensor, b: Tensor, value: Tensor, tangentsA: Tensor?, tangentsB: Tensor?) -> Tensor {
+    let fromA = tangentsA.map { apply(MatrixVectorProduct(transposeA: false), $0, b) }
+    let fromB = tangentsB.map { apply(MatrixVectorProduct(transposeA: false), $0, a) }
+    switch (fromA, fromB) {
+    case (let da?, let db?): return da + db
+    case (let da?, nil): return da
+    default: return fromB.unsafelyUnwrapped
     }
   }
 

@@ -3,7 +3,7 @@
 /// max(a, b) or min(a, b) elementwise; the derivative follows the selected operand
 /// (`a` on ties), through a constant selection mask.
 @usableFromInline
-struct Select: BinaryPrimitive {
+struct Select: ElementwiseBinary {
   @usableFromInline let takesMaximum: Bool
   @inlinable init(takesMaximum: Bool) { self.takesMaximum = takesMaximum }
 
@@ -20,9 +20,10 @@ struct Select: BinaryPrimitive {
       : zipKernel(a.constant, b.constant, operation: "min") { $0 <= $1 ? 1 : 0 }
   }
 
-  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  {
     let selectsA = mask(a, b)
-    var tangent = Tensor.zeros(value.shape)
+    var tangent = Tensor.zeros(shape)
     if let da = tangentA { tangent = tangent + da * selectsA }
     if let db = tangentB { tangent = tangent + db * (1 - selectsA) }
     return tangent

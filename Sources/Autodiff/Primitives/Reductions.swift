@@ -7,6 +7,12 @@ struct SumToShape: UnaryPrimitive {
   @inlinable init(target: [Int]) { self.target = target }
   @inlinable func evaluate(_ x: Tensor) -> Tensor { sumKernel(x, to: target) }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(self, tangent) }
+  /// Sums each row to the target lined up with x's rank, then drops the padding axes.
+  @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
+    let count = tangents.shape[0]
+    let padded = [Int](repeating: 1, count: x.rank - target.count) + target
+    return apply(SumToShape(target: [count] + padded), tangents).reshaped(to: [count] + target)
+  }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
     cotangent.broadcasted(to: x.shape)
   }
@@ -37,6 +43,9 @@ struct BroadcastToShape: UnaryPrimitive {
     return Tensor(shape: target, storage: result)
   }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(self, tangent) }
+  @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
+    apply(BroadcastToShape(target: [tangents.shape[0]] + target), tangents.batchAligned(toRank: target.count))
+  }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
     cotangent.unbroadcasted(to: x.shape)
   }

@@ -8,6 +8,9 @@ struct Reshape: UnaryPrimitive {
   /// Shares the storage: a reshape copies nothing.
   @inlinable func evaluate(_ x: Tensor) -> Tensor { Tensor(shape: target, storage: x.storage) }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { tangent.reshaped(to: target) }
+  @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
+    tangents.reshaped(to: [tangents.shape[0]] + target)
+  }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { cotangent.reshaped(to: x.shape) }
 }
 
@@ -17,6 +20,10 @@ struct Transpose: UnaryPrimitive {
   @inlinable init(permutation: [Int]) { self.permutation = permutation }
   @inlinable func evaluate(_ x: Tensor) -> Tensor { transposeKernel(x, permutation: permutation) }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(self, tangent) }
+  /// The batch axis stays first; the others move as x's do.
+  @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
+    apply(Transpose(permutation: [0] + permutation.map { $0 + 1 }), tangents)
+  }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
     var inverse = permutation
     for (k, axis) in permutation.enumerated() { inverse[axis] = k }
@@ -25,12 +32,28 @@ struct Transpose: UnaryPrimitive {
   @inlinable static var vjpIgnoresOperands: Bool { true }
 }
 
+/// A row operation (gather or scatter, which work on matrices) applied to every member of
+/// a batch [B, rows, columns] at once: the batch's members side by side as one matrix
+/// [rows, B · columns], the operation, and back.
+@inlinable
+internal func rowsWithBatch(_ tangents: Tensor, outputRows: Int, _ operation: (Tensor) -> Tensor) -> Tensor {
+  let (count, rows) = (tangents.shape[0], tangents.shape[1])
+  let columns = Array(tangents.shape.dropFirst(2))
+  let swap = [1, 0] + Array(2..<tangents.rank)
+  let side = apply(Transpose(permutation: swap), tangents).reshaped(to: [rows, -1])
+  let result = operation(side).reshaped(to: [outputRows, count] + columns)
+  return apply(Transpose(permutation: swap), result)
+}
+
 @usableFromInline
 struct GatherRows: UnaryPrimitive {
   @usableFromInline let indices: [Int]
   @inlinable init(indices: [Int]) { self.indices = indices }
   @inlinable func evaluate(_ x: Tensor) -> Tensor { gatherRowsKernel(x, indices) }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(self, tangent) }
+  @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
+    rowsWithBatch(tangents, outputRows: value.shape[0]) { apply(self, $0) }
+  }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
     apply(ScatterAddRows(indices: indices, rowCount: x.shape[0]), cotangent)
   }
@@ -46,6 +69,9 @@ struct ScatterAddRows: UnaryPrimitive {
   }
   @inlinable func evaluate(_ x: Tensor) -> Tensor { scatterAddRowsKernel(x, indices, rowCount: rowCount) }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(self, tangent) }
+  @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
+    rowsWithBatch(tangents, outputRows: value.shape[0]) { apply(self, $0) }
+  }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
     apply(GatherRows(indices: indices), cotangent)
   }
@@ -58,6 +84,11 @@ struct Concatenate: BinaryPrimitive {
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor { concatenateKernel(a, b, axis: axis) }
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
     apply(self, tangentA ?? Tensor.zeros(a.shape), tangentB ?? Tensor.zeros(b.shape))
+  }
+  @inlinable func batchedJVP(a: Tensor, b: Tensor, value: Tensor, tangentsA: Tensor?, tangentsB: Tensor?) -> Tensor {
+    let count = (tangentsA ?? tangentsB).unsafelyUnwrapped.shape[0]
+    return apply(
+      Concatenate(axis: axis + 1), tangentsA ?? zeroBatch(count, a.shape), tangentsB ?? zeroBatch(count, b.shape))
   }
   @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (
     Tensor?, Tensor?
@@ -80,6 +111,9 @@ struct Slice: UnaryPrimitive {
   }
   @inlinable func evaluate(_ x: Tensor) -> Tensor { sliceKernel(x, axis: axis, range: range) }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(self, tangent) }
+  @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
+    apply(Slice(axis: axis + 1, range: range), tangents)
+  }
   /// Pads the cotangent with zeros back to x's extent along `axis`.
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
     apply(Pad(axis: axis, before: range.lowerBound, after: x.shape[axis] - range.upperBound), cotangent)
@@ -99,6 +133,9 @@ struct Pad: UnaryPrimitive {
   }
   @inlinable func evaluate(_ x: Tensor) -> Tensor { padKernel(x, axis: axis, before: before, after: after) }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(self, tangent) }
+  @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
+    apply(Pad(axis: axis + 1, before: before, after: after), tangents)
+  }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
     apply(Slice(axis: axis, range: before..<(before + x.shape[axis])), cotangent)
   }

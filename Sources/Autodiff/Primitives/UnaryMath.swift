@@ -20,6 +20,10 @@ extension ElementwiseUnary {
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor {
     tangent * derivative(x: x, value: value)
   }
+  /// The rules broadcast the tangent against x, so a batch goes through them unchanged.
+  @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
+    jvp(x: x, value: value, tangent: tangents)
+  }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
     cotangent * derivative(x: x, value: value)
   }
@@ -66,6 +70,9 @@ extension ElementwiseUnary {
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor {
     apply(ScaledMultiply(scale: 2), tangent, x)
   }
+  @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
+    jvp(x: x, value: value, tangent: tangents)
+  }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
     apply(ScaledMultiply(scale: 2), cotangent, x)
   }
@@ -98,6 +105,9 @@ extension ElementwiseUnary {
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor {
     apply(TimesOneMinusSquare(), tangent, value)
   }
+  @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
+    jvp(x: x, value: value, tangent: tangents)
+  }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
     apply(TimesOneMinusSquare(), cotangent, value)
   }
@@ -106,19 +116,20 @@ extension ElementwiseUnary {
 /// z = a ⊙ (1 − b²), the derivative rule of tanh (b = tanh x) in one pass.
 ///
 /// Derivatives: dz = da ⊙ (1 − b²) − 2 a ⊙ b ⊙ db.
-@usableFromInline struct TimesOneMinusSquare: BinaryPrimitive {
+@usableFromInline struct TimesOneMinusSquare: ElementwiseBinary {
   @inlinable init() {}
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     zipKernel(a, b, operation: "tanh derivative") { $0 * (1 - $1 * $1) }
   }
-  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  {
     let fromA = tangentA.map { apply(self, $0, b) }
     let fromB = tangentB.map { apply(ScaledMultiply(scale: -2), a * b, $0) }
     switch (fromA, fromB) {
-    case (let da?, let db?): return (da + db).broadcastedIfNeeded(to: value.shape)
-    case (let da?, nil): return da.broadcastedIfNeeded(to: value.shape)
-    case (nil, let db?): return db.broadcastedIfNeeded(to: value.shape)
-    case (nil, nil): return Tensor.zeros(value.shape)
+    case (let da?, let db?): return (da + db).broadcastedIfNeeded(to: shape)
+    case (let da?, nil): return da.broadcastedIfNeeded(to: shape)
+    case (nil, let db?): return db.broadcastedIfNeeded(to: shape)
+    case (nil, nil): return Tensor.zeros(shape)
     }
   }
   @inlinable func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (

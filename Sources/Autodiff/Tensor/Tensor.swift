@@ -75,7 +75,9 @@ extension Tensor {
   @inlinable
   internal init(dual primal: Tensor, tangent: Tensor, tag: Int) {
     assert(primal.tag < tag && tangent.tag < tag, "a dual's parts must live at lower levels")
-    assert(primal.shape == tangent.shape, "tangent shape \(tangent.shape) differs from primal \(primal.shape)")
+    assert(
+      primal.shape == tangent.shape || tangent.shape.dropFirst().elementsEqual(primal.shape),
+      "tangent shape \(tangent.shape) is neither the primal's \(primal.shape) nor a batch of it")
     self.init(shape: primal.shape, storage: primal.storage, lift: Lift(tag: tag, primal: primal, tangent: tangent))
   }
 

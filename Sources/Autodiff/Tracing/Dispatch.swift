@@ -7,6 +7,12 @@
 // records a tape node whose pullback is the VJP rule (a tracer level). Because the rules
 // are `Tensor` operations on values of lower levels, they are themselves differentiated
 // by any enclosing operator: nothing about higher order is special-cased.
+//
+// A dual level may carry a batch of tangents (`jvp(at:directions:of:)`): a tangent of
+// shape [B] + the primal's shape, row i the derivative along direction i. `apply` then
+// calls the primitive's batched JVP rule, which pushes all B rows through one pass
+// (matrix-matrix products instead of B matrix-vector ones); a primitive without one gets
+// the row-by-row default, correct but no faster than B separate passes.
 
 /// A differentiable function of one tensor.
 @usableFromInline
@@ -15,6 +21,9 @@ protocol UnaryPrimitive {
   func evaluate(_ x: Tensor) -> Tensor
   /// The directional derivative: J(x) tangent, given x and y = f(x).
   func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor
+  /// The directional derivatives along a batch: `tangents` has shape [B] + x.shape, the
+  /// result [B] + y.shape, row i being J(x) tangents[i].
+  func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor
   /// The vector-Jacobian product: cotangent^T J(x), given x and y = f(x).
   func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor
   /// Whether `vjp` reads neither x nor y (a map that is linear with a fixed coefficient):
@@ -24,6 +33,12 @@ protocol UnaryPrimitive {
 
 extension UnaryPrimitive {
   @inlinable static var vjpIgnoresOperands: Bool { false }
+  /// Row by row: B applications of `jvp`, stacked.
+  @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
+    stackingBatchRows(count: tangents.shape[0]) { i in
+      jvp(x: x, value: value, tangent: batchRow(tangents, i))
+    }
+  }
 }
 
 /// A differentiable function of two tensors.
@@ -33,8 +48,23 @@ protocol BinaryPrimitive {
   func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor
   /// J_a(a, b) da + J_b(a, b) db; a nil tangent is zero.
   func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor
+  /// The same along a batch: the tangents have shapes [B] + a.shape and [B] + b.shape, the
+  /// result [B] + value.shape; a nil batch is zero.
+  func batchedJVP(a: Tensor, b: Tensor, value: Tensor, tangentsA: Tensor?, tangentsB: Tensor?) -> Tensor
   /// The adjoints of a and b; only those asked for (`wrtA`, `wrtB`) need be computed.
   func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?)
+}
+
+extension BinaryPrimitive {
+  /// Row by row: B applications of `jvp`, stacked.
+  @inlinable func batchedJVP(a: Tensor, b: Tensor, value: Tensor, tangentsA: Tensor?, tangentsB: Tensor?) -> Tensor {
+    let count = (tangentsA ?? tangentsB).unsafelyUnwrapped.shape[0]
+    return stackingBatchRows(count: count) { i in
+      jvp(
+        a: a, b: b, value: value, tangentA: tangentsA.map { batchRow($0, i) },
+        tangentB: tangentsB.map { batchRow($0, i) })
+    }
+  }
 }
 
 /// Applies a unary primitive at every level `x` lives at.
@@ -44,7 +74,10 @@ func apply<P: UnaryPrimitive>(_ primitive: P, _ x: Tensor) -> Tensor {
   let primal = lift.primal
   let value = apply(primitive, primal)
   if let tangent = lift.tangent {
-    let outputTangent = primitive.jvp(x: primal, value: value, tangent: tangent)
+    let outputTangent =
+      tangent.rank == primal.rank
+      ? primitive.jvp(x: primal, value: value, tangent: tangent)
+      : primitive.batchedJVP(x: primal, value: value, tangents: tangent)
     return Tensor(dual: value, tangent: outputTangent, tag: lift.tag)
   }
   let tape = lift.tape.unsafelyUnwrapped
@@ -75,8 +108,12 @@ func apply<P: BinaryPrimitive>(_ primitive: P, _ a: Tensor, _ b: Tensor) -> Tens
   let primalB = liftB?.primal ?? b
   let value = apply(primitive, primalA, primalB)
   if lift.tape == nil {
-    let outputTangent = primitive.jvp(
-      a: primalA, b: primalB, value: value, tangentA: liftA?.tangent, tangentB: liftB?.tangent)
+    let tangent = lift.tangent.unsafelyUnwrapped
+    let outputTangent =
+      tangent.rank == lift.primal.rank
+      ? primitive.jvp(a: primalA, b: primalB, value: value, tangentA: liftA?.tangent, tangentB: liftB?.tangent)
+      : primitive.batchedJVP(
+        a: primalA, b: primalB, value: value, tangentsA: liftA?.tangent, tangentsB: liftB?.tangent)
     return Tensor(dual: value, tangent: outputTangent, tag: tag)
   }
   let tape = lift.tape.unsafelyUnwrapped

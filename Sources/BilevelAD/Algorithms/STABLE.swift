@@ -168,18 +168,9 @@ public struct STABLE: StochasticAlgorithm {
     return directionX
   }
 
-  /// The dense ∇²_xy g(x, y) of shape [dim x, dim y], one cross product per column.
+  /// The dense ∇²_xy g(x, y) of shape [dim x, dim y] (n cross products, in one batched pass).
   private func crossJacobian(oracles: Oracles, x: Tensor, y: Tensor, batch: [Int]?) -> Tensor {
-    let n = y.scalarCount
-    let m = x.scalarCount
-    var columns = [Double](repeating: 0, count: m * n)
-    for j in 0..<n {
-      var basis = [Double](repeating: 0, count: n)
-      basis[j] = 1
-      let column = oracles.crossProduct(x: x, y: y, v: Tensor(shape: y.shape, scalars: basis), batch: batch).scalars
-      for i in 0..<m { columns[i * n + j] = column[i] }
-    }
-    return Tensor(shape: [m, n], scalars: columns)
+    oracles.innerCrossJacobian(x: x, y: y, batch: batch)
   }
 }
 

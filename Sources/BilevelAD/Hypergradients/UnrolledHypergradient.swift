@@ -7,11 +7,9 @@ public enum UnrollMode: Sendable, Equatable {
   /// backward sweep; memory grows linearly with the number of steps K.
   case reverse
   /// Forward mode (forward gradient unrolling): the Jacobian dy_k/dx is carried along the
-  /// loop, Z_k = A_k Z_{k−1} + B_k, all its columns through each step's recorded second
-  /// derivatives. Memory independent of K; cost proportional to dim x. It reads the JVP of
-  /// the gradient map off its pullback, which assumes that map's Jacobian (the Hessian of
-  /// g) is symmetric: true for any g written in `Tensor` operations, not for one that hides
-  /// an x- or y-dependence behind `withoutDerivative` or an inexact custom rule.
+  /// loop, Z_k = A_k Z_{k−1} + B_k, all its columns through each step in one batched JVP
+  /// of the inner gradient (`jvp(at:directions:of:)`). Memory independent of K; cost
+  /// proportional to dim x, in matrix-matrix products.
   case forward
   /// Reverse mode through the last k steps only (K-RMD, Shaban et al. AISTATS 2019); the
   /// first K − k steps run without derivatives.
@@ -49,8 +47,8 @@ extension BilevelProblem {
   /// - Returns: the estimate; `residualNorm` and `innerGradientNorm` are ‖∇_y g(x, y_K)‖,
   ///   `iterations` is K. Counts: K ∇_y g in the forward loop; reverse sweeps add K
   ///   Hessian-vector and K cross products over the steps they differentiate; forward
-  ///   mode records each step's second derivatives once (K ∇_y g and ∇_x g) and replays
-  ///   them for each of the n_x coordinates (n_x K Hessian-vector and cross products);
+  ///   mode pushes the n_x coordinates through each step's ∇_y g in one batched pass (K
+  ///   ∇_y g, and n_x K Hessian-vector and cross products, counted per coordinate);
   ///   checkpointing recomputes the K steps once more; one more ∇_y g
   ///   measures the final inner gradient.
   ///
@@ -98,42 +96,37 @@ extension BilevelProblem {
       counts.hessianVectorProducts += steps
       counts.crossProducts += steps
     case .forward:
-      // Z_k = dy_k/dx, one column per coordinate of x, pushed through each step together:
-      // the step's second derivatives are recorded once (the pullback of the full
-      // gradient map G(x, y) = (∇_x g, ∇_y g), whose Jacobian is the symmetric Hessian of
-      // g, so its pullback at (e_j, dy) is its JVP: ∇²_yx g e_j + ∇²_yy g dy in the y part)
-      // and replayed for every column. Memory: one optimizer state per column, independent
-      // of K; columns go in blocks of at most `forwardMemoryLimit` bytes of state, the
-      // loop re-run per block, so that a large x × y does not hold n_x n_y values at once.
+      // Z_k = dy_k/dx, one row per coordinate of x: the rows go through each step together,
+      // as one batched JVP of the inner gradient map (x, y) ↦ ∇_y g(x, y) along the
+      // directions (e_j, Z_k[j]), which gives ∇²_yx g e_j + ∇²_yy g Z_k[j] for every j in
+      // one forward-over-reverse pass (the Hessian-times-Z products are one matrix-matrix
+      // product where g's Hessian is a matrix product). Memory: one optimizer state per
+      // column, independent of K; columns go in blocks of at most `forwardMemoryLimit`
+      // bytes of state, the loop re-run per block, so that a large x × y does not hold
+      // n_x n_y values at once.
       let n = x.scalarCount
       let m = y0.scalarCount
       let stateCount = optimizer.initialState(y0).count
       let block = max(1, min(n, forwardMemoryLimit / max(1, m * stateCount * MemoryLayout<Double>.stride)))
       var columnsDotOuterY = [Double](repeating: 0, count: n)
       var outerGradients: (x: Tensor, y: Tensor)?  // at y_K, the same for every block
-      var basis = [Double](repeating: 0, count: n)
       var blockStart = 0
       var blocks = 0
       repeat {
         let columns = blockStart..<min(n, blockStart + block)
+        var basis = [Double](repeating: 0, count: columns.count * n)
+        for (row, j) in columns.enumerated() { basis[row * n + j] = 1 }
+        let xDirections = Tensor(shape: [columns.count] + x.shape, scalars: basis)
         var state = optimizer.initialState(y0)
-        var tangents = [[Tensor]](repeating: state.map { Tensor.zeros($0.shape) }, count: columns.count)
+        var tangents = state.map { Tensor.zeros([columns.count] + $0.shape) }
         if steps >= 1 {
           for k in 1...steps {
-            let (full, secondOrder) = valueWithPullback(at: x, state[0]) { x, y in
-              let (gx, gy) = gradient(at: x, y) { x, y in inner(x, y) }
-              return gx.reshaped(to: [n]).concatenated(with: gy.reshaped(to: [m]))
+            let (g, dg) = jvp(at: [x, state[0]], directions: [xDirections, tangents[0]]) { point in
+              gradient(at: point[1]) { y in inner(point[0], y) }
             }
-            let g = full.slicing(n..<(n + m)).reshaped(to: y0.shape)
-            for (slot, j) in columns.enumerated() {
-              basis[j] = 1
-              let direction = Tensor(basis).concatenated(with: tangents[slot][0].reshaped(to: [m]))
-              basis[j] = 0
-              let dg = secondOrder(direction).1
-              tangents[slot] = optimizer.tangentStep(
-                state, tangent: tangents[slot], gradient: g, gradientTangent: dg, iteration: k,
-                learningRate: innerLearningRate)
-            }
+            tangents = optimizer.tangentStep(
+              state, tangent: tangents, gradient: g, gradientTangent: dg, iteration: k,
+              learningRate: innerLearningRate)
             state = optimizer.step(state, iteration: k, learningRate: innerLearningRate) { _ in g }
           }
         }
@@ -142,15 +135,13 @@ extension BilevelProblem {
           let (outerX, outerY) = gradient(at: x, finalY) { x, y in outer(x, y) }
           outerGradients = (outerX, outerY)
         }
-        for (slot, j) in columns.enumerated() {
-          columnsDotOuterY[j] = innerProduct(tangents[slot][0], outerGradients!.y)
-        }
+        let products = matmul(tangents[0].reshaped(to: [columns.count, m]), outerGradients!.y.reshaped(to: [m]))
+        for (row, j) in columns.enumerated() { columnsDotOuterY[j] = products.scalars[row] }
         blockStart = columns.upperBound
         blocks += 1
       } while blockStart < n
       hypergradient = outerGradients!.x + Tensor(shape: x.shape, scalars: columnsDotOuterY)
       counts.innerGradientY += steps * blocks
-      counts.innerGradientX += steps * blocks
       counts.hessianVectorProducts += n * steps
       counts.crossProducts += n * steps
     case .truncated(let lastSteps):

@@ -207,12 +207,37 @@ public final class Oracles {
 
   /// The dense Hessian ∇²_yy g(x, y), of shape [n, n] with n = y.scalarCount.
   ///
-  /// Counted as n Hessian-vector products (one backward sweep per column).
+  /// Counted as n Hessian-vector products (`hessian` pushes the n columns through one
+  /// forward-over-reverse pass per batch of 128).
   public func innerHessian(x: Tensor, y: Tensor, batch: [Int]? = nil) -> Tensor {
     let n = y.scalarCount
     let g = innerFunction(batch)
     counts.hessianVectorProducts += n
     return hessian(at: y) { y in g(x, y) }.reshaped(to: [n, n])
+  }
+
+  /// The dense cross derivative ∇²_xy g(x, y), of shape [m, n] with m = x.scalarCount and
+  /// n = y.scalarCount: entry (i, j) is ∂²g / ∂x_i ∂y_j.
+  ///
+  /// Column j is the cross product ∇²_xy g e_j; all n go through one batched JVP of ∇_x g
+  /// along the unit directions of y (`jvp(at:directions:of:)`). Counted as n cross
+  /// products.
+  ///
+  /// - Parameters:
+  ///   - x: the outer variable.
+  ///   - y: the inner variable.
+  ///   - batch: the sample indices of a stochastic inner objective, or nil for all.
+  /// - Returns: ∇²_xy g(x, y) as an [m, n] matrix.
+  public func innerCrossJacobian(x: Tensor, y: Tensor, batch: [Int]? = nil) -> Tensor {
+    let (m, n) = (x.scalarCount, y.scalarCount)
+    let g = innerFunction(batch)
+    counts.crossProducts += n
+    if n == 0 || m == 0 { return Tensor.zeros([m, n]) }
+    var identity = [Double](repeating: 0, count: n * n)
+    for j in 0..<n { identity[j * n + j] = 1 }
+    let directions = Tensor(shape: [n] + y.shape, scalars: identity)
+    let (_, rows) = jvp(at: y, directions: directions) { y in gradient(at: x) { x in g(x, y) } }
+    return rows.reshaped(to: [n, m]).transposed()
   }
 
   // MARK: Finite differences (first-order estimates of second-order products)

@@ -35,7 +35,7 @@ struct TestFunction {
     ) { p in parts.loss(parts.point.unflattened(p)) }  // four slices of the flat vector
   }
 
-  /// Rosenbrock:  /// Rosenbrock: Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)².
+  /// Rosenbrock: Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)².
   static func rosenbrock(dimension d: Int, seed: UInt64 = 1) -> TestFunction {
     TestFunction(
       name: "rosenbrock \(d)", description: "Rosenbrock in \(d) dimensions",
