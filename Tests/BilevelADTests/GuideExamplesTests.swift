@@ -24,12 +24,14 @@ struct GuideExamplesTests {
     let f: (Tensor) -> Tensor = { x in (tanh(x) * x).sum() + x.logSumExp() }
     let (_, grad) = valueWithGradient(at: x, of: f)
     let (_, tangent) = jvp(at: x, direction: v, of: f)
+    let (_, tangents) = jvp(at: x, directions: Tensor.identity(3), of: f)
     let hv = hvp(at: x, direction: v, mode: .forwardOverReverse, of: f)
     let H = hessian(at: x, of: f)
     let J = jacobian(at: x) { x in exp(x) }
     let pb = pullback(at: x) { x in x.softmax(alongAxis: 0) }
     let (gx, gy) = gradient(at: x, Tensor(2.0)) { x, y in (x * y).sum() }
     #expect(abs(tangent.scalar - grad.scalars[0]) < 1e-14)
+    #expect(tangents.shape == [3] && zip(tangents.scalars, grad.scalars).allSatisfy { abs($0 - $1) < 1e-14 })
     #expect(H.shape == [3, 3] && J.shape == [3, 3] && pb(v).shape == [3])
     #expect(gx.scalars == [2, 2, 2] && gy.scalar == 1.5)
     #expect((matmul(H, v) - hv).norm().scalar < 1e-12)
