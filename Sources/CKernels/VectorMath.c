@@ -1,4 +1,4 @@
-// Vectorized exp, log, log1p, sigmoid and softplus for AVX2 + FMA and AVX-512
+// Vectorized exp, log, log1p, sigmoid, softplus and tanh for AVX2 + FMA and AVX-512
 // (CKernels.h, `ck_map_*`). glibc's functions are the reference the tests hold these to.
 //
 // Goals, in priority order: within 1 ulp of the correctly rounded result (2 for the
@@ -16,6 +16,8 @@
 //   c = (1 + x) − u computed exactly (s_log1p.c's scheme with e_log.c's polynomial).
 // - sigmoid: e = exp(−|x|), 1 / (1 + e) for x ≥ 0 and e / (1 + e) otherwise.
 // - softplus: max(x, 0) + log1p(exp(−|x|)), exact for large |x| and overflow-free.
+// - tanh: sign(x) · (−e) / (2 + e) with e = e^(−2|x|) − 1 from exp's reduction and
+//   polynomial (no cancellation near 0, exact ±1 beyond |x| = 20).
 #include "CKernels.h"
 #include "Vectors.h"
 
@@ -117,12 +119,47 @@
     V positive = select_##SUFFIX(x > 0.0, x, splat_##SUFFIX(0.0));                          \
     return positive + log1p_##SUFFIX(t);                                                    \
   }                                                                                         \
+  /* e^x − 1 for −40 ≤ x ≤ 0 (tanh's core): exp's reduction and polynomial, then        \
+     2^k (e^r − 1) + (2^k − 1), which keeps the small results' relative accuracy. */       \
+  static inline TARGET __attribute__((always_inline)) V expm1NonPositive_##SUFFIX(V x) {    \
+    const double shifter = 6755399441055744.0; /* 1.5 · 2^52 */                             \
+    V shifted = x * 1.4426950408889634 + shifter;                                           \
+    V k = shifted - shifter;                                                                \
+    V r = (x - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;            \
+    V p = splat_##SUFFIX(1.0 / 6227020800.0);                                               \
+    p = p * r + 1.0 / 479001600.0;                                                          \
+    p = p * r + 1.0 / 39916800.0;                                                           \
+    p = p * r + 1.0 / 3628800.0;                                                            \
+    p = p * r + 1.0 / 362880.0;                                                             \
+    p = p * r + 1.0 / 40320.0;                                                              \
+    p = p * r + 1.0 / 5040.0;                                                               \
+    p = p * r + 1.0 / 720.0;                                                                \
+    p = p * r + 1.0 / 120.0;                                                                \
+    p = p * r + 1.0 / 24.0;                                                                 \
+    p = p * r + 1.0 / 6.0;                                                                  \
+    p = p * r + 0.5;                                                                        \
+    V em1 = (p * r) * r + r;                                                                \
+    VI exponent = (VI)shifted - (VI)splat_##SUFFIX(shifter);                                \
+    V scale = (V)((exponent + 1023) << 52);                                                 \
+    return scale * em1 + (scale - 1.0);                                                     \
+  }                                                                                         \
+  /* tanh x = sign(x) · (−e) / (2 + e), e = e^(−2|x|) − 1 ∈ (−1, 0]. */                   \
+  static inline TARGET __attribute__((always_inline)) V tanh_##SUFFIX(V x) {                \
+    VI magnitudeBits = (VI)x & 0x7fffffffffffffffLL;                                        \
+    VI sign = (VI)x ^ magnitudeBits;                                                        \
+    V t = -2.0 * (V)magnitudeBits;                                                          \
+    t = select_##SUFFIX(t < -40.0, splat_##SUFFIX(-40.0), t);                               \
+    V e = expm1NonPositive_##SUFFIX(t);                                                     \
+    V magnitude = -e / (2.0 + e);                                                           \
+    return (V)(((VI)magnitude & 0x7fffffffffffffffLL) | sign); /* −e / 2 is −0 at x = 0 */   \
+  }                                                                                         \
   static inline TARGET __attribute__((always_inline)) V apply_##SUFFIX(int function, V x) { \
     switch (function) {                                                                     \
       case CK_EXP: return exp_##SUFFIX(x);                                                  \
       case CK_LOG: return log_##SUFFIX(x);                                                  \
       case CK_LOG1P: return log1p_##SUFFIX(x);                                              \
       case CK_SIGMOID: return sigmoid_##SUFFIX(x);                                          \
+      case CK_TANH: return tanh_##SUFFIX(x);                                                \
       default: return softplus_##SUFFIX(x);                                                 \
     }                                                                                       \
   }                                                                                         \
@@ -144,6 +181,7 @@
       case CK_LOG: loop_##SUFFIX(CK_LOG, x, y, n); break;                                   \
       case CK_LOG1P: loop_##SUFFIX(CK_LOG1P, x, y, n); break;                               \
       case CK_SIGMOID: loop_##SUFFIX(CK_SIGMOID, x, y, n); break;                           \
+      case CK_TANH: loop_##SUFFIX(CK_TANH, x, y, n); break;                                 \
       default: loop_##SUFFIX(CK_SOFTPLUS, x, y, n); break;                                  \
     }                                                                                       \
   }

@@ -97,11 +97,12 @@ extension ElementwiseUnary {
   }
 }
 
-/// tanh by `tanhKernel` (branch-free straight-line arithmetic, so the map vectorizes); its
+/// tanh by `vectorMap(.tanh, _:)` (4 or 8 values per instruction on the AVX2 and AVX-512
+/// paths, within 3 ulp of glibc; glibc's tanh on the reference path); its
 /// rules dx (1 − t²) and c (1 − t²) are one `TimesOneMinusSquare` pass each, not three.
 @usableFromInline struct HyperbolicTangent: UnaryPrimitive {
   @inlinable init() {}
-  @inlinable func evaluate(_ x: Tensor) -> Tensor { mapKernel(x) { tanhKernel($0) } }
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { vectorMap(.tanh, x) }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor {
     apply(TimesOneMinusSquare(), tangent, value)
   }
