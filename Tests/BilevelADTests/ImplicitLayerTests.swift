@@ -114,6 +114,9 @@ struct ImplicitLayerTests {
       }
     ).transposed()
     expectClose(forward, reverse, tolerance: 1e-10, "forward = reverse for dy*/dx")
+    // The same columns as one batch of directions through the layer (its rules run row by row).
+    let (_, batch) = jvp(at: x, directions: Tensor.identity(5), of: ystar)
+    expectClose(batch.transposed(), reverse, tolerance: 1e-10, "a batch of directions through argmin")
 
     // Third order: ∇_x (vᵀ ∇²F(x) v) against central differences of vᵀ ∇²F v.
     func curvature(_ x: Tensor) -> Tensor { dot(v, hvp(at: x, direction: v, of: F)) }

@@ -25,9 +25,13 @@ final class Tape {
     }
   }
 
-  @usableFromInline var nodes: [Node] = []
+  /// The nodes. Access is not checked dynamically for exclusivity (a class property's
+  /// checks cost about 120 instructions per recorded operation): a tape belongs to one
+  /// call on one thread, and the backward sweep, the one place that holds a long access,
+  /// refuses re-entry through `sweeping`.
+  @exclusivity(unchecked) @usableFromInline var nodes: [Node] = []
   /// Whether a backward sweep of this tape is under way (nothing may then record on it).
-  @usableFromInline var sweeping = false
+  @exclusivity(unchecked) @usableFromInline var sweeping = false
 
   @inlinable
   init() {}

@@ -76,6 +76,25 @@ enum BenchCommand {
       }
     }
 
+    // Batched tangents: the dense Hessian as one batched forward-over-reverse pass
+    // (`hessian`, `jvp(at:directions:of:)`) against n HVPs, one unit direction per call.
+    for test in [TestFunction.logistic(samples: 1000, features: 50), .quadratic(dimension: 100)] {
+      progress.update("bench: batched \(test.name)")
+      let n = test.point.scalarCount
+      let batched = measure(repeats: max(3, repeats / 3)) { _ = hessian(at: test.point, of: test.function) }
+      let columns = (0..<n).map { j in
+        Tensor(shape: test.point.shape, scalars: (0..<n).map { $0 == j ? 1 : 0 })
+      }
+      let looped = measure(repeats: max(3, repeats / 3)) {
+        for column in columns {
+          _ = hvp(at: test.point, direction: column, mode: .forwardOverReverse, of: test.function)
+        }
+      }
+      add("batched", test.name, "hessian: \(n) columns in one batched pass", batched, ratio: 1)
+      add(
+        "batched", test.name, "\(n) hvp calls, one column each", looped, ratio: looped.median / batched.median)
+    }
+
     // The same MLP loss on three parameter layouts: one flat vector sliced by hand (above),
     // a [String: Tensor] and a struct; the structured ones must not be slower.
     do {
