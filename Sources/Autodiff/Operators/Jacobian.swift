@@ -20,7 +20,9 @@
 ///   - f: the function.
 /// - Returns: a tensor of shape rows + columns, where rows is f(x)'s shape (or
 ///   [f(x).scalarCount] for a structure) and columns is x's shape (or [x.scalarCount]).
-/// - Complexity: min(outputs, inputs) gradient-sized passes.
+/// - Complexity: reverse mode, one backward sweep per output; forward mode, one batched
+///   pass per 128 inputs, which holds each intermediate value of f up to 128 times (once
+///   per direction of the batch).
 public func jacobian<P: TensorStructure, Q: TensorStructure>(at x: P, of f: (P) -> Q) -> Tensor {
   jacobianOfStructures(at: x, of: f)
 }
@@ -108,7 +110,9 @@ func basisBatch<S: TensorStructure>(_ columns: Range<Int>, like x: S) -> S {
 /// - Returns: a tensor of shape x.shape + x.shape, or [n, n] for a structure.
 /// - Complexity: forward-over-reverse in batches of up to 128 columns: one batched JVP of
 ///   the gradient per batch, each operation on a batch of columns at once (a matrix
-///   product's columns become one matrix-matrix product).
+///   product's columns become one matrix-matrix product). Memory: each intermediate value
+///   of the gradient computation up to 128 times (once per column of a batch); where that
+///   is too much, build the columns with `hvp`, one direction at a time.
 public func hessian<P: TensorStructure>(at x: P, of f: (P) -> Tensor) -> Tensor {
   hessianOfStructures(at: x, of: f)
 }
