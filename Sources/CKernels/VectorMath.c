@@ -30,12 +30,11 @@
   static inline TARGET __attribute__((always_inline)) V select_##SUFFIX(VI m, V a, V b) {   \
     return (V)((m & (VI)a) | (~m & (VI)b));                                                 \
   }                                                                                         \
-  static inline TARGET __attribute__((always_inline)) V exp_##SUFFIX(V x) {                 \
+  /* e^r − 1 for x = k ln 2 + r, and k in the low bits of *shifted (the shifter's). */     \
+  static inline TARGET __attribute__((always_inline)) V expReduced_##SUFFIX(V x, V *shifted) { \
     const double shifter = 6755399441055744.0; /* 1.5 · 2^52 */                             \
-    x = select_##SUFFIX(x > 710.0, splat_##SUFFIX(710.0), x);                               \
-    x = select_##SUFFIX(x < -746.0, splat_##SUFFIX(-746.0), x);                             \
-    V shifted = x * 1.4426950408889634 + shifter;                                           \
-    V k = shifted - shifter;                                                                \
+    *shifted = x * 1.4426950408889634 + shifter;                                            \
+    V k = *shifted - shifter;                                                               \
     V r = (x - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;            \
     V p = splat_##SUFFIX(1.0 / 6227020800.0);                                               \
     p = p * r + 1.0 / 479001600.0;                                                          \
@@ -49,7 +48,14 @@
     p = p * r + 1.0 / 24.0;                                                                 \
     p = p * r + 1.0 / 6.0;                                                                  \
     p = p * r + 0.5;                                                                        \
-    V er = 1.0 + ((p * r) * r + r);                                                         \
+    return (p * r) * r + r;                                                                 \
+  }                                                                                         \
+  static inline TARGET __attribute__((always_inline)) V exp_##SUFFIX(V x) {                 \
+    const double shifter = 6755399441055744.0; /* 1.5 · 2^52 */                             \
+    x = select_##SUFFIX(x > 710.0, splat_##SUFFIX(710.0), x);                               \
+    x = select_##SUFFIX(x < -746.0, splat_##SUFFIX(-746.0), x);                             \
+    V shifted;                                                                              \
+    V er = 1.0 + expReduced_##SUFFIX(x, &shifted);                                          \
     VI ki = (VI)shifted - (VI)splat_##SUFFIX(shifter);                                      \
     VI k1 = ki >> 1;                                                                        \
     VI k2 = ki - k1;                                                                        \
@@ -119,26 +125,12 @@
     V positive = select_##SUFFIX(x > 0.0, x, splat_##SUFFIX(0.0));                          \
     return positive + log1p_##SUFFIX(t);                                                    \
   }                                                                                         \
-  /* e^x − 1 for −40 ≤ x ≤ 0 (tanh's core): exp's reduction and polynomial, then        \
+  /* e^x − 1 for −40 ≤ x ≤ 0 (tanh's core): exp's reduction and polynomial, then         \
      2^k (e^r − 1) + (2^k − 1), which keeps the small results' relative accuracy. */       \
   static inline TARGET __attribute__((always_inline)) V expm1NonPositive_##SUFFIX(V x) {    \
     const double shifter = 6755399441055744.0; /* 1.5 · 2^52 */                             \
-    V shifted = x * 1.4426950408889634 + shifter;                                           \
-    V k = shifted - shifter;                                                                \
-    V r = (x - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;            \
-    V p = splat_##SUFFIX(1.0 / 6227020800.0);                                               \
-    p = p * r + 1.0 / 479001600.0;                                                          \
-    p = p * r + 1.0 / 39916800.0;                                                           \
-    p = p * r + 1.0 / 3628800.0;                                                            \
-    p = p * r + 1.0 / 362880.0;                                                             \
-    p = p * r + 1.0 / 40320.0;                                                              \
-    p = p * r + 1.0 / 5040.0;                                                               \
-    p = p * r + 1.0 / 720.0;                                                                \
-    p = p * r + 1.0 / 120.0;                                                                \
-    p = p * r + 1.0 / 24.0;                                                                 \
-    p = p * r + 1.0 / 6.0;                                                                  \
-    p = p * r + 0.5;                                                                        \
-    V em1 = (p * r) * r + r;                                                                \
+    V shifted;                                                                              \
+    V em1 = expReduced_##SUFFIX(x, &shifted);                                               \
     VI exponent = (VI)shifted - (VI)splat_##SUFFIX(shifter);                                \
     V scale = (V)((exponent + 1023) << 52);                                                 \
     return scale * em1 + (scale - 1.0);                                                     \

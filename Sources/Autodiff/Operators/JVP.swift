@@ -32,8 +32,16 @@ func jvpOfStructures<P: TensorStructure, Q: TensorStructure>(
   at x: P, direction: P, of f: (P) -> Q
 ) -> (value: Q, tangent: Q) {
   requireDirection(direction, matches: x, operation: "jvp(at:direction:of:)")
+  return forwardPass(at: x, tangents: direction.tensors, of: f) { Tensor.zeros($0) }
+}
+
+/// f evaluated on duals of x's tensors with the given tangents (one per tensor, single or
+/// batched) at a new level, split into the value and its tangents; an output that does not
+/// depend on x gets `zero(its shape)`.
+func forwardPass<P: TensorStructure, Q: TensorStructure>(
+  at x: P, tangents directions: [Tensor], of f: (P) -> Q, zero: ([Int]) -> Tensor
+) -> (value: Q, tangent: Q) {
   let tag = Tag.next()
-  let directions = direction.tensors
   var index = 0
   let duals = x.mapTensors { primal in
     defer { index += 1 }
@@ -45,7 +53,7 @@ func jvpOfStructures<P: TensorStructure, Q: TensorStructure>(
       tangents.append(tangent)
       return lift.primal
     }
-    tangents.append(Tensor.zeros(output.shape))
+    tangents.append(zero(output.shape))
     return output
   }
   return (value, value.replacingTensors(with: tangents))
@@ -127,22 +135,8 @@ func batchedJVPOfStructures<P: TensorStructure, Q: TensorStructure>(
   if !(x is Tensor) {
     requireDirection(directions.mapTensors { batchRow($0, 0) }, matches: x, operation: operation)
   }
-  let tag = Tag.next()
-  var index = 0
-  let duals = x.mapTensors { primal in
-    defer { index += 1 }
-    return Tensor(dual: primal, tangent: batches[index], tag: tag)
-  }
-  var tangents = [Tensor]()
-  let value = f(duals).mapTensors { output in
-    if let lift = output.lift, lift.tag == tag, let tangent = lift.tangent {
-      tangents.append(tangent)
-      return lift.primal
-    }
-    tangents.append(zeroBatch(count ?? 0, output.shape))
-    return output
-  }
-  return (value, value.replacingTensors(with: tangents))
+  let (value, tangents) = forwardPass(at: x, tangents: batches, of: f) { zeroBatch(count ?? 0, $0) }
+  return (value, tangents)
 }
 
 /// Stops with a message naming both layouts unless `direction` has x's layout.
