@@ -233,9 +233,7 @@ public final class Oracles {
     let g = innerFunction(batch)
     counts.crossProducts += n
     if n == 0 || m == 0 { return Tensor.zeros([m, n]) }
-    var identity = [Double](repeating: 0, count: n * n)
-    for j in 0..<n { identity[j * n + j] = 1 }
-    let directions = Tensor(shape: [n] + y.shape, scalars: identity)
+    let directions = Tensor.identity(n).reshaped(to: [n] + y.shape)
     let (_, rows) = jvp(at: y, directions: directions) { y in gradient(at: x) { x in g(x, y) } }
     return rows.reshaped(to: [n, m]).transposed()
   }
