@@ -17,7 +17,7 @@ public enum HypergradientMethod: String, CaseIterable, Sendable {
   case implicitWoodbury = "implicit-woodbury"
   /// Reverse mode through `steps` inner gradient steps.
   case unrolledReverse = "unrolled-reverse"
-  /// Forward mode through `steps` inner steps (one pass per outer variable).
+  /// Forward mode through `steps` inner steps (dy/dx carried as one batch of columns).
   case unrolledForward = "unrolled-forward"
   /// Reverse mode through the last `steps / 4` of `steps` inner steps (K-RMD).
   case truncated
@@ -42,7 +42,7 @@ public enum HypergradientMethod: String, CaseIterable, Sendable {
       return
         "Sherman-Morrison-Woodbury solve of a diagonal + low-rank inner Hessian (hyperparam), checked by one HVP"
     case .unrolledReverse: return "reverse mode through --steps inner gradient steps"
-    case .unrolledForward: return "forward mode through --steps inner steps (one pass per outer variable)"
+    case .unrolledForward: return "forward mode through --steps inner steps (dy/dx carried as one batch of columns)"
     case .truncated: return "reverse mode through the last --steps / 4 of --steps inner steps (K-RMD)"
     case .checkpointed: return "reverse mode through --steps steps, storing every √steps-th state"
     case .finiteDifference: return "implicit with finite-difference Hessian and Jacobian products (HJFBiO)"

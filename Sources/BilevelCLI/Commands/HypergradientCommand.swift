@@ -25,7 +25,7 @@ enum HypergradientCommand {
     let x = task.x0
     if method == .unrolledForward && x.scalarCount > 200 {
       throw arguments.validationError(
-        "unrolled-forward makes one forward pass per outer variable and \(taskName) has \(x.scalarCount); use unrolled-reverse"
+        "unrolled-forward carries dy/dx, one column per outer variable, through every step, and \(taskName) has \(x.scalarCount) (at most 200); use unrolled-reverse"
       )
     }
     if method == .implicitDense && task.y0.scalarCount > 1000 {
