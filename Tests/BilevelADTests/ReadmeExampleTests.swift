@@ -39,9 +39,18 @@ struct ReadmeExampleTests {
     let x = Tensor([0.5, -1.0, 2.0])
     let g = gradient(at: x) { x in (x * x).sum() }
     let hv = hvp(at: x, direction: x, mode: .reverseOverForward) { x in x.logSumExp() }
+    let (_, jv) = jvp(at: x, directions: Tensor.identity(3)) { x in x.softmax(alongAxis: 0) }  // 3 columns, one pass
     let one = gradient(at: Tensor(1.0)) { x in x * gradient(at: Tensor(1.0)) { y in x + y } }
     #expect(g.scalars == [1, -2, 4])
     #expect(hv.scalarCount == 3)
+    // Row j is the softmax's Jacobian times e_j, its column j: diag(s) − s sᵀ is symmetric.
+    let s = x.softmax(alongAxis: 0).scalars
+    for i in 0..<3 {
+      for j in 0..<3 {
+        let expected = (i == j ? s[i] : 0) - s[i] * s[j]
+        #expect(abs(jv.scalars[j * 3 + i] - expected) < 1e-14)
+      }
+    }
     #expect(one.scalar == 1)
     let p: [String: Tensor] = ["w": x, "b": Tensor(0.5)]
     let gp = gradient(at: p) { p in (p["w"]! * p["b"]!).sum() }
