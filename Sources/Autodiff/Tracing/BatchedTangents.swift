@@ -23,12 +23,6 @@ internal func batchRow(_ tangents: Tensor, _ i: Int) -> Tensor {
   apply(Slice(axis: 0, range: i..<(i + 1)), tangents).reshaped(to: Array(tangents.shape.dropFirst()))
 }
 
-/// The batch whose row i is `row(i)`, for i in 0..<count (count ≥ 1).
-@inlinable
-internal func stackingBatchRows(count: Int, _ row: (Int) -> Tensor) -> Tensor {
-  Tensor(stacking: (0..<count).map(row))
-}
-
 /// The zero tangent of a batch of `count` rows for a value of `shape`.
 @inlinable
 internal func zeroBatch(_ count: Int, _ shape: [Int]) -> Tensor {

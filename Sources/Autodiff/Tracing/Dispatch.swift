@@ -35,9 +35,7 @@ extension UnaryPrimitive {
   @inlinable static var vjpIgnoresOperands: Bool { false }
   /// Row by row: B applications of `jvp`, stacked.
   @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
-    stackingBatchRows(count: tangents.shape[0]) { i in
-      jvp(x: x, value: value, tangent: batchRow(tangents, i))
-    }
+    Tensor(stacking: (0..<tangents.shape[0]).map { i in jvp(x: x, value: value, tangent: batchRow(tangents, i)) })
   }
 }
 
@@ -59,11 +57,12 @@ extension BinaryPrimitive {
   /// Row by row: B applications of `jvp`, stacked.
   @inlinable func batchedJVP(a: Tensor, b: Tensor, value: Tensor, tangentsA: Tensor?, tangentsB: Tensor?) -> Tensor {
     let count = (tangentsA ?? tangentsB).unsafelyUnwrapped.shape[0]
-    return stackingBatchRows(count: count) { i in
-      jvp(
-        a: a, b: b, value: value, tangentA: tangentsA.map { batchRow($0, i) },
-        tangentB: tangentsB.map { batchRow($0, i) })
-    }
+    return Tensor(
+      stacking: (0..<count).map { i in
+        jvp(
+          a: a, b: b, value: value, tangentA: tangentsA.map { batchRow($0, i) },
+          tangentB: tangentsB.map { batchRow($0, i) })
+      })
   }
 }
 

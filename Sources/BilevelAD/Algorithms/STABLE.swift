@@ -144,12 +144,12 @@ public struct STABLE: StochasticAlgorithm {
     let gradientY = oracles.innerGradientY(x: x, y: y, batch: innerBatch)
     let (outerX, outerY) = oracles.outerGradients(x: x, y: y, batch: outerBatch)
     var hessian = oracles.innerHessian(x: x, y: y, batch: innerBatch)
-    var cross = crossJacobian(oracles: oracles, x: x, y: y, batch: innerBatch)
+    var cross = oracles.innerCrossJacobian(x: x, y: y, batch: innerBatch)
     if let old = previous {
       let keep = 1 - momentum.value(at: state.t)
       hessian = hessian + keep * (hessianEstimate - oracles.innerHessian(x: old.x, y: old.y, batch: innerBatch))
       cross =
-        cross + keep * (crossJacobianEstimate - crossJacobian(oracles: oracles, x: old.x, y: old.y, batch: innerBatch))
+        cross + keep * (crossJacobianEstimate - oracles.innerCrossJacobian(x: old.x, y: old.y, batch: innerBatch))
     }
     let crossNorm = cross.norm().scalar
     if crossNorm > crossJacobianBound { cross = cross * (crossJacobianBound / crossNorm) }
@@ -166,11 +166,6 @@ public struct STABLE: StochasticAlgorithm {
     state.x = newX
     state.t += 1
     return directionX
-  }
-
-  /// The dense ∇²_xy g(x, y) of shape [dim x, dim y] (n cross products, in one batched pass).
-  private func crossJacobian(oracles: Oracles, x: Tensor, y: Tensor, batch: [Int]?) -> Tensor {
-    oracles.innerCrossJacobian(x: x, y: y, batch: batch)
   }
 }
 
