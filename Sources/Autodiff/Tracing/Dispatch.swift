@@ -123,3 +123,47 @@ func apply<P: BinaryPrimitive>(_ primitive: P, _ a: Tensor, _ b: Tensor) -> Tens
   }
   return Tensor(tracer: value, tape: tape, node: node, tag: tag)
 }
+
+/// A differentiable function of any number of tensors to any number of tensors (a fused
+/// elementwise program).
+@usableFromInline
+protocol NaryPrimitive {
+  /// The values on constant operands (the kernel).
+  func evaluate(_ operands: [Tensor]) -> [Tensor]
+  /// For each output k, Σᵢ J_{k,i} tangentᵢ; a nil tangent is zero. The tangents are either
+  /// all single (each of its operand's shape) or all batches ([B] + the operand's shape,
+  /// the results [B] + the values' shapes).
+  func jvp(operands: [Tensor], values: [Tensor], tangents: [Tensor?]) -> [Tensor]
+  /// The adjoints, through output `output` alone, of the operands marked in `wrt` (nil
+  /// elsewhere, or where zero).
+  func vjp(operands: [Tensor], values: [Tensor], output: Int, cotangent: Tensor, wrt: [Bool]) -> [Tensor?]
+}
+
+/// Applies a primitive of any number of operands and outputs at every level they live at.
+/// On a tape each output is a node of its own; a node with more than two parents is
+/// recorded as a chain of routing nodes (`Tape.append(parents:pullback:)`).
+@usableFromInline
+func apply<P: NaryPrimitive>(_ primitive: P, _ operands: [Tensor]) -> [Tensor] {
+  var tag = 0
+  for operand in operands { tag = Swift.max(tag, operand.tag) }
+  if tag == 0 { return primitive.evaluate(operands) }
+  let lifts = operands.map { $0.tag == tag ? $0.lift : nil }
+  let primals = operands.indices.map { lifts[$0]?.primal ?? operands[$0] }
+  let values = apply(primitive, primals)
+  let lift = lifts.first { $0 != nil }.unsafelyUnwrapped.unsafelyUnwrapped
+  if lift.tape == nil {
+    let tangents = primitive.jvp(operands: primals, values: values, tangents: lifts.map { $0?.tangent })
+    return zip(values, tangents).map { Tensor(dual: $0, tangent: $1, tag: tag) }
+  }
+  let tape = lift.tape.unsafelyUnwrapped
+  let wrt = lifts.map { $0 != nil }
+  let traced = operands.indices.filter { wrt[$0] }
+  let parents = traced.map { lifts[$0].unsafelyUnwrapped.node }
+  return values.indices.map { k in
+    let node = tape.append(parents: parents) { cotangent in
+      let adjoints = primitive.vjp(operands: primals, values: values, output: k, cotangent: cotangent, wrt: wrt)
+      return traced.map { adjoints[$0] }
+    }
+    return Tensor(tracer: values[k], tape: tape, node: node, tag: tag)
+  }
+}

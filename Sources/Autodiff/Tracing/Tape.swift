@@ -52,6 +52,46 @@ final class Tape {
     return nodes.count - 1
   }
 
+  /// Appends a node with any number of parents, whose pullback returns one adjoint per
+  /// parent (nil: no contribution).
+  ///
+  /// Nodes have two parent slots; more parents are reached through routing nodes appended
+  /// first: the node's parents are `parents[0]` and routing node 1, whose parents are
+  /// `parents[1]` and routing node 2, …, the last one's `parents[m − 2]` and
+  /// `parents[m − 1]`. The node's pullback computes every adjoint and leaves the rest for
+  /// the routing nodes, which the sweep reaches next (they are older) and which pass each
+  /// one on to its parent.
+  @inlinable
+  func append(parents: [Int], pullback: @escaping (Tensor) -> [Tensor?]) -> Int {
+    switch parents.count {
+    case 0: return append(first: -1, second: -1) { _ in (nil, nil) }
+    case 1: return append(first: parents[0], second: -1) { (pullback($0)[0], nil) }
+    case 2:
+      return append(first: parents[0], second: parents[1]) { cotangent in
+        let adjoints = pullback(cotangent)
+        return (adjoints[0], adjoints[1])
+      }
+    default: break
+    }
+    let routed = RoutedAdjoints()
+    let m = parents.count
+    var next = parents[m - 1]
+    for k in stride(from: m - 2, through: 1, by: -1) {
+      let isLast = k == m - 2
+      next = append(first: parents[k], second: next) { _ in
+        defer {
+          routed.adjoints[k] = nil
+          if isLast { routed.adjoints[m - 1] = nil }
+        }
+        return (routed.adjoints[k], isLast ? routed.adjoints[m - 1] : Tensor.unused)
+      }
+    }
+    return append(first: parents[0], second: next) { cotangent in
+      routed.adjoints = pullback(cotangent)
+      return (routed.adjoints[0], Tensor.unused)  // the routing nodes' cue
+    }
+  }
+
   /// Runs the backward pass from `outputs`, each seeded with its cotangent, returning the
   /// adjoint of each of `inputs` (nil where no output depends on it).
   ///
@@ -106,4 +146,11 @@ final class Tape {
       slot = contribution
     }
   }
+}
+
+/// The adjoints a node with more than two parents leaves for its routing nodes.
+@usableFromInline
+final class RoutedAdjoints {
+  @usableFromInline var adjoints: [Tensor?] = []
+  @usableFromInline init() {}
 }

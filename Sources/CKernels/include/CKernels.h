@@ -74,6 +74,48 @@ void ck_map_avx512(int function, const double *x, double *y, long n);
 /// The AVX-512 source compiled for AVX2 + FMA, for tests on machines without AVX-512.
 void ck_map_8_on_avx2(int function, const double *x, double *y, long n);
 
+// MARK: - Elementwise programs
+//
+// The executor of a fused elementwise program (Autodiff/Kernels/ElementwiseProgramKernel.swift
+// plans it; its Swift executor is the reference). The values are cut into rows of
+// `row_length` (no tile wraps inside a row) and rows into blocks of at most `block_size`;
+// for each block every register's address is set (a scratch block, or base + offset, or
+// base + offset mod period for a tile), then the steps run in order, each one loop over the
+// block. A step's destination never aliases its operands.
+
+/// Step operations. _VV: two vector operands; _VS: x op scalar; _SV: scalar op x.
+enum {
+  CK_OP_ADD_VV = 0, CK_OP_SUB_VV = 1, CK_OP_MUL_VV = 2, CK_OP_DIV_VV = 3,
+  CK_OP_ADD_VS = 4, CK_OP_SUB_VS = 5, CK_OP_MUL_VS = 6, CK_OP_DIV_VS = 7,
+  CK_OP_SUB_SV = 8, CK_OP_DIV_SV = 9,
+  CK_OP_NEGATE = 10, CK_OP_SQUARE = 11, CK_OP_SQRT = 12, CK_OP_ABS = 13, CK_OP_RELU = 14,
+  CK_OP_SIGN = 15, CK_OP_STEP = 16,
+  CK_OP_POW = 17,   // x^scalar
+  CK_OP_MAP = 18,   // the CK_EXP... function `b` of x
+  CK_OP_COPY = 19,  // y = x
+  CK_OP_FILL = 20,  // y = scalar
+};
+
+typedef struct {
+  int op;
+  int destination;  // register indices
+  int a;
+  int b;            // the second operand, or the CK_MAP function
+  double scalar;
+} ck_step;
+
+typedef struct {
+  double *base;
+  long period;      // -1: a fixed scratch block; 0: every value; > 0: a tile of this length
+} ck_register;
+
+/// Runs `steps` over `count` values. `addresses` is scratch space for `register_count`
+/// pointers.
+void ck_run_program_avx2(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
+                         long register_count, long count, long row_length, long block_size);
+void ck_run_program_avx512(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
+                           long register_count, long count, long row_length, long block_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,319 @@
+import CKernels
+import Foundation
+
+// The evaluator of elementwise programs: every output of a program in one pass over
+// memory, block by block.
+//
+// Implementation goals, in priority order: the values of the unfused operations (the same
+// scalar functions; the vector path's exp, log, log1p, tanh, sigmoid and softplus where
+// the unfused primitives use them); one pass over the inputs and outputs, the
+// intermediates living in a few cache-resident blocks (`blockSize` values each, reused
+// as soon as their last reader has run); instructions whose operands are all scalars
+// computed once, not per value.
+
+/// Values per block: with the dozen or so live intermediates of a typical derivative
+/// program, the blocks stay in the 32 KiB L1 data cache.
+@usableFromInline let elementwiseBlockSize = 256
+
+/// Whether an operand of `shape` can be read by the evaluator as it is against an output
+/// of shape `target` (all values, one value, or a tile along the leading axes).
+@usableFromInline
+func elementwiseReadsDirectly(_ shape: [Int], as target: [Int]) -> Bool {
+  if shape == target { return true }
+  let count = shape.reduce(1, *)
+  if count == 1 { return true }
+  var trimmed = shape[...]
+  while trimmed.first == 1 { trimmed = trimmed.dropFirst() }
+  return trimmed.count <= target.count && Array(target.suffix(trimmed.count)) == Array(trimmed)
+}
+
+/// How a program runs on one layout of its inputs (each full, a scalar, or a tile of some
+/// length): which instructions are scalars (computed once per call), the registers, and
+/// the executor's steps. Built on first use per layout and cached with the program, so
+/// that a call costs no planning.
+@usableFromInline
+final class ElementwisePlan: Sendable {
+  /// Where a register points: an input (period 0: every value; > 0: a tile), an output,
+  /// or a scratch block.
+  enum Register: Sendable {
+    case input(Int, period: Int)
+    case output(Int)
+    case scratch(Int)
+  }
+  let registers: [Register]
+  let scratchCount: Int
+  /// The steps; a step reading a scalar instruction has it in `scalarOperand`.
+  let steps: [ck_step]
+  let scalarOperand: [Int]
+  /// The scalar instructions, in order, and whether each instruction is one.
+  let scalarInstructions: [Int]
+  /// The shortest tile (0: none).
+  let shortestTile: Int
+
+  /// The plan for inputs laid out as `periods` (0: full, −1: scalar, n > 0: a tile of n).
+  init(_ program: ElementwiseProgram, periods: [Int]) {
+    let instructions = program.instructions
+    let instructionCount = instructions.count
+    var isScalar = [Bool](repeating: false, count: instructionCount)
+    var scalarInstructions: [Int] = []
+    for k in 0..<instructionCount {
+      switch instructions[k] {
+      case .input(let i): isScalar[k] = periods[i] < 0
+      case .constant: isScalar[k] = true
+      case .unary(_, let a), .power(let a, _): isScalar[k] = isScalar[a]
+      case .binary(_, let a, let b): isScalar[k] = isScalar[a] && isScalar[b]
+      }
+      if isScalar[k] { scalarInstructions.append(k) }
+    }
+    // Registers: the vector inputs, the outputs, then the scratch blocks. An output
+    // instruction computed by an operation writes straight into its output (the first
+    // output naming it); other vector operations get a scratch block, free again after
+    // their last reader.
+    var registers: [Register] = []
+    var register = [Int32](repeating: -1, count: instructionCount)
+    for k in 0..<instructionCount where !isScalar[k] {
+      guard case .input(let i) = instructions[k] else { continue }
+      register[k] = Int32(registers.count)
+      registers.append(.input(i, period: periods[i]))
+    }
+    let outputRegisters = program.outputs.indices.map { j in
+      registers.append(.output(j))
+      return Int32(registers.count - 1)
+    }
+    var lastReader = [Int](repeating: -1, count: instructionCount)
+    for k in 0..<instructionCount {
+      for operand in instructions[k].operands { lastReader[operand] = k }
+    }
+    for k in program.outputs { lastReader[k] = instructionCount }
+    for (j, k) in program.outputs.enumerated() where register[k] < 0 && !isScalar[k] {
+      register[k] = outputRegisters[j]
+    }
+    var isScratch = [Bool](repeating: false, count: registers.count)
+    var free: [Int32] = []
+    var scratchCount = 0
+    for k in 0..<instructionCount where !isScalar[k] {
+      if register[k] < 0 {
+        if let reused = free.popLast() {
+          register[k] = reused
+        } else {
+          register[k] = Int32(registers.count)
+          registers.append(.scratch(scratchCount))
+          isScratch.append(true)
+          scratchCount += 1
+        }
+      }
+      for operand in Set(instructions[k].operands)
+      where lastReader[operand] == k && register[operand] >= 0 && isScratch[Int(register[operand])] {
+        free.append(register[operand])
+      }
+    }
+    // Steps: one per vector operation, then the outputs not written in place.
+    var steps: [ck_step] = []
+    var scalarOperand: [Int] = []
+    func append(_ op: Int32, _ k: Int, _ a: Int, _ b: Int32 = -1, scalar: Int = -1) {
+      steps.append(ck_step(op: op, destination: register[k], a: a < 0 ? -1 : register[a], b: b, scalar: 0))
+      scalarOperand.append(scalar)
+    }
+    for k in 0..<instructionCount where !isScalar[k] {
+      switch instructions[k] {
+      case .input, .constant: continue
+      case .unary(let op, let a):
+        if let function = op.vectorFunction {
+          append(Int32(CK_OP_MAP), k, a, function.rawValue)
+        } else {
+          append(op.stepCode, k, a)
+        }
+      case .binary(let op, let a, let b):
+        if isScalar[a] {
+          let code: Int32
+          switch op {
+          case .add: code = Int32(CK_OP_ADD_VS)
+          case .multiply: code = Int32(CK_OP_MUL_VS)
+          case .subtract: code = Int32(CK_OP_SUB_SV)
+          case .divide: code = Int32(CK_OP_DIV_SV)
+          }
+          append(code, k, b, scalar: a)
+        } else if isScalar[b] {
+          append(op.stepCode + Int32(CK_OP_ADD_VS), k, a, scalar: b)
+        } else {
+          append(op.stepCode, k, a, register[b])
+        }
+      case .power(let a, _):
+        append(Int32(CK_OP_POW), k, a, scalar: -2 - k)  // the exponent, read from the instruction
+      }
+    }
+    for (j, k) in program.outputs.enumerated() where register[k] != outputRegisters[j] {
+      if isScalar[k] {
+        steps.append(ck_step(op: Int32(CK_OP_FILL), destination: outputRegisters[j], a: -1, b: -1, scalar: 0))
+        scalarOperand.append(k)
+      } else {
+        steps.append(ck_step(op: Int32(CK_OP_COPY), destination: outputRegisters[j], a: register[k], b: -1, scalar: 0))
+        scalarOperand.append(-1)
+      }
+    }
+    self.registers = registers
+    self.scratchCount = scratchCount
+    self.steps = steps
+    self.scalarOperand = scalarOperand
+    self.scalarInstructions = scalarInstructions
+    self.shortestTile = periods.filter { $0 > 0 }.min() ?? 0
+  }
+}
+
+/// The outputs of `program` on `inputs`, each of `shape`.
+///
+/// - Parameters:
+///   - program: the program; its inputs are `inputs`, in order.
+///   - inputs: constant tensors, each of `shape`, a single value, or a tile whose shape is
+///     a suffix of `shape` (`elementwiseReadsDirectly`).
+///   - shape: the outputs' shape.
+///   - path: the executor: the Swift reference, or the CKernels' AVX2 or AVX-512 one.
+/// - Returns: one tensor of `shape` per output of the program.
+/// - Complexity: O(instructions × values), one pass over the inputs and outputs.
+@usableFromInline
+func evaluateElementwiseProgram(
+  _ program: ElementwiseProgram, _ inputs: [Tensor], shape: [Int], path: KernelPath = .current
+) -> [Tensor] {
+  let count = shape.reduce(1, *)
+  let results = program.outputs.map { _ in TensorStorage.make(uninitializedCount: count) }
+  if count == 0 { return results.map { Tensor(shape: shape, storage: $0) } }
+  let periods = inputs.map { input in
+    let n = input.scalarCount
+    return n == count ? 0 : (n == 1 ? -1 : n)
+  }
+  let plan = program.plan(for: periods)
+  let instructions = program.instructions
+  withExtendedLifetime(inputs) {
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: instructions.count) { scalars in
+      for k in plan.scalarInstructions {
+        switch instructions[k] {
+        case .input(let i): scalars[k] = inputs[i].storage.base[0]
+        case .constant(let bits): scalars[k] = Double(bitPattern: bits)
+        case .unary(let op, let a): scalars[k] = op(scalars[a])
+        case .binary(let op, let a, let b): scalars[k] = op(scalars[a], scalars[b])
+        case .power(let a, let bits): scalars[k] = Foundation.pow(scalars[a], Double(bitPattern: bits))
+        }
+      }
+      let scratch = UnsafeMutablePointer<Double>.allocate(
+        capacity: Swift.max(plan.scratchCount, 1) * elementwiseBlockSize)
+      defer { scratch.deallocate() }
+      withUnsafeTemporaryAllocation(of: ck_step.self, capacity: plan.steps.count) { steps in
+        for (j, step) in plan.steps.enumerated() {
+          steps[j] = step
+          let source = plan.scalarOperand[j]
+          if source >= 0 {
+            steps[j].scalar = scalars[source]
+          } else if source <= -2, case .power(_, let bits) = instructions[-2 - source] {
+            steps[j].scalar = Double(bitPattern: bits)
+          }
+        }
+        withUnsafeTemporaryAllocation(of: ck_register.self, capacity: plan.registers.count) { registers in
+          for (r, register) in plan.registers.enumerated() {
+            switch register {
+            case .input(let i, let period):
+              registers[r] = ck_register(base: inputs[i].storage.base, period: period)
+            case .output(let j): registers[r] = ck_register(base: results[j].base, period: 0)
+            case .scratch(let slot): registers[r] = ck_register(base: scratch + slot * elementwiseBlockSize, period: -1)
+            }
+          }
+          // Rows: no tile may wrap inside a block, so blocks stop at the shortest tile's end.
+          let rowLength = plan.shortestTile > 0 ? plan.shortestTile : count
+          withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Double>?.self, capacity: registers.count) {
+            addresses in
+            let (s, r, a) = (steps.baseAddress!, registers.baseAddress!, addresses.baseAddress!)
+            switch path {
+            case .reference:
+              runSteps(steps, registers, addresses, count: count, rowLength: rowLength)
+            case .avx2:
+              ck_run_program_avx2(s, steps.count, r, a, registers.count, count, rowLength, elementwiseBlockSize)
+            case .avx512:
+              ck_run_program_avx512(s, steps.count, r, a, registers.count, count, rowLength, elementwiseBlockSize)
+            }
+          }
+        }
+      }
+    }
+  }
+  return results.map { Tensor(shape: shape, storage: $0) }
+}
+
+extension ElementwiseUnaryOperation {
+  /// The executor's operation (`CK_OP_*`) for an operation without a vector function.
+  var stepCode: Int32 {
+    switch self {
+    case .negate: Int32(CK_OP_NEGATE)
+    case .square: Int32(CK_OP_SQUARE)
+    case .squareRoot: Int32(CK_OP_SQRT)
+    case .absoluteValue: Int32(CK_OP_ABS)
+    case .relu: Int32(CK_OP_RELU)
+    case .sign: Int32(CK_OP_SIGN)
+    case .step: Int32(CK_OP_STEP)
+    default: Int32(CK_OP_MAP)
+    }
+  }
+}
+
+extension ElementwiseBinaryOperation {
+  /// The executor's operation on two vectors (`CK_OP_*_VV`); + 4 gives x op scalar.
+  var stepCode: Int32 {
+    switch self {
+    case .add: Int32(CK_OP_ADD_VV)
+    case .subtract: Int32(CK_OP_SUB_VV)
+    case .multiply: Int32(CK_OP_MUL_VV)
+    case .divide: Int32(CK_OP_DIV_VV)
+    }
+  }
+}
+
+/// The reference executor: `ck_run_program_*`'s loops in Swift, glibc's functions.
+private func runSteps(
+  _ steps: UnsafeMutableBufferPointer<ck_step>, _ registers: UnsafeMutableBufferPointer<ck_register>,
+  _ addresses: UnsafeMutableBufferPointer<UnsafeMutablePointer<Double>?>, count: Int, rowLength: Int
+) {
+  var row = 0
+  while row < count {
+    var start = 0
+    while start < rowLength {
+      let offset = row + start
+      let n = Swift.min(elementwiseBlockSize, rowLength - start)
+      for r in registers.indices {
+        let period = registers[r].period
+        let base = registers[r].base.unsafelyUnwrapped
+        addresses[r] = period < 0 ? base : base + (period == 0 ? offset : offset % period)
+      }
+      for step in steps {
+        let y = addresses[Int(step.destination)].unsafelyUnwrapped
+        let a = step.a >= 0 ? UnsafePointer(addresses[Int(step.a)].unsafelyUnwrapped) : UnsafePointer(y)
+        let b = step.b >= 0 && step.op != CK_OP_MAP ? UnsafePointer(addresses[Int(step.b)].unsafelyUnwrapped) : a
+        let s = step.scalar
+        switch Int(step.op) {
+        case Int(CK_OP_ADD_VV): for i in 0..<n { y[i] = a[i] + b[i] }
+        case Int(CK_OP_SUB_VV): for i in 0..<n { y[i] = a[i] - b[i] }
+        case Int(CK_OP_MUL_VV): for i in 0..<n { y[i] = a[i] * b[i] }
+        case Int(CK_OP_DIV_VV): for i in 0..<n { y[i] = a[i] / b[i] }
+        case Int(CK_OP_ADD_VS): for i in 0..<n { y[i] = a[i] + s }
+        case Int(CK_OP_SUB_VS): for i in 0..<n { y[i] = a[i] - s }
+        case Int(CK_OP_MUL_VS): for i in 0..<n { y[i] = a[i] * s }
+        case Int(CK_OP_DIV_VS): for i in 0..<n { y[i] = a[i] / s }
+        case Int(CK_OP_SUB_SV): for i in 0..<n { y[i] = s - a[i] }
+        case Int(CK_OP_DIV_SV): for i in 0..<n { y[i] = s / a[i] }
+        case Int(CK_OP_NEGATE): for i in 0..<n { y[i] = -a[i] }
+        case Int(CK_OP_SQUARE): for i in 0..<n { y[i] = a[i] * a[i] }
+        case Int(CK_OP_SQRT): for i in 0..<n { y[i] = a[i].squareRoot() }
+        case Int(CK_OP_ABS): for i in 0..<n { y[i] = Swift.abs(a[i]) }
+        case Int(CK_OP_RELU): for i in 0..<n { y[i] = ElementwiseUnaryOperation.relu(a[i]) }
+        case Int(CK_OP_SIGN): for i in 0..<n { y[i] = ElementwiseUnaryOperation.sign(a[i]) }
+        case Int(CK_OP_STEP): for i in 0..<n { y[i] = ElementwiseUnaryOperation.step(a[i]) }
+        case Int(CK_OP_POW): for i in 0..<n { y[i] = Foundation.pow(a[i], s) }
+        case Int(CK_OP_MAP):
+          let function = VectorFunction(rawValue: step.b).unsafelyUnwrapped
+          for i in 0..<n { y[i] = function.reference(a[i]) }
+        case Int(CK_OP_COPY): for i in 0..<n { y[i] = a[i] }
+        default: for i in 0..<n { y[i] = s }
+        }
+      }
+      start += n
+    }
+    row += rowLength
+  }
+}

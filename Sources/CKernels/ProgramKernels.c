@@ -1,0 +1,108 @@
+// The executor of fused elementwise programs for AVX2 + FMA and AVX-512 (CKernels.h,
+// `ck_run_program_*`); the Swift executor in ElementwiseProgramKernel.swift is the reference
+// the tests hold it to.
+//
+// Goals, in priority order: the reference's values (the same IEEE operations per value, the
+// vector transcendental functions of VectorMath.c), then speed: one switch per step and
+// block (not per value), each case a vector loop over a block that stays in L1.
+#include <math.h>
+
+#include "CKernels.h"
+#include "Vectors.h"
+
+#if defined(__x86_64__)
+
+#define CK_LOOP(V, VU, W, EXPRESSION_V, EXPRESSION_1)                                       \
+  {                                                                                         \
+    long i = 0;                                                                             \
+    for (; i + W <= n; i += W) {                                                            \
+      V va = *(const VU *)(a + i);                                                          \
+      V vb = *(const VU *)(b + i);                                                          \
+      (void)va;                                                                             \
+      (void)vb;                                                                             \
+      *(VU *)(y + i) = EXPRESSION_V;                                                        \
+    }                                                                                       \
+    for (; i < n; i++) {                                                                    \
+      double sa = a[i];                                                                     \
+      double sb = b[i];                                                                     \
+      (void)sa;                                                                             \
+      (void)sb;                                                                             \
+      y[i] = EXPRESSION_1;                                                                  \
+    }                                                                                       \
+  }                                                                                         \
+  break;
+
+#define CK_PROGRAM(SUFFIX, TARGET, V, VI, VU, W, MAP)                                       \
+  TARGET void ck_run_program_##SUFFIX(const ck_step *steps, long step_count, const ck_register *registers, \
+                                      double **addresses, long register_count, long count, long row_length,   \
+                                      long block_size) {                                    \
+    for (long row = 0; row < count; row += row_length) {                                    \
+      for (long start = 0; start < row_length; start += block_size) {                       \
+        long offset = row + start;                                                          \
+        long n = row_length - start < block_size ? row_length - start : block_size;         \
+        for (long r = 0; r < register_count; r++) {                                         \
+          long period = registers[r].period;                                                \
+          addresses[r] = period < 0 ? registers[r].base                                     \
+                                    : registers[r].base + (period == 0 ? offset : offset % period); \
+        }                                                                                   \
+        for (long k = 0; k < step_count; k++) {                                             \
+          const ck_step step = steps[k];                                                    \
+          double *y = addresses[step.destination];                                          \
+          /* An absent operand reads the destination (never used). */                      \
+          const double *a = step.a >= 0 ? addresses[step.a] : y;                            \
+          const double *b = step.b >= 0 && step.op != CK_OP_MAP ? addresses[step.b] : a;    \
+          const double s = step.scalar;                                                     \
+          const V vs = (V){0} + s;                                                          \
+          (void)vs;                                                                         \
+          switch (step.op) {                                                                \
+            case CK_OP_ADD_VV: CK_LOOP(V, VU, W, va + vb, sa + sb)                          \
+            case CK_OP_SUB_VV: CK_LOOP(V, VU, W, va - vb, sa - sb)                          \
+            case CK_OP_MUL_VV: CK_LOOP(V, VU, W, va * vb, sa * sb)                          \
+            case CK_OP_DIV_VV: CK_LOOP(V, VU, W, va / vb, sa / sb)                          \
+            case CK_OP_ADD_VS: CK_LOOP(V, VU, W, va + vs, sa + s)                           \
+            case CK_OP_SUB_VS: CK_LOOP(V, VU, W, va - vs, sa - s)                           \
+            case CK_OP_MUL_VS: CK_LOOP(V, VU, W, va * vs, sa * s)                           \
+            case CK_OP_DIV_VS: CK_LOOP(V, VU, W, va / vs, sa / s)                           \
+            case CK_OP_SUB_SV: CK_LOOP(V, VU, W, vs - va, s - sa)                           \
+            case CK_OP_DIV_SV: CK_LOOP(V, VU, W, vs / va, s / sa)                           \
+            case CK_OP_NEGATE: CK_LOOP(V, VU, W, -va, -sa)                                  \
+            case CK_OP_SQUARE: CK_LOOP(V, VU, W, va * va, sa * sa)                          \
+            case CK_OP_SQRT:                                                                \
+              for (long i = 0; i < n; i++) y[i] = sqrt(a[i]);                               \
+              break;                                                                        \
+            case CK_OP_ABS:                                                                 \
+              CK_LOOP(V, VU, W, (V)((VI)va & 0x7fffffffffffffffLL), fabs(sa))               \
+            case CK_OP_RELU:                                                                \
+              for (long i = 0; i < n; i++) y[i] = a[i] > 0 ? a[i] : (a[i] == a[i] ? 0 : a[i]); \
+              break;                                                                        \
+            case CK_OP_SIGN:                                                                \
+              for (long i = 0; i < n; i++) y[i] = a[i] > 0 ? 1 : (a[i] < 0 ? -1 : 0);       \
+              break;                                                                        \
+            case CK_OP_STEP:                                                                \
+              for (long i = 0; i < n; i++) y[i] = a[i] > 0 ? 1 : 0;                         \
+              break;                                                                        \
+            case CK_OP_POW:                                                                 \
+              for (long i = 0; i < n; i++) y[i] = pow(a[i], s);                             \
+              break;                                                                        \
+            case CK_OP_MAP: MAP(step.b, a, y, n); break;                                    \
+            case CK_OP_COPY: CK_LOOP(V, VU, W, va, sa)                                      \
+            default: /* CK_OP_FILL */                                                       \
+              for (long i = 0; i < n; i++) y[i] = s;                                        \
+              break;                                                                        \
+          }                                                                                 \
+        }                                                                                   \
+      }                                                                                     \
+    }                                                                                       \
+  }
+
+CK_PROGRAM(avx2, CK_AVX2, ck_d4, ck_i4, ck_d4u, 4, ck_map_avx2)
+CK_PROGRAM(avx512, CK_AVX512, ck_d8, ck_i8, ck_d8u, 8, ck_map_avx512)
+
+#else  // Not x86-64: never called (ck_cpu_supports returns 0 for these paths).
+
+void ck_run_program_avx2(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
+                         long register_count, long count, long row_length, long block_size) {}
+void ck_run_program_avx512(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
+                           long register_count, long count, long row_length, long block_size) {}
+
+#endif

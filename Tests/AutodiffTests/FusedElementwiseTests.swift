@@ -1,0 +1,291 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Autodiff
+
+// Fused elementwise functions (`ElementwiseFunction`): each case is written twice, fused
+// and with `Tensor` operations, and every derivative is checked three ways: against the
+// unfused expression (value, gradient, JVP, batched JVP, the three HVP modes and the dense
+// Hessian, and a third-order derivative), against central finite differences, and across
+// modes; Rosenbrock's gradient also against its closed form. Then the programs themselves
+// (simplification, the derived rules' size), the evaluator's layouts and block edges, the
+// kernel paths, and the errors.
+
+/// Fused and unfused run the same scalar functions in another order.
+private let agreement = 1e-12
+/// AD against central finite differences.
+private let fdTolerance = 1e-6
+
+/// One function of several tensors, fused and unfused, with its inputs.
+struct FusedCase: Sendable, CustomTestStringConvertible {
+  let name: String
+  let shapes: [[Int]]
+  /// Positive inputs (for log, sqrt, division).
+  let positive: Bool
+  let fused: ElementwiseFunction
+  let plain: @Sendable ([Tensor]) -> Tensor
+  var testDescription: String { name }
+
+  /// The inputs packed into one vector, at a seeded point.
+  var point: Tensor {
+    let count = shapes.map { $0.reduce(1, *) }.reduce(0, +)
+    return positive ? positiveTensor([count], seed: 41, minimum: 0.3) : randomTensor([count], seed: 41)
+  }
+
+  /// The inputs unpacked from the vector.
+  func inputs(_ x: Tensor) -> [Tensor] {
+    var start = 0
+    return shapes.map { shape in
+      let count = shape.reduce(1, *)
+      defer { start += count }
+      return x.slicing(start..<(start + count)).reshaped(to: shape)
+    }
+  }
+
+  /// A scalar objective of the packed vector: Σ w ⊙ f(inputs), fixed weights w.
+  func objective(fusedForm: Bool) -> @Sendable (Tensor) -> Tensor {
+    let this = self
+    return { x in
+      let parts = this.inputs(x)
+      let y = fusedForm ? this.fused(parts) : this.plain(parts)
+      let weights = Tensor(shape: y.shape, scalars: (0..<y.scalarCount).map { 1 + 0.1 * Double($0 % 7) })
+      return (y * weights).sum()
+    }
+  }
+}
+
+enum FusedCases {
+  static let rosenbrock = FusedCase(
+    name: "Rosenbrock terms", shapes: [[9], [9]], positive: false,
+    fused: ElementwiseFunction { a, b in 100 * (b - a.squared()).squared() + (1 - a).squared() },
+    plain: { x in 100 * (x[1] - x[0].squared()).squared() + (1 - x[0]).squared() })
+
+  static let unary = FusedCase(
+    name: "every unary function", shapes: [[5]], positive: true,
+    fused: ElementwiseFunction { x in
+      exp(x) * 0.1 + log(x) - log1p(x) / 2 + tanh(x) * sigmoid(x) + softplus(-x) + sqrt(x) + abs(x - 1)
+        + relu(x - 0.8) + pow(x, 3) - 1 / x + (-x).squared()
+    },
+    plain: { p in
+      let x = p[0]
+      return exp(x) * 0.1 + log(x) - log1p(x) / 2 + tanh(x) * sigmoid(x) + softplus(-x) + sqrt(x) + abs(x - 1)
+        + relu(x - 0.8) + pow(x, 3) - 1 / x + (-x).squared()
+    })
+
+  static let broadcasting = FusedCase(
+    name: "broadcasting: full, tile, scalar, column", shapes: [[3, 4], [4], [], [3, 1]], positive: true,
+    fused: ElementwiseFunction(arity: 4) { v in v[0] * v[1] + v[2] / v[3] - tanh(v[0] - v[3]) * v[2] },
+    plain: { v in v[0] * v[1] + v[2] / v[3] - tanh(v[0] - v[3]) * v[2] })
+
+  static let logistic = FusedCase(
+    name: "logistic loss terms softplus(z) − y z", shapes: [[6], [6]], positive: false,
+    fused: ElementwiseFunction { z, y in softplus(z) - y * z },
+    plain: { v in softplus(v[0]) - v[1] * v[0] })
+
+  static let unusedInput = FusedCase(
+    name: "an input the value does not depend on", shapes: [[4], [4], [4]], positive: false,
+    fused: ElementwiseFunction { a, _, c in a * c + 2 },
+    plain: { v in v[0] * v[2] + 2 + 0 * v[1] })
+
+  static let all = [rosenbrock, unary, broadcasting, logistic, unusedInput]
+}
+
+@Suite("Fused elementwise functions")
+struct FusedElementwiseTests {
+  @Test("value, gradient, JVP and batched JVP equal the unfused expression's", arguments: FusedCases.all)
+  func firstOrder(_ c: FusedCase) {
+    let x = c.point
+    let fused = c.objective(fusedForm: true)
+    let plain = c.objective(fusedForm: false)
+    expectClose(c.fused(c.inputs(x)), c.plain(c.inputs(x)), tolerance: 1e-14, "value")
+    expectClose(gradient(at: x, of: fused), gradient(at: x, of: plain), tolerance: agreement, "gradient")
+    let v = randomTensor(x.shape, seed: 42)
+    let f = { x in c.fused(c.inputs(x)) }
+    let g = { x in c.plain(c.inputs(x)) }
+    expectClose(jvp(at: x, direction: v, of: f).tangent, jvp(at: x, direction: v, of: g).tangent, tolerance: agreement)
+    let directions = randomTensor([3] + x.shape, seed: 43)
+    expectClose(
+      jvp(at: x, directions: directions, of: f).tangents, jvp(at: x, directions: directions, of: g).tangents,
+      tolerance: agreement, "batched")
+    expectClose(gradient(at: x, of: fused), numericalGradient(at: x, of: fused), tolerance: fdTolerance, "FD")
+  }
+
+  @Test("the three HVP modes and the dense Hessian agree with the unfused Hessian", arguments: FusedCases.all)
+  func secondOrder(_ c: FusedCase) {
+    let x = c.point
+    let fused = c.objective(fusedForm: true)
+    let reference = hessian(at: x, of: c.objective(fusedForm: false))
+    let dense = hessian(at: x, of: fused)
+    expectClose(dense, reference, tolerance: 1e-10, "dense Hessian")
+    let v = randomTensor(x.shape, seed: 44)
+    let expected = matmul(reference, v)
+    for mode in HVPMode.allCases {
+      expectClose(hvp(at: x, direction: v, mode: mode, of: fused), expected, tolerance: 1e-10, "\(mode)")
+    }
+    // Finite differences of the fused gradient along v.
+    let fd = numericalJVP(at: x, direction: v) { gradient(at: $0, of: fused) }
+    expectClose(hvp(at: x, direction: v, of: fused), fd, tolerance: fdTolerance, "FD of the gradient")
+  }
+
+  @Test("a third derivative (forward over an HVP) equals the unfused one", arguments: FusedCases.all)
+  func thirdOrder(_ c: FusedCase) {
+    let x = c.point
+    let v = randomTensor(x.shape, seed: 45)
+    let u = randomTensor(x.shape, seed: 46)
+    func third(_ f: @escaping (Tensor) -> Tensor) -> Tensor {
+      jvp(at: x, direction: u) { x in hvp(at: x, direction: v, mode: .reverseOverForward, of: f) }.tangent
+    }
+    expectClose(third(c.objective(fusedForm: true)), third(c.objective(fusedForm: false)), tolerance: 1e-9)
+  }
+
+  @Test("Rosenbrock's gradient equals its closed form")
+  func rosenbrockClosedForm() {
+    let d = 600  // more than two blocks
+    let x = randomTensor([d], seed: 47)
+    let terms = ElementwiseFunction { a, b in 100 * (b - a.squared()).squared() + (1 - a).squared() }
+    let g = gradient(at: x) { x in terms(x.slicing(0..<(d - 1)), x.slicing(1..<d)).sum() }
+    let s = x.scalars
+    var expected = [Double](repeating: 0, count: d)
+    for i in 0..<(d - 1) {
+      let r = s[i + 1] - s[i] * s[i]
+      expected[i] += -400 * s[i] * r - 2 * (1 - s[i])
+      expected[i + 1] += 200 * r
+    }
+    expectClose(g, Tensor(expected), tolerance: 1e-12)
+  }
+
+  @Test(
+    "layouts and block edges: sizes around the block, tiles, scalars, empty", arguments: [0, 1, 255, 256, 257, 1000])
+  func layouts(_ n: Int) {
+    let f = ElementwiseFunction(arity: 3) { v in exp(v[0]) * v[1] - v[2] * v[0] }
+    let a = randomTensor([2, n], seed: 48)
+    let row = randomTensor([n], seed: 49)
+    let s = Tensor(0.75)
+    let expected = exp(a) * row - s * a
+    expectClose(f(a, row, s), expected, tolerance: 1e-14)
+    expectClose(f(a, row.reshaped(to: [1, n]), s.reshaped(to: [1, 1])), expected, tolerance: 1e-14, "leading ones")
+    let column = randomTensor([2, 1], seed: 50)
+    expectClose(f(a, column, s), exp(a) * column - s * a, tolerance: 1e-14, "materialized column")
+  }
+
+  @Test("every kernel path this CPU runs gives the reference path's values to a few ulp")
+  func kernelPaths() {
+    let f = ElementwiseFunction { x, y in tanh(x) * sigmoid(y) + softplus(x - y) + exp(-x.squared()) + log1p(y * y) }
+    let x = randomTensor([700], seed: 51, scale: 3)
+    let y = randomTensor([700], seed: 52, scale: 3)
+    let reference = evaluateElementwiseProgram(f.program, [x, y], shape: [700], path: .reference)[0]
+    for path in KernelPath.allCases where path.isSupported {
+      expectClose(
+        evaluateElementwiseProgram(f.program, [x, y], shape: [700], path: path)[0], reference, tolerance: 1e-14)
+    }
+  }
+
+  @Test(
+    "the executor equals a value-by-value interpreter on derived programs of every order", arguments: FusedCases.all)
+  func executorAgainstInterpreter(_ c: FusedCase) {
+    let first = c.fused.program
+    let n = first.inputCount
+    let programs = [
+      first, first.adjointProgram(wrt: .init(repeating: true, count: n)),
+      first.tangentProgram(mask: .init(repeating: true, count: n)),
+      first.tangentProgram(mask: .init(repeating: true, count: n)).adjointProgram(
+        wrt: .init(repeating: true, count: 2 * n + 1)),
+    ]
+    for program in programs {
+      let inputs = (0..<program.inputCount).map { positiveTensor([300], seed: UInt64(60 + $0), minimum: 0.3) }
+      let expected = interpret(program, inputs)
+      for path in KernelPath.allCases where path.isSupported {
+        let actual = evaluateElementwiseProgram(program, inputs, shape: [300], path: path)
+        for (a, e) in zip(actual, expected) {
+          expectClose(a, e, tolerance: 1e-13, "\(path)\n\(program.listing)")
+        }
+      }
+    }
+  }
+
+  @Test("programs are simplified: shared subexpressions, folded constants, identities removed")
+  func simplification() {
+    let f = ElementwiseFunction { x, y in (x * y + 0) * 1 + (y * x) * (2 - 1) + -(-x) / 1 }
+    // x·y is shared (operands ordered), the constants fold, and what remains is
+    // inputs 0 and 1, x·y, x·y + x·y, and + x.
+    #expect(f.program.instructions.count == 5, "\(f.program.listing)")
+    let identity = ElementwiseFunction { x in x + 0 }
+    #expect(identity.program.instructions == [.input(0)])
+  }
+
+  @Test("derived rules read the value rather than recomputing it, and are cached")
+  func derivedRules() {
+    let f = ElementwiseFunction { x in tanh(x) }
+    let adjoint = f.program.adjointProgram(wrt: [true])
+    // ȳ (1 − y²) from the value y (input 1) and the cotangent (input 2): no tanh.
+    #expect(
+      !adjoint.instructions.contains { if case .unary(.tanh, _) = $0 { true } else { false } }, "\(adjoint.listing)")
+    #expect(adjoint === f.program.adjointProgram(wrt: [true]))
+    let tangent = f.program.tangentProgram(mask: [true])
+    #expect(tangent === f.program.tangentProgram(mask: [true]))
+    // A second-order rule is a program too.
+    #expect(tangent.adjointProgram(wrt: [true, true, true]).outputs.count == 3)
+  }
+
+  @Test("a node with more than two traced operands routes every adjoint (reverse over reverse)")
+  func manyParents() {
+    let f = ElementwiseFunction(arity: 5) { v in v[0] * v[1] * v[2] + v[3] / v[4] }
+    let x = positiveTensor([5, 3], seed: 53)
+    func parts(_ x: Tensor) -> [Tensor] { (0..<5).map { x.slicing($0..<($0 + 1)).reshaped(to: [3]) } }
+    let fused: (Tensor) -> Tensor = { x in f(parts(x)).sum() }
+    let plain: (Tensor) -> Tensor = { x in
+      let p = parts(x)
+      return (p[0] * p[1] * p[2] + p[3] / p[4]).sum()
+    }
+    expectClose(gradient(at: x, of: fused), gradient(at: x, of: plain), tolerance: agreement)
+    let v = randomTensor([5, 3], seed: 54)
+    expectClose(
+      hvp(at: x, direction: v, mode: .reverseOverReverse, of: fused),
+      hvp(at: x, direction: v, mode: .reverseOverReverse, of: plain), tolerance: 1e-10)
+    // The same tracer passed as several operands accumulates its adjoints.
+    let g = gradient(at: Tensor([1.5, 2])) { x in f(x, x, x, x, x).sum() }
+    expectClose(g, Tensor([3 * 1.5 * 1.5, 3 * 2 * 2]), tolerance: agreement)
+  }
+
+  @Test("calling with the wrong number of tensors stops with a message naming both counts")
+  func arityMismatch() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let f = ElementwiseFunction { x, y in x * y }
+      _ = f(Tensor([1, 2]))
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("called with 1 tensors, but it takes 2"))
+  }
+
+  @Test("inputs that do not broadcast stop with a message naming the shapes")
+  func shapeMismatch() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let f = ElementwiseFunction { x, y in x * y }
+      _ = f(Tensor.ones([2, 3]), Tensor.ones([4]))
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("ElementwiseFunction") && message.contains("[2, 3]") && message.contains("[4]"))
+  }
+}
+
+/// The program evaluated one value at a time with the scalar functions.
+private func interpret(_ program: ElementwiseProgram, _ inputs: [Tensor]) -> [Tensor] {
+  let count = inputs.map(\.scalarCount).max() ?? 0
+  var outputs = program.outputs.map { _ in [Double](repeating: 0, count: count) }
+  let values = inputs.map(\.scalars)
+  for i in 0..<count {
+    var registers = [Double](repeating: 0, count: program.instructions.count)
+    for (k, instruction) in program.instructions.enumerated() {
+      switch instruction {
+      case .input(let j): registers[k] = values[j].count == 1 ? values[j][0] : values[j][i]
+      case .constant(let bits): registers[k] = Double(bitPattern: bits)
+      case .unary(let op, let a): registers[k] = op(registers[a])
+      case .binary(let op, let a, let b): registers[k] = op(registers[a], registers[b])
+      case .power(let a, let bits): registers[k] = Foundation.pow(registers[a], Double(bitPattern: bits))
+      }
+    }
+    for (j, k) in program.outputs.enumerated() { outputs[j][i] = registers[k] }
+  }
+  return outputs.map { Tensor(shape: [count], scalars: $0) }
+}
