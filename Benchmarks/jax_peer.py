@@ -141,6 +141,10 @@ PAIRS = [
     *[((c, op), (c, op)) for c in ("logistic 1000 x 50", "logistic 10000 x 100", "logistic 50000 x 22",
                                  "rosenbrock 1000", "rosenbrock 100000", "quadratic 1000")
       for op in ("gradient", "hvp forwardOverReverse", "hvp reverseOverReverse", "hvp reverseOverForward")],
+    # The same cases with their elementwise chains fused (`ElementwiseFunction`), as XLA fuses them.
+    *[((c + " fused", op), (c, op)) for c in ("logistic 1000 x 50", "logistic 10000 x 100", "logistic 50000 x 22",
+                                            "rosenbrock 1000", "rosenbrock 100000")
+      for op in ("gradient", "hvp forwardOverReverse", "hvp reverseOverReverse", "hvp reverseOverForward")],
     (("mlp 64-128-10 layouts", "gradient, flat vector"), ("mlp 64-128-10", "gradient")),
     (("mlp 64-128-10 layouts", "hvp forwardOverReverse, flat vector"), ("mlp 64-128-10", "hvp forwardOverReverse")),
     (("quadratic 100", "gradient"), ("quadratic 100", "gradient")),

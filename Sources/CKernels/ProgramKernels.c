@@ -7,6 +7,9 @@
 // block (not per value), each case a vector loop over a block that stays in L1.
 #include <math.h>
 
+// a b + c is two roundings here, as in the reference executor: no fused multiply-add.
+#pragma clang fp contract(off)
+
 #include "CKernels.h"
 #include "Vectors.h"
 
@@ -18,15 +21,19 @@
     for (; i + W <= n; i += W) {                                                            \
       V va = *(const VU *)(a + i);                                                          \
       V vb = *(const VU *)(b + i);                                                          \
+      V vc = *(const VU *)(c + i);                                                          \
       (void)va;                                                                             \
       (void)vb;                                                                             \
+      (void)vc;                                                                             \
       *(VU *)(y + i) = EXPRESSION_V;                                                        \
     }                                                                                       \
     for (; i < n; i++) {                                                                    \
       double sa = a[i];                                                                     \
       double sb = b[i];                                                                     \
+      double sc = c[i];                                                                     \
       (void)sa;                                                                             \
       (void)sb;                                                                             \
+      (void)sc;                                                                             \
       y[i] = EXPRESSION_1;                                                                  \
     }                                                                                       \
   }                                                                                         \
@@ -35,7 +42,7 @@
 #define CK_PROGRAM(SUFFIX, TARGET, V, VI, VU, W, MAP)                                       \
   TARGET void ck_run_program_##SUFFIX(const ck_step *steps, long step_count, const ck_register *registers, \
                                       double **addresses, long register_count, long count, long row_length,   \
-                                      long block_size) {                                    \
+                                      long block_size, double *sums) {                      \
     for (long row = 0; row < count; row += row_length) {                                    \
       for (long start = 0; start < row_length; start += block_size) {                       \
         long offset = row + start;                                                          \
@@ -50,7 +57,8 @@
           double *y = addresses[step.destination];                                          \
           /* An absent operand reads the destination (never used). */                      \
           const double *a = step.a >= 0 ? addresses[step.a] : y;                            \
-          const double *b = step.b >= 0 && step.op != CK_OP_MAP ? addresses[step.b] : a;    \
+          const double *b = step.b >= 0 && step.op != CK_OP_MAP && step.op != CK_OP_SUM ? addresses[step.b] : a; \
+          const double *c = step.c >= 0 ? addresses[step.c] : a;                            \
           const double s = step.scalar;                                                     \
           const V vs = (V){0} + s;                                                          \
           (void)vs;                                                                         \
@@ -86,6 +94,22 @@
               break;                                                                        \
             case CK_OP_MAP: MAP(step.b, a, y, n); break;                                    \
             case CK_OP_COPY: CK_LOOP(V, VU, W, va, sa)                                      \
+            case CK_OP_MUL_MUL_S: CK_LOOP(V, VU, W, (va * vb) * vs, (sa * sb) * s)          \
+            case CK_OP_MUL_ADD: CK_LOOP(V, VU, W, va * vb + vc, sa * sb + sc)               \
+            case CK_OP_MUL_SUB: CK_LOOP(V, VU, W, va * vb - vc, sa * sb - sc)               \
+            case CK_OP_SUB_MUL: CK_LOOP(V, VU, W, vc - va * vb, sc - sa * sb)               \
+            case CK_OP_MULS_ADD: CK_LOOP(V, VU, W, va * vs + vc, sa * s + sc)               \
+            case CK_OP_MULS_SUB: CK_LOOP(V, VU, W, va * vs - vc, sa * s - sc)               \
+            case CK_OP_SUM: {                                                               \
+              V total = {0};                                                                \
+              long i = 0;                                                                   \
+              for (; i + W <= n; i += W) total += *(const VU *)(a + i);                     \
+              double t = 0;                                                                 \
+              for (long j = 0; j < W; j++) t += total[j];                                   \
+              for (; i < n; i++) t += a[i];                                                 \
+              sums[step.b] += t;                                                            \
+              break;                                                                        \
+            }                                                                               \
             default: /* CK_OP_FILL */                                                       \
               for (long i = 0; i < n; i++) y[i] = s;                                        \
               break;                                                                        \
@@ -101,8 +125,8 @@ CK_PROGRAM(avx512, CK_AVX512, ck_d8, ck_i8, ck_d8u, 8, ck_map_avx512)
 #else  // Not x86-64: never called (ck_cpu_supports returns 0 for these paths).
 
 void ck_run_program_avx2(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
-                         long register_count, long count, long row_length, long block_size) {}
+                         long register_count, long count, long row_length, long block_size, double *sums) {}
 void ck_run_program_avx512(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
-                           long register_count, long count, long row_length, long block_size) {}
+                           long register_count, long count, long row_length, long block_size, double *sums) {}
 
 #endif

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import TestSupport
 import Testing
@@ -11,6 +12,8 @@ import Testing
 // modes; Rosenbrock's gradient also against its closed form. Then the programs themselves
 // (simplification, the derived rules' size), the evaluator's layouts and block edges, the
 // kernel paths, and the errors.
+
+typealias E = ElementwiseExpression
 
 /// Fused and unfused run the same scalar functions in another order.
 private let agreement = 1e-12
@@ -139,6 +142,32 @@ struct FusedElementwiseTests {
     expectClose(third(c.objective(fusedForm: true)), third(c.objective(fusedForm: false)), tolerance: 1e-9)
   }
 
+  @Test("sum(_:) and its derivatives of every mode equal the unfused sum's", arguments: FusedCases.all)
+  func summed(_ c: FusedCase) {
+    let x = c.point
+    let fused: (Tensor) -> Tensor = { x in c.fused.sum(c.inputs(x)) }
+    let plain: (Tensor) -> Tensor = { x in c.plain(c.inputs(x)).sum() }
+    expectClose(fused(x), plain(x), tolerance: 1e-13, "value")
+    #expect(fused(x).shape == [])
+    expectClose(gradient(at: x, of: fused), gradient(at: x, of: plain), tolerance: agreement, "gradient")
+    expectClose(gradient(at: x, of: fused), numericalGradient(at: x, of: fused), tolerance: fdTolerance, "FD")
+    let directions = randomTensor([3] + x.shape, seed: 55)
+    expectClose(
+      jvp(at: x, directions: directions, of: fused).tangents, jvp(at: x, directions: directions, of: plain).tangents,
+      tolerance: agreement, "batched JVP")
+    let reference = hessian(at: x, of: plain)
+    expectClose(hessian(at: x, of: fused), reference, tolerance: 1e-10, "dense Hessian")
+    let v = randomTensor(x.shape, seed: 56)
+    for mode in HVPMode.allCases {
+      expectClose(hvp(at: x, direction: v, mode: mode, of: fused), matmul(reference, v), tolerance: 1e-10, "\(mode)")
+    }
+    let u = randomTensor(x.shape, seed: 57)
+    func third(_ f: @escaping (Tensor) -> Tensor) -> Tensor {
+      jvp(at: x, direction: u) { x in hvp(at: x, direction: v, mode: .reverseOverReverse, of: f) }.tangent
+    }
+    expectClose(third(fused), third(plain), tolerance: 1e-9, "third order")
+  }
+
   @Test("Rosenbrock's gradient equals its closed form")
   func rosenbrockClosedForm() {
     let d = 600  // more than two blocks
@@ -167,6 +196,10 @@ struct FusedElementwiseTests {
     expectClose(f(a, row.reshaped(to: [1, n]), s.reshaped(to: [1, 1])), expected, tolerance: 1e-14, "leading ones")
     let column = randomTensor([2, 1], seed: 50)
     expectClose(f(a, column, s), exp(a) * column - s * a, tolerance: 1e-14, "materialized column")
+    expectClose(f.sum(a, row, s), expected.sum(), tolerance: 1e-13, "summed")
+    // An output that is a scalar for every value: its sum is the value times the count.
+    let scalarOnly = ElementwiseFunction { _, t in t * 2 }
+    expectClose(scalarOnly.sum(a, s), Tensor(1.5 * Double(2 * n)), tolerance: 1e-14, "scalar output summed")
   }
 
   @Test("every kernel path this CPU runs gives the reference path's values to a few ulp")
@@ -197,9 +230,42 @@ struct FusedElementwiseTests {
       let expected = interpret(program, inputs)
       for path in KernelPath.allCases where path.isSupported {
         let actual = evaluateElementwiseProgram(program, inputs, shape: [300], path: path)
-        for (a, e) in zip(actual, expected) {
+        let sums = evaluateElementwiseProgram(program, inputs, shape: [300], summing: true, path: path)
+        for ((a, sum), e) in zip(zip(actual, sums), expected) {
           expectClose(a, e, tolerance: 1e-13, "\(path)\n\(program.listing)")
+          expectClose(sum, e.sum(), tolerance: 1e-13, "\(path), summed")
         }
+      }
+    }
+  }
+
+  /// One pattern per two-operation step: the step, the fused body and the unfused form.
+  typealias Pattern = (op: Int32, body: (E, E, E) -> E, plain: (Tensor, Tensor, Tensor) -> Tensor)
+  static func combinedPatterns() -> [Pattern] {
+    var patterns: [Pattern] = []
+    patterns.append((Int32(CK_OP_MUL_MUL_S), { a, b, _ in (a * b) * 3 }, { a, b, _ in (a * b) * 3 }))
+    patterns.append((Int32(CK_OP_MUL_ADD), { a, b, c in a * b + c }, { a, b, c in a * b + c }))
+    patterns.append((Int32(CK_OP_MUL_SUB), { a, b, c in a * b - c }, { a, b, c in a * b - c }))
+    patterns.append((Int32(CK_OP_SUB_MUL), { a, b, c in c - a * b }, { a, b, c in c - a * b }))
+    patterns.append((Int32(CK_OP_MULS_ADD), { a, _, c in a * 2 + c }, { a, _, c in a * 2 + c }))
+    patterns.append((Int32(CK_OP_MULS_SUB), { a, _, c in a * 2 - c }, { a, _, c in a * 2 - c }))
+    patterns.append((Int32(CK_OP_MULS_ADD), { a, _, c in c - a * 2 }, { a, _, c in c - a * 2 }))
+    return patterns
+  }
+
+  @Test("two-operation steps: a product read once is computed inside the next step, with the same values")
+  func combinedSteps() {
+    let (a, b, c) = (randomTensor([300], seed: 80), randomTensor([300], seed: 81), randomTensor([300], seed: 82))
+    for (op, body, plain) in Self.combinedPatterns() {
+      let f = ElementwiseFunction(body)
+      let plan = ElementwisePlan(f.program, periods: [0, 0, 0], reducing: false)
+      #expect(plan.steps.contains { $0.op == op }, "\(f.program.listing)")
+      #expect(plan.steps.count == 1, "one step: \(plan.steps.map(\.op))")
+      let expected = plain(a, b, c)
+      for path in KernelPath.allCases where path.isSupported {
+        expectExactly(
+          evaluateElementwiseProgram(f.program, [a, b, c], shape: [300], path: path)[0], shape: expected.shape,
+          scalars: expected.scalars, "\(path)")
       }
     }
   }

@@ -556,3 +556,58 @@ struct BufferCacheTests {
     BufferCache.purge()
   }
 }
+
+@Suite("Slices as views")
+struct SliceViewTests {
+  static func address(_ t: Tensor) -> UnsafePointer<Double>? { t.withUnsafeScalars { $0.baseAddress } }
+
+  @Test("a contiguous slice shares its tensor's values; a strided one is a copy")
+  func sharing() {
+    let x = Tensor(shape: [4, 3], scalars: (0..<12).map(Double.init))
+    let rows = x.slicing(1..<3)
+    #expect(rows.shape == [2, 3] && rows.scalars == [3, 4, 5, 6, 7, 8])
+    #expect(Self.address(rows) == Self.address(x).map { $0 + 3 })
+    let flat = x.reshaped(to: [12]).slicing(5..<9)
+    #expect(flat.scalars == [5, 6, 7, 8] && Self.address(flat) == Self.address(x).map { $0 + 5 })
+    // A view of a view, reshaped, and a slice along an inner axis (a copy).
+    let inner = rows.reshaped(to: [6]).slicing(2..<4)
+    #expect(inner.scalars == [5, 6] && Self.address(inner) == Self.address(x).map { $0 + 5 })
+    let columns = x.slicing(1..<2, alongAxis: 1)
+    #expect(columns.scalars == [1, 4, 7, 10])
+    #expect(Tensor(shape: [1, 4], scalars: [1, 2, 3, 4]).slicing(1..<3, alongAxis: 1).scalars == [2, 3])
+  }
+
+  @Test("writing to a view copies its values first and leaves the viewed tensor alone")
+  func copyOnWrite() {
+    let x = Tensor([1, 2, 3, 4, 5])
+    var tail = x.slicing(2..<5)
+    tail.withUnsafeMutableScalars { values in
+      #expect(values.count == 3)
+      values[0] = 30
+    }
+    #expect(tail.scalars == [30, 4, 5])
+    #expect(x.scalars == [1, 2, 3, 4, 5])
+    var head = x.slicing(0..<2)
+    head += Tensor([10, 10])
+    #expect(head.scalars == [11, 12] && x.scalars == [1, 2, 3, 4, 5])
+  }
+
+  @Test("views go through every kind of kernel: products, reductions, fused functions, derivatives")
+  func kernels() {
+    let m = randomTensor([6, 5], seed: 70)
+    let rows = m.slicing(2..<5)
+    let copy = Tensor(shape: [3, 5], scalars: rows.scalars)
+    expectClose(matmul(rows, m.transposed()), matmul(copy, m.transposed()), tolerance: 1e-14)
+    expectClose(
+      matmul(m.slicing(1..<6), Tensor.ones([5])),
+      matmul(Tensor(shape: [5, 5], scalars: m.slicing(1..<6).scalars), Tensor.ones([5])), tolerance: 1e-14)
+    expectClose(rows.sum(alongAxes: 0), copy.sum(alongAxes: 0), tolerance: 1e-14)
+    expectClose(exp(rows) * rows.slicing(0..<1), exp(copy) * copy.slicing(0..<1), tolerance: 1e-14)
+    let f = ElementwiseFunction { a, b in a * b - a }
+    let x = randomTensor([9], seed: 71)
+    let fused = gradient(at: x) { x in f(x.slicing(0..<8), x.slicing(1..<9)).sum() }
+    let plain = gradient(at: x) { x in (x.slicing(0..<8) * x.slicing(1..<9) - x.slicing(0..<8)).sum() }
+    expectClose(fused, plain, tolerance: 1e-14)
+    #expect(Tensor([7, 8, 9]).slicing(1..<2).reshaped(to: []).scalar == 8)
+  }
+}

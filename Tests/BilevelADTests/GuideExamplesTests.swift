@@ -45,6 +45,23 @@ struct GuideExamplesTests {
     #expect((d2 - 6 * x * v).norm().scalar < 1e-12)
   }
 
+  @Test("section 2: a fused elementwise function")
+  func fusedElementwise() {
+    let terms = ElementwiseFunction { a, b in 100 * (b - a.squared()).squared() + (1 - a).squared() }
+    let rosenbrock: (Tensor) -> Tensor = { x in
+      let d = x.scalarCount
+      return terms(x.slicing(0..<(d - 1)), x.slicing(1..<d)).sum()  // slices of a range copy nothing
+    }
+    let point = Tensor(randomNormal: [100_000], seed: 1)
+    let fastGradient = gradient(at: point, of: rosenbrock)  // as the unfused form, to rounding
+    let plain = gradient(at: point) { x in
+      let d = x.scalarCount
+      let (head, tail) = (x.slicing(0..<(d - 1)), x.slicing(1..<d))
+      return (100 * (tail - head.squared()).squared() + (1 - head).squared()).sum()
+    }
+    #expect((fastGradient - plain).norm().scalar <= 1e-12 * plain.norm().scalar)
+  }
+
   @Test("sections 3 to 5: a bilevel problem, an algorithm, a finite sum on a CSV file")
   func bilevel() throws {
     let features = Tensor(randomNormal: [40, 5], seed: 1)

@@ -24,15 +24,16 @@ extension ElementwiseProgram {
 
   /// The JVP program for tangents of the inputs marked in `mask`.
   ///
-  /// Inputs: the n inputs, the m outputs' values, then one tangent per marked input, in
+  /// Inputs: the n inputs, the m outputs' values (unless `readsValues` is false: then the
+  /// program computes what it needs of them again), then one tangent per marked input, in
   /// order. Outputs: Σᵢ ∂y_k/∂xᵢ ẋᵢ for each output y_k (the constant 0 when no marked
   /// input reaches it).
-  func tangentProgram(mask: [Bool]) -> ElementwiseProgram {
-    cached(.tangent(mask)) {
+  func tangentProgram(mask: [Bool], readsValues: Bool = true) -> ElementwiseProgram {
+    cached(.tangent(mask, readsValues: readsValues)) {
       let builder = ElementwiseBuilder()
-      let map = copyForDerivative(into: builder)
+      let map = copyForDerivative(into: builder, readsValues: readsValues)
       var tangentInputs = [Int?](repeating: nil, count: inputCount)
-      var next = inputCount + outputs.count
+      var next = inputCount + (readsValues ? outputs.count : 0)
       for i in 0..<inputCount where mask[i] {
         tangentInputs[i] = next
         next += 1
@@ -56,16 +57,18 @@ extension ElementwiseProgram {
 
   /// The adjoint program of a one-output program for the inputs marked in `wrt`.
   ///
-  /// Inputs: the n inputs, the output's value y, then the cotangent ȳ. Outputs: ȳ ∂y/∂xᵢ
-  /// for each marked input, in order (the constant 0 for an input y does not depend on).
-  func adjointProgram(wrt: [Bool]) -> ElementwiseProgram {
+  /// Inputs: the n inputs, the output's value y (unless `readsValue` is false), then the
+  /// cotangent ȳ. Outputs: ȳ ∂y/∂xᵢ for each marked input, in order (the constant 0 for an
+  /// input y does not depend on).
+  func adjointProgram(wrt: [Bool], readsValue: Bool = true) -> ElementwiseProgram {
     require(outputs.count == 1, "elementwise program: adjoints are taken of one output at a time")
-    return cached(.adjoints(wrt)) {
+    return cached(.adjoints(wrt, readsValue: readsValue)) {
       let builder = ElementwiseBuilder()
-      let map = copyForDerivative(into: builder)
+      let map = copyForDerivative(into: builder, readsValues: readsValue)
       let output = outputs[0]
+      let cotangentInput = inputCount + (readsValue ? 1 : 0)
       var adjoints = [Int?](repeating: nil, count: instructions.count)
-      adjoints[output] = builder.input(inputCount + 1)
+      adjoints[output] = builder.input(cotangentInput)
       for k in stride(from: output, through: 0, by: -1) {
         guard let bar = adjoints[k] else { continue }
         for (position, operand) in instructions[k].operands.enumerated() {
@@ -76,16 +79,18 @@ extension ElementwiseProgram {
       let outputs = (0..<inputCount).filter { wrt[$0] }.map { i in
         instruction(readingInput: i).flatMap { adjoints[$0] } ?? builder.constant(0)
       }
-      return builder.finish(outputs: outputs, inputCount: inputCount + 2)
+      return builder.finish(outputs: outputs, inputCount: cotangentInput + 1)
     }
   }
 
   /// Copies the instructions into `builder`, each output computed by an operation read
-  /// from its value (input n + k) rather than computed again; returns the new index of
-  /// each instruction.
-  private func copyForDerivative(into builder: ElementwiseBuilder) -> [Int] {
+  /// from its value (input n + k) rather than computed again if `readsValues`; returns the
+  /// new index of each instruction.
+  private func copyForDerivative(into builder: ElementwiseBuilder, readsValues: Bool) -> [Int] {
     var valueInput = [Int: Int]()
-    for (k, output) in outputs.enumerated() where valueInput[output] == nil { valueInput[output] = inputCount + k }
+    for (k, output) in outputs.enumerated() where readsValues && valueInput[output] == nil {
+      valueInput[output] = inputCount + k
+    }
     var map = [Int](repeating: -1, count: instructions.count)
     for k in instructions.indices {
       switch instructions[k] {

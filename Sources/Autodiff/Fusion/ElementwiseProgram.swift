@@ -106,19 +106,21 @@ final class ElementwiseProgram: Sendable {
   @usableFromInline let outputs: [Int]
 
   enum DerivedKey: Hashable {
-    case tangent([Bool])
-    case adjoints([Bool])
+    case tangent([Bool], readsValues: Bool)
+    case adjoints([Bool], readsValue: Bool)
     case output(Int)
   }
   let derived = Mutex<[DerivedKey: ElementwiseProgram]>([:])
   /// The execution plans built so far, by the inputs' layout (`ElementwisePlan`).
   let plans = Mutex<[[Int]: ElementwisePlan]>([:])
 
-  /// The plan for inputs laid out as `periods`, built on first use.
-  func plan(for periods: [Int]) -> ElementwisePlan {
-    if let plan = plans.withLock({ $0[periods] }) { return plan }
-    let plan = ElementwisePlan(self, periods: periods)
-    plans.withLock { $0[periods] = plan }
+  /// The plan for inputs laid out as `periods`, storing or summing the outputs, built on
+  /// first use.
+  func plan(for periods: [Int], summing: Bool) -> ElementwisePlan {
+    let key = periods + [summing ? 1 : 0]
+    if let plan = plans.withLock({ $0[key] }) { return plan }
+    let plan = ElementwisePlan(self, periods: periods, reducing: summing)
+    plans.withLock { $0[key] = plan }
     return plan
   }
 

@@ -45,13 +45,19 @@ final class ElementwisePlan: Sendable {
   /// The steps; a step reading a scalar instruction has it in `scalarOperand`.
   let steps: [ck_step]
   let scalarOperand: [Int]
+  /// Whether a step reads its scalar negated (a − v s as v (−s) + a).
+  let negatesScalar: [Bool]
   /// The scalar instructions, in order, and whether each instruction is one.
   let scalarInstructions: [Int]
   /// The shortest tile (0: none).
   let shortestTile: Int
 
-  /// The plan for inputs laid out as `periods` (0: full, −1: scalar, n > 0: a tile of n).
-  init(_ program: ElementwiseProgram, periods: [Int]) {
+  /// Whether the outputs are summed (`CK_OP_SUM` steps) rather than stored.
+  let reducing: Bool
+
+  /// The plan for inputs laid out as `periods` (0: full, −1: scalar, n > 0: a tile of n),
+  /// storing the outputs or, when `reducing`, summing each over all values.
+  init(_ program: ElementwiseProgram, periods: [Int], reducing: Bool) {
     let instructions = program.instructions
     let instructionCount = instructions.count
     var isScalar = [Bool](repeating: false, count: instructionCount)
@@ -65,6 +71,40 @@ final class ElementwisePlan: Sendable {
       }
       if isScalar[k] { scalarInstructions.append(k) }
     }
+    // Two-operation steps: a vector product read only by the next operation, an addition,
+    // a subtraction or a product with a scalar, is computed inside that operation's step
+    // (`absorbed[j]` is the product step j computes, and the product gets no step).
+    var readerCount = [Int](repeating: 0, count: instructionCount)
+    for k in 0..<instructionCount { for operand in instructions[k].operands { readerCount[operand] += 1 } }
+    for k in program.outputs { readerCount[k] += 1 }
+    var absorbed = [Int](repeating: -1, count: instructionCount)
+    var isAbsorbed = [Bool](repeating: false, count: instructionCount)
+    func absorbable(_ i: Int) -> Bool {
+      guard !isScalar[i], readerCount[i] == 1, absorbed[i] < 0, case .binary(.multiply, _, _) = instructions[i]
+      else { return false }
+      return true
+    }
+    for j in 0..<instructionCount where !isScalar[j] {
+      switch instructions[j] {
+      case .binary(.add, let a, let b), .binary(.subtract, let a, let b):
+        guard !isScalar[a], !isScalar[b], a != b else { continue }
+        if let i = [a, b].first(where: absorbable) {
+          absorbed[j] = i
+          isAbsorbed[i] = true
+        }
+      case .binary(.multiply, let a, let b) where isScalar[a] != isScalar[b]:
+        let i = isScalar[a] ? b : a
+        guard absorbable(i), case .binary(.multiply, let p, let q) = instructions[i], !isScalar[p], !isScalar[q]
+        else { continue }
+        absorbed[j] = i
+        isAbsorbed[i] = true
+      default: continue
+      }
+    }
+    /// The instructions step k reads: its operands, an absorbed product's in its place.
+    func reads(_ k: Int) -> [Int] {
+      instructions[k].operands.flatMap { $0 == absorbed[k] ? instructions[$0].operands : [$0] }
+    }
     // Registers: the vector inputs, the outputs, then the scratch blocks. An output
     // instruction computed by an operation writes straight into its output (the first
     // output naming it); other vector operations get a scratch block, free again after
@@ -76,22 +116,25 @@ final class ElementwisePlan: Sendable {
       register[k] = Int32(registers.count)
       registers.append(.input(i, period: periods[i]))
     }
-    let outputRegisters = program.outputs.indices.map { j in
-      registers.append(.output(j))
-      return Int32(registers.count - 1)
-    }
+    let outputRegisters: [Int32] =
+      reducing
+      ? []
+      : program.outputs.indices.map { j in
+        registers.append(.output(j))
+        return Int32(registers.count - 1)
+      }
     var lastReader = [Int](repeating: -1, count: instructionCount)
-    for k in 0..<instructionCount {
-      for operand in instructions[k].operands { lastReader[operand] = k }
+    for k in 0..<instructionCount where !isAbsorbed[k] {
+      for operand in reads(k) { lastReader[operand] = k }
     }
     for k in program.outputs { lastReader[k] = instructionCount }
-    for (j, k) in program.outputs.enumerated() where register[k] < 0 && !isScalar[k] {
+    for (j, k) in program.outputs.enumerated() where !reducing && register[k] < 0 && !isScalar[k] {
       register[k] = outputRegisters[j]
     }
     var isScratch = [Bool](repeating: false, count: registers.count)
     var free: [Int32] = []
     var scratchCount = 0
-    for k in 0..<instructionCount where !isScalar[k] {
+    for k in 0..<instructionCount where !isScalar[k] && !isAbsorbed[k] {
       if register[k] < 0 {
         if let reused = free.popLast() {
           register[k] = reused
@@ -102,7 +145,7 @@ final class ElementwisePlan: Sendable {
           scratchCount += 1
         }
       }
-      for operand in Set(instructions[k].operands)
+      for operand in Set(reads(k))
       where lastReader[operand] == k && register[operand] >= 0 && isScratch[Int(register[operand])] {
         free.append(register[operand])
       }
@@ -110,11 +153,46 @@ final class ElementwisePlan: Sendable {
     // Steps: one per vector operation, then the outputs not written in place.
     var steps: [ck_step] = []
     var scalarOperand: [Int] = []
-    func append(_ op: Int32, _ k: Int, _ a: Int, _ b: Int32 = -1, scalar: Int = -1) {
-      steps.append(ck_step(op: op, destination: register[k], a: a < 0 ? -1 : register[a], b: b, scalar: 0))
+    var negatesScalar: [Bool] = []
+    func append(_ op: Int32, _ k: Int, _ a: Int, _ b: Int32 = -1, c: Int = -1, scalar: Int = -1, negated: Bool = false)
+    {
+      steps.append(
+        ck_step(
+          op: op, destination: register[k], a: a < 0 ? -1 : register[a], b: b, c: c < 0 ? -1 : register[c], scalar: 0))
       scalarOperand.append(scalar)
+      negatesScalar.append(negated)
     }
-    for k in 0..<instructionCount where !isScalar[k] {
+    for k in 0..<instructionCount where !isScalar[k] && !isAbsorbed[k] {
+      if absorbed[k] >= 0, case .binary(.multiply, let p, let q) = instructions[absorbed[k]] {
+        let i = absorbed[k]
+        // The product: p q of two vectors, or v s with a scalar s.
+        let (v, s): (Int, Int) = isScalar[p] ? (q, p) : (isScalar[q] ? (p, q) : (-1, -1))
+        switch instructions[k] {
+        case .binary(.add, let a, let b):
+          let other = a == i ? b : a
+          if v < 0 {
+            append(Int32(CK_OP_MUL_ADD), k, p, register[q], c: other)
+          } else {
+            append(Int32(CK_OP_MULS_ADD), k, v, c: other, scalar: s)
+          }
+        case .binary(.subtract, let a, let b) where a == i:
+          if v < 0 {
+            append(Int32(CK_OP_MUL_SUB), k, p, register[q], c: b)
+          } else {
+            append(Int32(CK_OP_MULS_SUB), k, v, c: b, scalar: s)
+          }
+        case .binary(.subtract, let a, _):
+          if v < 0 {
+            append(Int32(CK_OP_SUB_MUL), k, p, register[q], c: a)
+          } else {
+            append(Int32(CK_OP_MULS_ADD), k, v, c: a, scalar: s, negated: true)  // a − v s = v (−s) + a
+          }
+        case .binary(.multiply, let a, let b):
+          append(Int32(CK_OP_MUL_MUL_S), k, p, register[q], scalar: isScalar[a] ? a : b)
+        default: preconditionFailure("elementwise plan: no two-operation step for \(instructions[k])")
+        }
+        continue
+      }
       switch instructions[k] {
       case .input, .constant: continue
       case .unary(let op, let a):
@@ -142,56 +220,80 @@ final class ElementwisePlan: Sendable {
         append(Int32(CK_OP_POW), k, a, scalar: -2 - k)  // the exponent, read from the instruction
       }
     }
-    for (j, k) in program.outputs.enumerated() where register[k] != outputRegisters[j] {
-      if isScalar[k] {
-        steps.append(ck_step(op: Int32(CK_OP_FILL), destination: outputRegisters[j], a: -1, b: -1, scalar: 0))
-        scalarOperand.append(k)
-      } else {
-        steps.append(ck_step(op: Int32(CK_OP_COPY), destination: outputRegisters[j], a: register[k], b: -1, scalar: 0))
+    for (j, k) in program.outputs.enumerated() where reducing {
+      // A scalar output's sum is its value times the count, done by the caller.
+      if !isScalar[k] {
+        steps.append(
+          ck_step(op: Int32(CK_OP_SUM), destination: register[k], a: register[k], b: Int32(j), c: -1, scalar: 0))
         scalarOperand.append(-1)
+        negatesScalar.append(false)
+      }
+    }
+    for (j, k) in program.outputs.enumerated() where !reducing && register[k] != outputRegisters[j] {
+      if isScalar[k] {
+        steps.append(ck_step(op: Int32(CK_OP_FILL), destination: outputRegisters[j], a: -1, b: -1, c: -1, scalar: 0))
+        scalarOperand.append(k)
+        negatesScalar.append(false)
+      } else {
+        steps.append(
+          ck_step(op: Int32(CK_OP_COPY), destination: outputRegisters[j], a: register[k], b: -1, c: -1, scalar: 0))
+        scalarOperand.append(-1)
+        negatesScalar.append(false)
       }
     }
     self.registers = registers
     self.scratchCount = scratchCount
     self.steps = steps
     self.scalarOperand = scalarOperand
+    self.negatesScalar = negatesScalar
     self.scalarInstructions = scalarInstructions
     self.shortestTile = periods.filter { $0 > 0 }.min() ?? 0
+    self.reducing = reducing
   }
 }
 
-/// The outputs of `program` on `inputs`, each of `shape`.
+/// The outputs of `program` on `inputs`, each of `shape`, or each summed over its values.
 ///
 /// - Parameters:
 ///   - program: the program; its inputs are `inputs`, in order.
 ///   - inputs: constant tensors, each of `shape`, a single value, or a tile whose shape is
 ///     a suffix of `shape` (`elementwiseReadsDirectly`).
 ///   - shape: the outputs' shape.
+///   - summing: whether to return each output's sum over all its values (a rank-0
+///     tensor; the values themselves are never stored).
 ///   - path: the executor: the Swift reference, or the CKernels' AVX2 or AVX-512 one.
-/// - Returns: one tensor of `shape` per output of the program.
+/// - Returns: one tensor per output of the program: of `shape`, or rank 0 if `summing`.
 /// - Complexity: O(instructions × values), one pass over the inputs and outputs.
 @usableFromInline
 func evaluateElementwiseProgram(
-  _ program: ElementwiseProgram, _ inputs: [Tensor], shape: [Int], path: KernelPath = .current
+  _ program: ElementwiseProgram, _ inputs: [Tensor], shape: [Int], summing: Bool = false,
+  path: KernelPath = .current
 ) -> [Tensor] {
   let count = shape.reduce(1, *)
-  let results = program.outputs.map { _ in TensorStorage.make(uninitializedCount: count) }
-  if count == 0 { return results.map { Tensor(shape: shape, storage: $0) } }
+  let results = program.outputs.map { _ in TensorStorage.make(uninitializedCount: summing ? 1 : count) }
+  let resultShape = summing ? [] : shape
+  if summing { for storage in results { storage.base[0] = 0 } }
+  if count == 0 { return results.map { Tensor(shape: resultShape, storage: $0) } }
   let periods = inputs.map { input in
     let n = input.scalarCount
     return n == count ? 0 : (n == 1 ? -1 : n)
   }
-  let plan = program.plan(for: periods)
+  let plan = program.plan(for: periods, summing: summing)
   let instructions = program.instructions
   withExtendedLifetime(inputs) {
     withUnsafeTemporaryAllocation(of: Double.self, capacity: instructions.count) { scalars in
       for k in plan.scalarInstructions {
         switch instructions[k] {
-        case .input(let i): scalars[k] = inputs[i].storage.base[0]
+        case .input(let i): scalars[k] = inputs[i].base[0]
         case .constant(let bits): scalars[k] = Double(bitPattern: bits)
         case .unary(let op, let a): scalars[k] = op(scalars[a])
         case .binary(let op, let a, let b): scalars[k] = op(scalars[a], scalars[b])
         case .power(let a, let bits): scalars[k] = Foundation.pow(scalars[a], Double(bitPattern: bits))
+        }
+      }
+      if summing {  // scalar outputs: the value times the count
+        for (j, k) in program.outputs.enumerated() where plan.scalarInstructions.contains(k) {
+          results[j].base[0] = scalars[k] * Double(count)
         }
       }
       let scratch = UnsafeMutablePointer<Double>.allocate(
@@ -202,7 +304,7 @@ func evaluateElementwiseProgram(
           steps[j] = step
           let source = plan.scalarOperand[j]
           if source >= 0 {
-            steps[j].scalar = scalars[source]
+            steps[j].scalar = plan.negatesScalar[j] ? -scalars[source] : scalars[source]
           } else if source <= -2, case .power(_, let bits) = instructions[-2 - source] {
             steps[j].scalar = Double(bitPattern: bits)
           }
@@ -211,7 +313,7 @@ func evaluateElementwiseProgram(
           for (r, register) in plan.registers.enumerated() {
             switch register {
             case .input(let i, let period):
-              registers[r] = ck_register(base: inputs[i].storage.base, period: period)
+              registers[r] = ck_register(base: inputs[i].base, period: period)
             case .output(let j): registers[r] = ck_register(base: results[j].base, period: 0)
             case .scratch(let slot): registers[r] = ck_register(base: scratch + slot * elementwiseBlockSize, period: -1)
             }
@@ -221,20 +323,31 @@ func evaluateElementwiseProgram(
           withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Double>?.self, capacity: registers.count) {
             addresses in
             let (s, r, a) = (steps.baseAddress!, registers.baseAddress!, addresses.baseAddress!)
-            switch path {
-            case .reference:
-              runSteps(steps, registers, addresses, count: count, rowLength: rowLength)
-            case .avx2:
-              ck_run_program_avx2(s, steps.count, r, a, registers.count, count, rowLength, elementwiseBlockSize)
-            case .avx512:
-              ck_run_program_avx512(s, steps.count, r, a, registers.count, count, rowLength, elementwiseBlockSize)
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: results.count) { sums in
+              sums.initialize(repeating: 0)
+              let totals = sums.baseAddress!
+              switch path {
+              case .reference:
+                runSteps(steps, registers, addresses, count: count, rowLength: rowLength, sums: sums)
+              case .avx2:
+                ck_run_program_avx2(
+                  s, steps.count, r, a, registers.count, count, rowLength, elementwiseBlockSize, totals)
+              case .avx512:
+                ck_run_program_avx512(
+                  s, steps.count, r, a, registers.count, count, rowLength, elementwiseBlockSize, totals)
+              }
+              if summing {
+                for (j, k) in program.outputs.enumerated() where !plan.scalarInstructions.contains(k) {
+                  results[j].base[0] = sums[j]
+                }
+              }
             }
           }
         }
       }
     }
   }
-  return results.map { Tensor(shape: shape, storage: $0) }
+  return results.map { Tensor(shape: resultShape, storage: $0) }
 }
 
 extension ElementwiseUnaryOperation {
@@ -268,7 +381,8 @@ extension ElementwiseBinaryOperation {
 /// The reference executor: `ck_run_program_*`'s loops in Swift, glibc's functions.
 private func runSteps(
   _ steps: UnsafeMutableBufferPointer<ck_step>, _ registers: UnsafeMutableBufferPointer<ck_register>,
-  _ addresses: UnsafeMutableBufferPointer<UnsafeMutablePointer<Double>?>, count: Int, rowLength: Int
+  _ addresses: UnsafeMutableBufferPointer<UnsafeMutablePointer<Double>?>, count: Int, rowLength: Int,
+  sums: UnsafeMutableBufferPointer<Double>
 ) {
   var row = 0
   while row < count {
@@ -284,7 +398,10 @@ private func runSteps(
       for step in steps {
         let y = addresses[Int(step.destination)].unsafelyUnwrapped
         let a = step.a >= 0 ? UnsafePointer(addresses[Int(step.a)].unsafelyUnwrapped) : UnsafePointer(y)
-        let b = step.b >= 0 && step.op != CK_OP_MAP ? UnsafePointer(addresses[Int(step.b)].unsafelyUnwrapped) : a
+        let b =
+          step.b >= 0 && step.op != CK_OP_MAP && step.op != CK_OP_SUM
+          ? UnsafePointer(addresses[Int(step.b)].unsafelyUnwrapped) : a
+        let c = step.c >= 0 ? UnsafePointer(addresses[Int(step.c)].unsafelyUnwrapped) : a
         let s = step.scalar
         switch Int(step.op) {
         case Int(CK_OP_ADD_VV): for i in 0..<n { y[i] = a[i] + b[i] }
@@ -309,6 +426,16 @@ private func runSteps(
           let function = VectorFunction(rawValue: step.b).unsafelyUnwrapped
           for i in 0..<n { y[i] = function.reference(a[i]) }
         case Int(CK_OP_COPY): for i in 0..<n { y[i] = a[i] }
+        case Int(CK_OP_MUL_MUL_S): for i in 0..<n { y[i] = (a[i] * b[i]) * s }
+        case Int(CK_OP_MUL_ADD): for i in 0..<n { y[i] = a[i] * b[i] + c[i] }
+        case Int(CK_OP_MUL_SUB): for i in 0..<n { y[i] = a[i] * b[i] - c[i] }
+        case Int(CK_OP_SUB_MUL): for i in 0..<n { y[i] = c[i] - a[i] * b[i] }
+        case Int(CK_OP_MULS_ADD): for i in 0..<n { y[i] = a[i] * s + c[i] }
+        case Int(CK_OP_MULS_SUB): for i in 0..<n { y[i] = a[i] * s - c[i] }
+        case Int(CK_OP_SUM):
+          var total = 0.0
+          for i in 0..<n { total += a[i] }
+          sums[Int(step.b)] += total
         default: for i in 0..<n { y[i] = s }
         }
       }

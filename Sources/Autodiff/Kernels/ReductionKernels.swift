@@ -78,7 +78,7 @@ func sumKernel(_ x: Tensor, to target: [Int]) -> Tensor {
     return Tensor(shape: target, storage: result)
   }
   let reduced = reduceKernel(x, to: padded, initial: 0, +)
-  return padded == target ? reduced : Tensor(shape: target, storage: reduced.storage)
+  return padded == target ? reduced : Tensor(shape: target, storage: reduced.storage, offset: reduced.offset)
 }
 
 /// p[0] + ... + p[n − 1] with eight independent partial sums, so the additions pipeline

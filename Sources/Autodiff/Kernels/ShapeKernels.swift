@@ -102,6 +102,8 @@ func sliceKernel(_ x: Tensor, axis: Int, range: Range<Int>) -> Tensor {
   shape[axis] = range.count
   let outer = x.shape[..<axis].reduce(1, *)
   let inner = x.shape[(axis + 1)...].reduce(1, *)
+  // A contiguous range (nothing but axes of extent 1 before `axis`): a view, no copy.
+  if outer == 1 { return Tensor(shape: shape, storage: x.storage, offset: x.offset + range.lowerBound * inner) }
   let chunk = x.shape[axis] * inner
   let piece = range.count * inner
   let result = TensorStorage.make(uninitializedCount: outer * piece)
@@ -124,12 +126,15 @@ func padKernel(_ x: Tensor, axis: Int, before: Int, after: Int) -> Tensor {
   let inner = x.shape[(axis + 1)...].reduce(1, *)
   let piece = x.shape[axis] * inner
   let chunk = shape[axis] * inner
-  let result = TensorStorage.make(repeating: 0, count: outer * chunk)
+  // Each value written once: the zeros around each piece, and the piece (no fill first).
+  let result = TensorStorage.make(uninitializedCount: outer * chunk)
   x.withUnsafeScalars { px in
-    if piece == 0 { return }
-    let base = px.baseAddress.unsafelyUnwrapped
+    let base = px.baseAddress
     for i in 0..<outer {
-      (result.base + i * chunk + before * inner).update(from: base + i * piece, count: piece)
+      let row = result.base + i * chunk
+      row.initialize(repeating: 0, count: before * inner)
+      if let base { (row + before * inner).initialize(from: base + i * piece, count: piece) }
+      (row + before * inner + piece).initialize(repeating: 0, count: after * inner)
     }
   }
   return Tensor(shape: shape, storage: result)

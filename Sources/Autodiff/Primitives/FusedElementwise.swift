@@ -163,18 +163,44 @@ public struct ElementwiseFunction: Sendable {
 
   /// The function applied to `inputs`, elementwise with NumPy broadcasting.
   public func callAsFunction(_ inputs: Tensor...) -> Tensor { callAsFunction(inputs) }
+
+  /// The sum of the function's values on `inputs`: `f(inputs).sum()` in one pass that
+  /// never stores the values.
+  ///
+  /// ```
+  /// Σᵢ f(x₁[i], …, xₙ[i])   (over the inputs' broadcast shape)
+  /// ```
+  ///
+  /// Its derivatives skip the stored values too: the VJP is one pass of the adjoint
+  /// program with the cotangent as a scalar (no broadcast of it), the JVP one summing pass
+  /// of the tangent program. The loss of a model is often such a sum (`mean` is the sum
+  /// divided by the count).
+  ///
+  /// - Parameter inputs: `arity` tensors whose shapes broadcast together.
+  /// - Returns: a rank-0 tensor.
+  /// - Precondition: `inputs.count == arity` and the shapes broadcast.
+  /// - Complexity: one pass over the inputs.
+  public func sum(_ inputs: [Tensor]) -> Tensor {
+    require(
+      inputs.count == arity, "ElementwiseFunction.sum: called with \(inputs.count) tensors, but it takes \(arity)")
+    return applyFused(program, inputs, summing: true)[0]
+  }
+
+  /// The sum of the function's values on `inputs` (see `sum(_:)`).
+  public func sum(_ inputs: Tensor...) -> Tensor { sum(inputs) }
 }
 
 /// Applies a program to `operands`, one tensor per output: the operands the kernel cannot
 /// read as they are are broadcast first (differentiably, so that their adjoints are summed
 /// back).
 @usableFromInline
-func applyFused(_ program: ElementwiseProgram, _ operands: [Tensor]) -> [Tensor] {
+func applyFused(_ program: ElementwiseProgram, _ operands: [Tensor], summing: Bool = false) -> [Tensor] {
   var shape = operands[0].shape
   for operand in operands.dropFirst() where operand.shape != shape {
     shape = broadcastShape(shape, operand.shape, operation: "ElementwiseFunction")
   }
   let prepared = operands.map { elementwiseReadsDirectly($0.shape, as: shape) ? $0 : $0.broadcasted(to: shape) }
+  if summing { return apply(FusedSum(program: program, shape: shape), prepared) }
   return apply(FusedElementwise(program: program, shape: shape), prepared)
 }
 
@@ -213,6 +239,51 @@ struct FusedElementwise: NaryPrimitive {
     var result = [Tensor?](repeating: nil, count: operands.count)
     for (j, i) in operands.indices.filter({ wrt[$0] }).enumerated() where !adjointProgram.outputIsZero(j) {
       result[i] = adjoints[j].unbroadcasted(to: operands[i].shape)
+    }
+    return result
+  }
+}
+
+/// The sum of one elementwise program's outputs over all values, as a primitive: the
+/// values are summed block by block and never stored.
+@usableFromInline
+struct FusedSum: NaryPrimitive {
+  @usableFromInline let program: ElementwiseProgram
+  /// The shape summed over (the operands' broadcast shape).
+  @usableFromInline let shape: [Int]
+
+  @usableFromInline
+  func evaluate(_ operands: [Tensor]) -> [Tensor] {
+    evaluateElementwiseProgram(program, operands, shape: shape, summing: true)
+  }
+
+  /// The summed tangent program (it computes the values it needs again: the stored ones
+  /// are sums). A batch is summed row by row: the tangent program's values, then a sum
+  /// over all axes but the batch's.
+  @usableFromInline
+  func jvp(operands: [Tensor], values: [Tensor], tangents: [Tensor?]) -> [Tensor] {
+    var batch: Int?
+    for (operand, tangent) in zip(operands, tangents) where tangent != nil && tangent!.rank != operand.rank {
+      batch = tangent!.shape[0]
+    }
+    let tangentProgram = program.tangentProgram(mask: tangents.map { $0 != nil }, readsValues: false)
+    let given = tangents.compactMap { $0 }
+    guard let batch else { return applyFused(tangentProgram, operands + given, summing: true) }
+    let aligned = given.map { $0.batchAligned(toRank: shape.count) }
+    return applyFused(tangentProgram, operands + aligned).map { rows in
+      rows.broadcastedIfNeeded(to: [batch] + shape).reshaped(to: [batch, -1]).sum(squeezingAxes: 1)
+    }
+  }
+
+  /// The adjoint program of output k with the cotangent as a scalar: ȳ ∂y_k/∂xᵢ for every
+  /// marked operand in one pass.
+  @usableFromInline
+  func vjp(operands: [Tensor], values: [Tensor], output: Int, cotangent: Tensor, wrt: [Bool]) -> [Tensor?] {
+    let adjointProgram = program.selecting(output: output).adjointProgram(wrt: wrt, readsValue: false)
+    let adjoints = applyFused(adjointProgram, operands + [cotangent])
+    var result = [Tensor?](repeating: nil, count: operands.count)
+    for (j, i) in operands.indices.filter({ wrt[$0] }).enumerated() where !adjointProgram.outputIsZero(j) {
+      result[i] = adjoints[j].broadcastedIfNeeded(to: shape).unbroadcasted(to: operands[i].shape)
     }
     return result
   }

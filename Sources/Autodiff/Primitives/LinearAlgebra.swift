@@ -83,9 +83,9 @@ struct MatrixVectorProduct: BinaryPrimitive {
   @inlinable init(transposeA: Bool) { self.transposeA = transposeA }
 
   @inlinable func evaluate(_ a: Tensor, _ v: Tensor) -> Tensor {
-    let column = Tensor(shape: [v.scalarCount, 1], storage: v.storage)
+    let column = v.reshaped(to: [v.scalarCount, 1])
     let product = matrixMultiplyKernel(a, transposeA: transposeA, column, transposeB: false)
-    return Tensor(shape: [product.scalarCount], storage: product.storage)
+    return product.reshaped(to: [product.scalarCount])
   }
 
   @inlinable func jvp(a: Tensor, b v: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {

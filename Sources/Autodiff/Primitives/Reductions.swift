@@ -26,6 +26,9 @@ struct BroadcastToShape: UnaryPrimitive {
   @inlinable func evaluate(_ x: Tensor) -> Tensor {
     let count = target.reduce(1, *)
     let strides = broadcastStrides(of: x.shape, to: target)
+    if x.scalarCount == 1 {  // a sum's or a mean's VJP: one value everywhere, a fill
+      return Tensor(shape: target, storage: TensorStorage.make(repeating: x.base[0], count: count))
+    }
     let result = TensorStorage.make(uninitializedCount: count)
     x.withUnsafeScalars { px in
       let base = px.baseAddress.unsafelyUnwrapped

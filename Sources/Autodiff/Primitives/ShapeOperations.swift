@@ -6,7 +6,7 @@ struct Reshape: UnaryPrimitive {
   @usableFromInline let target: [Int]
   @inlinable init(target: [Int]) { self.target = target }
   /// Shares the storage: a reshape copies nothing.
-  @inlinable func evaluate(_ x: Tensor) -> Tensor { Tensor(shape: target, storage: x.storage) }
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { Tensor(shape: target, storage: x.storage, offset: x.offset) }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { tangent.reshaped(to: target) }
   @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
     tangents.reshaped(to: [tangents.shape[0]] + target)

@@ -1,7 +1,8 @@
 /// An n-dimensional array of `Double` values that can be differentiated, to any order.
 ///
-/// A `Tensor` is a value: a shape and row-major contiguous storage held in a
-/// copy-on-write buffer. The same type flows through user code whether or not it is
+/// A `Tensor` is a value: a shape and row-major contiguous values in a copy-on-write
+/// buffer, which it may share with other tensors (a reshape, or a slice of a contiguous
+/// range, is a view: it copies nothing). The same type flows through user code whether or not it is
 /// being differentiated. Internally a tensor is one of
 ///
 /// - a **constant**: just its values;
@@ -19,19 +20,30 @@ public struct Tensor: @unchecked Sendable {
   /// The size of each dimension; `[]` for a scalar.
   public let shape: [Int]
 
-  /// The values of the innermost primal, row-major. Shared with `lift.primal`.
+  /// The buffer holding the values of the innermost primal, row-major, from `offset` on.
+  /// Shared with `lift.primal`, and with the tensors this one is a view of.
   @usableFromInline internal var storage: TensorStorage
+
+  /// The index in `storage` of the first value (nonzero for a slice viewed in place).
+  @usableFromInline internal var offset: Int
 
   /// The differentiation level this tensor lives at; `nil` for a constant.
   @usableFromInline internal var lift: Lift?
 
   @inlinable
-  internal init(shape: [Int], storage: TensorStorage, lift: Lift? = nil) {
-    assert(shape.reduce(1, *) == storage.count, "shape \(shape) does not match \(storage.count) values")
+  internal init(shape: [Int], storage: TensorStorage, offset: Int = 0, lift: Lift? = nil) {
+    assert(
+      offset >= 0 && offset + shape.reduce(1, *) <= storage.count,
+      "shape \(shape) from offset \(offset) does not fit \(storage.count) values")
     self.shape = shape
     self.storage = storage
+    self.offset = offset
     self.lift = lift
   }
+
+  /// The address of the first value (valid while `storage` is alive).
+  @inlinable
+  internal var base: UnsafeMutablePointer<Double> { storage.base + offset }
 }
 
 /// The part of a dual or tracer above its primal: the level's tag and its perturbation.
@@ -78,7 +90,9 @@ extension Tensor {
     assert(
       primal.shape == tangent.shape || tangent.shape.dropFirst().elementsEqual(primal.shape),
       "tangent shape \(tangent.shape) is neither the primal's \(primal.shape) nor a batch of it")
-    self.init(shape: primal.shape, storage: primal.storage, lift: Lift(tag: tag, primal: primal, tangent: tangent))
+    self.init(
+      shape: primal.shape, storage: primal.storage, offset: primal.offset,
+      lift: Lift(tag: tag, primal: primal, tangent: tangent))
   }
 
   /// A tracer at `tag` for the node `node` of `tape`.
@@ -86,7 +100,8 @@ extension Tensor {
   internal init(tracer primal: Tensor, tape: Tape, node: Int, tag: Int) {
     assert(primal.tag < tag, "a tracer's primal must live at a lower level")
     self.init(
-      shape: primal.shape, storage: primal.storage, lift: Lift(tag: tag, primal: primal, tape: tape, node: node))
+      shape: primal.shape, storage: primal.storage, offset: primal.offset,
+      lift: Lift(tag: tag, primal: primal, tape: tape, node: node))
   }
 
   /// This tensor seen from level `tag`: its primal if it lives at `tag`, else itself
@@ -100,7 +115,7 @@ extension Tensor {
   /// The values alone, with every level of perturbation removed.
   @inlinable
   internal var constant: Tensor {
-    lift == nil ? self : Tensor(shape: shape, storage: storage)
+    lift == nil ? self : Tensor(shape: shape, storage: storage, offset: offset)
   }
 
   /// Whether this tensor is a constant (not being differentiated by any enclosing operator).
@@ -118,33 +133,40 @@ extension Tensor {
   @inlinable public var rank: Int { shape.count }
 
   /// The number of values: the product of `shape`.
-  @inlinable public var scalarCount: Int { storage.count }
+  @inlinable public var scalarCount: Int {
+    switch shape.count {
+    case 0: return 1
+    case 1: return shape[0]
+    case 2: return shape[0] &* shape[1]
+    default: return shape.reduce(1, *)
+    }
+  }
 
   /// The values in row-major order. For a dual or tracer, its primal's values.
-  public var scalars: [Double] { storage.array }
+  public var scalars: [Double] { withUnsafeScalars { Array($0) } }
 
   /// The single value of a one-element tensor.
   ///
   /// - Precondition: `scalarCount == 1`.
   public var scalar: Double {
     require(scalarCount == 1, "scalar: tensor of shape \(shape) has \(scalarCount) values, not 1")
-    return storage.base[0]
+    return base[0]
   }
 
   /// The value of a rank-0 constant (a literal), or nil: the operators' scalar fast path.
   @inlinable
   internal var constantScalar: Double? {
-    shape.isEmpty && lift == nil ? storage.base[0] : nil
+    shape.isEmpty && lift == nil ? base[0] : nil
   }
 
   /// Calls `body` with the values, row-major, of this tensor's innermost primal.
   @inlinable
   public func withUnsafeScalars<R>(_ body: (UnsafeBufferPointer<Double>) throws -> R) rethrows -> R {
-    try withExtendedLifetime(storage) { try body(storage.buffer) }
+    try withExtendedLifetime(storage) { try body(UnsafeBufferPointer(start: base, count: scalarCount)) }
   }
 
-  /// Calls `body` with mutable access to the values of this constant tensor, copying the
-  /// storage first unless it is uniquely referenced.
+  /// Calls `body` with mutable access to the values of this constant tensor, copying them
+  /// first into a buffer of its own unless it holds its storage alone, whole.
   ///
   /// - Precondition: the tensor is a constant (writing through a tracer would corrupt
   ///   the derivative); use `withoutDerivative(at:)` first.
@@ -153,7 +175,13 @@ extension Tensor {
     _ body: (UnsafeMutableBufferPointer<Double>) throws -> R
   ) rethrows -> R {
     require(lift == nil, "withUnsafeMutableScalars: tensor is being differentiated")
-    if !isKnownUniquelyReferenced(&storage) { storage = storage.makeCopy() }
+    let count = scalarCount
+    if offset != 0 || count != storage.count || !isKnownUniquelyReferenced(&storage) {
+      let copy = TensorStorage.make(uninitializedCount: count)
+      copy.base.initialize(from: base, count: count)
+      storage = copy
+      offset = 0
+    }
     return try body(storage.mutableBuffer)
   }
 }

@@ -51,14 +51,18 @@ enum BenchCommand {
     }
 
     // Gradients and Hessian-vector products.
+    // Each elementwise-heavy case also written with its elementwise chain as one
+    // `ElementwiseFunction` ("fused"), as JAX-jit compiles it.
     var functions: [TestFunction] = [
-      .logistic(samples: 1000, features: 50), .mlp(), .rosenbrock(dimension: 10), .rosenbrock(dimension: 1000),
+      .logistic(samples: 1000, features: 50), .logistic(samples: 1000, features: 50, fused: true), .mlp(),
+      .rosenbrock(dimension: 10), .rosenbrock(dimension: 1000), .rosenbrock(dimension: 1000, fused: true),
       .quadratic(dimension: 100),
     ]
     if !quick {
       functions += [
-        .logistic(samples: 10_000, features: 100), .logistic(samples: 50_000, features: 22),
-        .rosenbrock(dimension: 100_000),
+        .logistic(samples: 10_000, features: 100), .logistic(samples: 10_000, features: 100, fused: true),
+        .logistic(samples: 50_000, features: 22), .logistic(samples: 50_000, features: 22, fused: true),
+        .rosenbrock(dimension: 100_000), .rosenbrock(dimension: 100_000, fused: true),
         .quadratic(dimension: 1000),
       ]
     }

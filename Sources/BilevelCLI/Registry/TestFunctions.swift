@@ -10,16 +10,20 @@ struct TestFunction {
   let direction: Tensor
   let function: (Tensor) -> Tensor
 
-  /// Logistic regression with L2: mean(softplus(X w) − y (X w)) + 0.05 ‖w‖², X of n × d.
-  static func logistic(samples n: Int, features d: Int, seed: UInt64 = 1) -> TestFunction {
+  /// Logistic regression with L2: mean(softplus(X w) − y (X w)) + 0.05 ‖w‖², X of n × d;
+  /// `fused`: the sum of the loss terms softplus(z) − y z as one `ElementwiseFunction`.
+  static func logistic(samples n: Int, features d: Int, fused: Bool = false, seed: UInt64 = 1) -> TestFunction {
     let x = Tensor(randomNormal: [n, d], seed: seed)
     let labels = Tensor(Tensor(randomNormal: [n], seed: seed &+ 1).scalars.map { $0 > 0 ? 1 : 0 })
+    let terms = ElementwiseFunction { z, y in softplus(z) - y * z }
     return TestFunction(
-      name: "logistic \(n) x \(d)", description: "L2 logistic regression, \(n) samples, \(d) features",
+      name: "logistic \(n) x \(d)\(fused ? " fused" : "")",
+      description: "L2 logistic regression, \(n) samples, \(d) features\(fused ? ", fused loss terms" : "")",
       point: Tensor(randomNormal: [d], seed: seed &+ 2) * 0.1, direction: Tensor(randomNormal: [d], seed: seed &+ 3)
     ) { w in
       let z = matmul(x, w)
-      return (softplus(z) - labels * z).mean() + 0.05 * w.squared().sum()
+      let loss = fused ? terms.sum(z, labels) / Double(n) : (softplus(z) - labels * z).mean()
+      return loss + 0.05 * w.squared().sum()
     }
   }
 
@@ -35,14 +39,18 @@ struct TestFunction {
     ) { p in parts.loss(parts.point.unflattened(p)) }  // four slices of the flat vector
   }
 
-  /// Rosenbrock: Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)².
-  static func rosenbrock(dimension d: Int, seed: UInt64 = 1) -> TestFunction {
-    TestFunction(
-      name: "rosenbrock \(d)", description: "Rosenbrock in \(d) dimensions",
+  /// Rosenbrock: Σ 100 (x_{i+1} − x_i²)² + (1 − x_i)²; `fused`: the sum of the terms as
+  /// one `ElementwiseFunction`.
+  static func rosenbrock(dimension d: Int, fused: Bool = false, seed: UInt64 = 1) -> TestFunction {
+    let terms = ElementwiseFunction { a, b in 100 * (b - a.squared()).squared() + (1 - a).squared() }
+    return TestFunction(
+      name: "rosenbrock \(d)\(fused ? " fused" : "")",
+      description: "Rosenbrock in \(d) dimensions\(fused ? ", fused terms" : "")",
       point: Tensor(randomNormal: [d], seed: seed) * 0.5, direction: Tensor(randomNormal: [d], seed: seed &+ 1)
     ) { x in
       let head = x.slicing(0..<(d - 1))
       let tail = x.slicing(1..<d)
+      if fused { return terms.sum(head, tail) }
       return (100 * (tail - head.squared()).squared() + (1 - head).squared()).sum()
     }
   }

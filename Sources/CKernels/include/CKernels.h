@@ -94,6 +94,15 @@ enum {
   CK_OP_MAP = 18,   // the CK_EXP... function `b` of x
   CK_OP_COPY = 19,  // y = x
   CK_OP_FILL = 20,  // y = scalar
+  CK_OP_SUM = 21,   // sums[b] += the block's values of x (the destination is unused)
+  // Two operations in one step (a product read once, by the next operation): one store
+  // and one load fewer per value. The same two roundings as the separate steps (no FMA).
+  CK_OP_MUL_MUL_S = 22,  // (a b) s
+  CK_OP_MUL_ADD = 23,    // a b + c
+  CK_OP_MUL_SUB = 24,    // a b − c
+  CK_OP_SUB_MUL = 25,    // c − a b
+  CK_OP_MULS_ADD = 26,   // a s + c
+  CK_OP_MULS_SUB = 27,   // a s − c
 };
 
 typedef struct {
@@ -101,6 +110,7 @@ typedef struct {
   int destination;  // register indices
   int a;
   int b;            // the second operand, or the CK_MAP function
+  int c;            // the third operand of the two-operation steps
   double scalar;
 } ck_step;
 
@@ -110,11 +120,11 @@ typedef struct {
 } ck_register;
 
 /// Runs `steps` over `count` values. `addresses` is scratch space for `register_count`
-/// pointers.
+/// pointers; `sums` receives the CK_OP_SUM steps' totals (added to its values).
 void ck_run_program_avx2(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
-                         long register_count, long count, long row_length, long block_size);
+                         long register_count, long count, long row_length, long block_size, double *sums);
 void ck_run_program_avx512(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
-                           long register_count, long count, long row_length, long block_size);
+                           long register_count, long count, long row_length, long block_size, double *sums);
 
 #ifdef __cplusplus
 }
