@@ -169,6 +169,99 @@ CK_GEMV_ROWS(ck_gemv_rows_avx512, CK_AVX512, ck_d8, ck_d8u, 8)
 CK_GEMV_TRANSPOSED(ck_gemv_transposed_avx2, CK_AVX2, ck_d4, ck_d4u, 4)
 CK_GEMV_TRANSPOSED(ck_gemv_transposed_avx512, CK_AVX512, ck_d8, ck_d8u, 8)
 
+// y1[i] = M[i, :] · x1 and y2[i] = M[i, :] · x2, two rows at a time: each load of the
+// matrix serves both vectors (four accumulators in flight).
+#define CK_GEMV2_ROWS(NAME, TARGET, V, VU, W)                                               \
+  TARGET void NAME(long row0, long row1, long k, const double *m, const double *x1,         \
+                   const double *x2, double *y1, double *y2) {                              \
+    long i = row0;                                                                          \
+    for (; i < row1; i += 2) {                                                              \
+      const double *r0 = m + i * k;                                                         \
+      const double *r1 = i + 1 < row1 ? r0 + k : r0; /* an odd last row: done twice */      \
+      V a0 = {0}, b0 = {0}, a1 = {0}, b1 = {0};                                             \
+      long q = 0;                                                                           \
+      for (; q + W <= k; q += W) {                                                          \
+        V u = *(const VU *)(x1 + q), v = *(const VU *)(x2 + q);                             \
+        V m0 = *(const VU *)(r0 + q), m1 = *(const VU *)(r1 + q);                           \
+        a0 += m0 * u;                                                                       \
+        b0 += m0 * v;                                                                       \
+        a1 += m1 * u;                                                                       \
+        b1 += m1 * v;                                                                       \
+      }                                                                                     \
+      double ta0 = 0, tb0 = 0, ta1 = 0, tb1 = 0;                                            \
+      for (int l = 0; l < W; l++) {                                                         \
+        ta0 += a0[l];                                                                       \
+        tb0 += b0[l];                                                                       \
+        ta1 += a1[l];                                                                       \
+        tb1 += b1[l];                                                                       \
+      }                                                                                     \
+      for (; q < k; q++) {                                                                  \
+        ta0 += r0[q] * x1[q];                                                               \
+        tb0 += r0[q] * x2[q];                                                               \
+        ta1 += r1[q] * x1[q];                                                               \
+        tb1 += r1[q] * x2[q];                                                               \
+      }                                                                                     \
+      y1[i] = ta0;                                                                          \
+      y2[i] = tb0;                                                                          \
+      if (i + 1 < row1) {                                                                   \
+        y1[i + 1] = ta1;                                                                    \
+        y2[i + 1] = tb1;                                                                    \
+      }                                                                                     \
+    }                                                                                       \
+  }
+
+CK_GEMV2_ROWS(ck_gemv2_rows_avx2, CK_AVX2, ck_d4, ck_d4u, 4)
+CK_GEMV2_ROWS(ck_gemv2_rows_avx512, CK_AVX512, ck_d8, ck_d8u, 8)
+
+// y1[j] = Σ_p M[p, j] x1[p] and y2[j] = Σ_p M[p, j] x2[p]: strips of 2 W columns of both
+// stay in registers while a block of rows streams past, each load serving both.
+#define CK_GEMV2_TRANSPOSED(NAME, TARGET, V, VU, W)                                         \
+  TARGET void NAME(long col0, long col1, long k, long ld, const double *m, const double *x1, \
+                   const double *x2, double *y1, double *y2) {                              \
+    long block = 32768 / (ld > 0 ? ld : 1);                                                 \
+    block = block < 8 ? 8 : (block > 512 ? 512 : block);                                    \
+    for (long p0 = 0; p0 < k; p0 += block) {                                                \
+      long p1 = p0 + block < k ? p0 + block : k;                                            \
+      int first = p0 == 0;                                                                  \
+      long j = col0;                                                                        \
+      for (; j + 2 * W <= col1; j += 2 * W) {                                               \
+        V a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};                                           \
+        if (!first) {                                                                       \
+          a0 = *(VU *)(y1 + j);                                                             \
+          a1 = *(VU *)(y1 + j + W);                                                         \
+          b0 = *(VU *)(y2 + j);                                                             \
+          b1 = *(VU *)(y2 + j + W);                                                         \
+        }                                                                                   \
+        const double *r = m + p0 * ld + j;                                                  \
+        for (long p = p0; p < p1; p++, r += ld) {                                           \
+          double u = x1[p], v = x2[p];                                                      \
+          V m0 = *(const VU *)(r), m1 = *(const VU *)(r + W);                               \
+          a0 += m0 * u;                                                                     \
+          a1 += m1 * u;                                                                     \
+          b0 += m0 * v;                                                                     \
+          b1 += m1 * v;                                                                     \
+        }                                                                                   \
+        *(VU *)(y1 + j) = a0;                                                               \
+        *(VU *)(y1 + j + W) = a1;                                                           \
+        *(VU *)(y2 + j) = b0;                                                               \
+        *(VU *)(y2 + j + W) = b1;                                                           \
+      }                                                                                     \
+      for (; j < col1; j++) {                                                               \
+        double t1 = 0, t2 = 0;                                                              \
+        const double *r = m + p0 * ld + j;                                                  \
+        for (long p = p0; p < p1; p++, r += ld) {                                           \
+          t1 += r[0] * x1[p];                                                               \
+          t2 += r[0] * x2[p];                                                               \
+        }                                                                                   \
+        y1[j] = first ? t1 : y1[j] + t1;                                                    \
+        y2[j] = first ? t2 : y2[j] + t2;                                                    \
+      }                                                                                     \
+    }                                                                                       \
+  }
+
+CK_GEMV2_TRANSPOSED(ck_gemv2_transposed_avx2, CK_AVX2, ck_d4, ck_d4u, 4)
+CK_GEMV2_TRANSPOSED(ck_gemv2_transposed_avx512, CK_AVX512, ck_d8, ck_d8u, 8)
+
 #else  // Not x86-64: never called (ck_cpu_supports returns 0 for these paths).
 
 void ck_gemm_6x8_avx2(long kc, const double *a, const double *b, double *c, long ldc, int accumulate) {}
@@ -179,4 +272,12 @@ void ck_gemv_rows_avx512(long row0, long row1, long k, const double *m, const do
 void ck_gemv_transposed_avx2(long col0, long col1, long k, long ld, const double *m, const double *x, double *y) {}
 void ck_gemv_transposed_avx512(long col0, long col1, long k, long ld, const double *m, const double *x, double *y) {}
 
+void ck_gemv2_rows_avx2(long row0, long row1, long columns, const double *m, const double *x1, const double *x2,
+                        double *y1, double *y2) {}
+void ck_gemv2_rows_avx512(long row0, long row1, long columns, const double *m, const double *x1, const double *x2,
+                          double *y1, double *y2) {}
+void ck_gemv2_transposed_avx2(long col0, long col1, long rows, long ld, const double *m, const double *x1,
+                              const double *x2, double *y1, double *y2) {}
+void ck_gemv2_transposed_avx512(long col0, long col1, long rows, long ld, const double *m, const double *x1,
+                                const double *x2, double *y1, double *y2) {}
 #endif

@@ -224,6 +224,7 @@ struct FusedElementwiseTests {
       first.tangentProgram(mask: .init(repeating: true, count: n)),
       first.tangentProgram(mask: .init(repeating: true, count: n)).adjointProgram(
         wrt: .init(repeating: true, count: 2 * n + 1)),
+      first.valueAndTangentProgram(mask: .init(repeating: true, count: n)),
     ]
     for program in programs {
       let inputs = (0..<program.inputCount).map { positiveTensor([300], seed: UInt64(60 + $0), minimum: 0.3) }

@@ -69,6 +69,49 @@ struct KernelPathTests {
     }
   }
 
+  @Test(
+    "the matrix-vector pair (a value and its tangent, the matrix read once) matches two naive products on every path",
+    arguments: [false, true])
+  func matrixVectorPairs(transposed: Bool) {
+    for (index, (rows, columns)) in [(1, 1), (3, 5), (7, 33), (45, 1001), (600, 600), (1001, 37), (2, 300)].enumerated()
+    {
+      let m = Tensor(randomNormal: [rows, columns], seed: UInt64(200 + index)).scalars
+      let count = transposed ? rows : columns
+      let x1 = Tensor(randomNormal: [count], seed: UInt64(300 + index)).scalars
+      let x2 = Tensor(randomNormal: [count], seed: UInt64(400 + index)).scalars
+      let outputs = transposed ? columns : rows
+      func naive(_ x: [Double]) -> [Double] {
+        (0..<outputs).map { o in
+          (0..<count).reduce(0) { sum, p in sum + (transposed ? m[p * columns + o] : m[o * columns + p]) * x[p] }
+        }
+      }
+      let (e1, e2) = (naive(x1), naive(x2))
+      for path in Self.paths {
+        for threads in [1, 2] {
+          var y1 = [Double](repeating: .nan, count: outputs)
+          var y2 = [Double](repeating: .nan, count: outputs)
+          m.withUnsafeBufferPointer { pm in
+            x1.withUnsafeBufferPointer { p1 in
+              x2.withUnsafeBufferPointer { p2 in
+                y1.withUnsafeMutableBufferPointer { q1 in
+                  y2.withUnsafeMutableBufferPointer { q2 in
+                    gemvPair(
+                      rows: rows, columns: columns, matrix: pm.baseAddress!, transposed: transposed,
+                      x1: p1.baseAddress!,
+                      x2: p2.baseAddress!, y1: q1.baseAddress!, y2: q2.baseAddress!, maxThreads: threads, path: path)
+                  }
+                }
+              }
+            }
+          }
+          #expect(
+            maxRelativeError(y1, e1) < 1e-12 && maxRelativeError(y2, e2) < 1e-12,
+            "\(path), \(rows) x \(columns), transposed \(transposed), \(threads) threads")
+        }
+      }
+    }
+  }
+
   /// Distance in units in the last place, counting across zero and the subnormals.
   static func ulps(_ a: Double, _ b: Double) -> Double {
     if a.isNaN || b.isNaN { return a.isNaN && b.isNaN ? 0 : .infinity }

@@ -55,5 +55,8 @@ struct ReadmeExampleTests {
     let p: [String: Tensor] = ["w": x, "b": Tensor(0.5)]
     let gp = gradient(at: p) { p in (p["w"]! * p["b"]!).sum() }
     #expect(gp["w"]!.scalars == [0.5, 0.5, 0.5] && gp["b"]!.scalar == 1.5)
+    let terms = ElementwiseFunction { z, y in softplus(z) - y * z }  // fused: one pass,
+    let gl = gradient(at: x) { x in terms.sum(x, Tensor([1, 0, 1])) }  // σ(x) − y
+    #expect((gl - (sigmoid(x) - Tensor([1, 0, 1]))).norm().scalar < 1e-15)
   }
 }

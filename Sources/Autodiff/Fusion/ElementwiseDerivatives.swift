@@ -55,6 +55,22 @@ extension ElementwiseProgram {
     }
   }
 
+  /// The values and the JVP in one program: inputs, the n inputs then one tangent per
+  /// input marked in `mask`; outputs, the m outputs then their m tangents. One pass at a
+  /// dual level whose primals are constants reads the inputs once for both.
+  func valueAndTangentProgram(mask: [Bool]) -> ElementwiseProgram {
+    cached(.valueAndTangent(mask)) {
+      let tangents = tangentProgram(mask: mask, readsValues: false)
+      let builder = ElementwiseBuilder()
+      var map = [Int](repeating: -1, count: instructions.count)
+      for k in instructions.indices { map[k] = builder.copy(instructions[k], map: map) }
+      var tangentMap = [Int](repeating: -1, count: tangents.instructions.count)
+      for k in tangents.instructions.indices { tangentMap[k] = builder.copy(tangents.instructions[k], map: tangentMap) }
+      return builder.finish(
+        outputs: outputs.map { map[$0] } + tangents.outputs.map { tangentMap[$0] }, inputCount: tangents.inputCount)
+    }
+  }
+
   /// The adjoint program of a one-output program for the inputs marked in `wrt`.
   ///
   /// Inputs: the n inputs, the output's value y (unless `readsValue` is false), then the

@@ -107,6 +107,7 @@ final class ElementwiseProgram: Sendable {
 
   enum DerivedKey: Hashable {
     case tangent([Bool], readsValues: Bool)
+    case valueAndTangent([Bool])
     case adjoints([Bool], readsValue: Bool)
     case output(Int)
   }

@@ -570,6 +570,49 @@ private func gemv(
   }
 }
 
+/// (y1, y2) = (M x1, M x2), or (Mᵀ x1, Mᵀ x2) when `transposed`, for a row-major
+/// `rows` x `columns` matrix M read once for both (the CKernels paths; the reference path
+/// runs the single-vector loops twice).
+func gemvPair(
+  rows: Int, columns: Int, matrix: UnsafePointer<Double>, transposed: Bool,
+  x1: UnsafePointer<Double>, x2: UnsafePointer<Double>, y1: UnsafeMutablePointer<Double>,
+  y2: UnsafeMutablePointer<Double>, maxThreads: Int, path: KernelPath
+) {
+  let (p1, p2) = (GEMVPointers(matrix: matrix, x: x1, y: y1), GEMVPointers(matrix: matrix, x: x2, y: y2))
+  let outputs = transposed ? columns : rows
+  let band: @Sendable (Range<Int>) -> Void = { band in
+    switch (path, transposed) {
+    case (.reference, false):
+      gemvRows(band, columns: columns, matrix: p1.matrix, x: p1.x, y: p1.y)
+      gemvRows(band, columns: columns, matrix: p2.matrix, x: p2.x, y: p2.y)
+    case (.reference, true):
+      gemvTransposedColumns(band, rows: rows, stride: columns, matrix: p1.matrix, x: p1.x, y: p1.y)
+      gemvTransposedColumns(band, rows: rows, stride: columns, matrix: p2.matrix, x: p2.x, y: p2.y)
+    case (.avx2, false):
+      ck_gemv2_rows_avx2(band.lowerBound, band.upperBound, columns, p1.matrix, p1.x, p2.x, p1.y, p2.y)
+    case (.avx512, false):
+      ck_gemv2_rows_avx512(band.lowerBound, band.upperBound, columns, p1.matrix, p1.x, p2.x, p1.y, p2.y)
+    case (.avx2, true):
+      ck_gemv2_transposed_avx2(band.lowerBound, band.upperBound, rows, columns, p1.matrix, p1.x, p2.x, p1.y, p2.y)
+    case (.avx512, true):
+      ck_gemv2_transposed_avx512(band.lowerBound, band.upperBound, rows, columns, p1.matrix, p1.x, p2.x, p1.y, p2.y)
+    }
+  }
+  let threads = min(maxThreads, 2 * rows * columns / GEMMTuning.parallelGrain, outputs / (transposed ? 64 : 4))
+  if threads <= 1 {
+    band(0..<outputs)
+    return
+  }
+  parallelFor(iterations: threads, maxThreads: threads) { w in
+    if transposed {  // bands of whole 32-column strips, as `gemvTransposed`'s
+      let strips = (outputs + 31) / 32
+      band(min(outputs, strips * w / threads * 32)..<min(outputs, strips * (w + 1) / threads * 32))
+    } else {
+      band(outputs * w / threads..<outputs * (w + 1) / threads)
+    }
+  }
+}
+
 private struct GEMVPointers: @unchecked Sendable {
   var matrix: UnsafePointer<Double>, x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>
 }

@@ -25,3 +25,31 @@ func matrixMultiplyKernel(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB
   }
   return Tensor(shape: [m, n], storage: result)
 }
+
+/// (op(A) u, op(A) v) for a rank-2 constant A and two vectors, A read once for both: the
+/// value and the tangent of a matrix-vector product at a forward-mode level.
+///
+/// - Parameters:
+///   - a: an m x k matrix, or k x m when `transposeA`.
+///   - u: a vector of k values.
+///   - v: a vector of k values.
+/// - Returns: the two products, vectors of m values.
+/// - Complexity: O(m k), one pass over A.
+@usableFromInline
+func matrixVectorPairKernel(_ a: Tensor, transposeA: Bool, _ u: Tensor, _ v: Tensor) -> (Tensor, Tensor) {
+  let (rows, columns) = (a.shape[0], a.shape[1])
+  let m = transposeA ? columns : rows
+  let first = TensorStorage.make(repeating: 0, count: m)
+  let second = TensorStorage.make(repeating: 0, count: m)
+  a.withUnsafeScalars { pa in
+    u.withUnsafeScalars { pu in
+      v.withUnsafeScalars { pv in
+        guard let baseA = pa.baseAddress, let baseU = pu.baseAddress, let baseV = pv.baseAddress else { return }
+        gemvPair(
+          rows: rows, columns: columns, matrix: baseA, transposed: transposeA, x1: baseU, x2: baseV, y1: first.base,
+          y2: second.base, maxThreads: Parallelism.maximumThreads, path: KernelPath.current)
+      }
+    }
+  }
+  return (Tensor(shape: [m], storage: first), Tensor(shape: [m], storage: second))
+}

@@ -230,6 +230,12 @@ struct FusedElementwise: NaryPrimitive {
     return applyFused(tangentProgram, operands + values + given).map { $0.broadcastedIfNeeded(to: resultShape) }
   }
 
+  /// The values and the tangents in one pass (single tangents only).
+  @usableFromInline
+  func valueAndJVP(operands: [Tensor], tangents: [Tensor?]) -> (values: [Tensor], tangents: [Tensor])? {
+    fusedValueAndJVP(program, operands, tangents, shape: shape, summing: false)
+  }
+
   /// The adjoint program of output k, ȳ ∂y_k/∂xᵢ for every marked operand in one pass,
   /// each summed back to its operand's shape.
   @usableFromInline
@@ -275,6 +281,12 @@ struct FusedSum: NaryPrimitive {
     }
   }
 
+  /// The sums of the values and of the tangents in one pass (single tangents only).
+  @usableFromInline
+  func valueAndJVP(operands: [Tensor], tangents: [Tensor?]) -> (values: [Tensor], tangents: [Tensor])? {
+    fusedValueAndJVP(program, operands, tangents, shape: shape, summing: true)
+  }
+
   /// The adjoint program of output k with the cotangent as a scalar: ȳ ∂y_k/∂xᵢ for every
   /// marked operand in one pass.
   @usableFromInline
@@ -287,4 +299,22 @@ struct FusedSum: NaryPrimitive {
     }
     return result
   }
+}
+
+/// `program`'s values (or sums) and tangents in one pass of its value-and-tangent program,
+/// for constant operands and single constant tangents of the operands' shapes; nil for a
+/// batch.
+func fusedValueAndJVP(
+  _ program: ElementwiseProgram, _ operands: [Tensor], _ tangents: [Tensor?], shape: [Int], summing: Bool
+) -> (values: [Tensor], tangents: [Tensor])? {
+  var given: [Tensor] = []
+  for (operand, tangent) in zip(operands, tangents) {
+    guard let tangent else { continue }
+    guard tangent.shape == operand.shape else { return nil }  // a batch
+    given.append(tangent)
+  }
+  let both = program.valueAndTangentProgram(mask: tangents.map { $0 != nil })
+  let results = evaluateElementwiseProgram(both, operands + given, shape: shape, summing: summing)
+  let m = program.outputs.count
+  return (Array(results[..<m]), Array(results[m...]))
 }

@@ -97,6 +97,16 @@ struct MatrixVectorProduct: BinaryPrimitive {
     }
   }
 
+  /// A constant matrix and a vector with a single tangent: op(A) v and op(A) dv in one
+  /// pass over A (forward-over-reverse HVPs of dense models make these products in pairs).
+  @inlinable func valueAndJVP(a: Tensor, b v: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> (
+    value: Tensor, tangent: Tensor
+  )? {
+    guard tangentA == nil, let dv = tangentB, dv.shape == v.shape, a.rank == 2, v.rank == 1 else { return nil }
+    let (value, tangent) = matrixVectorPairKernel(a, transposeA: transposeA, v, dv)
+    return (value, tangent)
+  }
+
   /// op(dA_i) v for all i is one matrix-vector product with the rows stacked; op(A) dv_i
   /// for all i is the matrix product dv op(A)ᵀ ([B, n] times [n, m]).
   @inlinable func batchedJVP(a: Tensor, b v: Tensor, value: Tensor, tangentsA: Tensor?, tangentsB: Tensor?) -> Tensor {

@@ -51,6 +51,16 @@ protocol BinaryPrimitive {
   func batchedJVP(a: Tensor, b: Tensor, value: Tensor, tangentsA: Tensor?, tangentsB: Tensor?) -> Tensor
   /// The adjoints of a and b; only those asked for (`wrtA`, `wrtB`) need be computed.
   func vjp(a: Tensor, b: Tensor, value: Tensor, cotangent: Tensor, wrtA: Bool, wrtB: Bool) -> (Tensor?, Tensor?)
+  /// The value and `jvp` together, for constant operands and single constant tangents,
+  /// when the primitive does both in one pass (a matrix read once for the value and the
+  /// tangent); nil otherwise.
+  func valueAndJVP(a: Tensor, b: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> (value: Tensor, tangent: Tensor)?
+}
+
+extension BinaryPrimitive {
+  @inlinable func valueAndJVP(a: Tensor, b: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> (
+    value: Tensor, tangent: Tensor
+  )? { nil }
 }
 
 extension BinaryPrimitive {
@@ -105,6 +115,12 @@ func apply<P: BinaryPrimitive>(_ primitive: P, _ a: Tensor, _ b: Tensor) -> Tens
   let lift = (liftA ?? liftB).unsafelyUnwrapped
   let primalA = liftA?.primal ?? a
   let primalB = liftB?.primal ?? b
+  if lift.tape == nil, primalA.isConstant, primalB.isConstant, liftA?.tangent?.isConstant ?? true,
+    liftB?.tangent?.isConstant ?? true,
+    let both = primitive.valueAndJVP(a: primalA, b: primalB, tangentA: liftA?.tangent, tangentB: liftB?.tangent)
+  {
+    return Tensor(dual: both.value, tangent: both.tangent, tag: tag)
+  }
   let value = apply(primitive, primalA, primalB)
   if lift.tape == nil {
     let tangent = lift.tangent.unsafelyUnwrapped
@@ -137,6 +153,16 @@ protocol NaryPrimitive {
   /// The adjoints, through output `output` alone, of the operands marked in `wrt` (nil
   /// elsewhere, or where zero).
   func vjp(operands: [Tensor], values: [Tensor], output: Int, cotangent: Tensor, wrt: [Bool]) -> [Tensor?]
+  /// The values and `jvp` together, for constant operands and single constant tangents,
+  /// when the primitive can do both in one pass; nil otherwise.
+  func valueAndJVP(operands: [Tensor], tangents: [Tensor?]) -> (values: [Tensor], tangents: [Tensor])?
+}
+
+extension NaryPrimitive {
+  @usableFromInline func valueAndJVP(operands: [Tensor], tangents: [Tensor?]) -> (values: [Tensor], tangents: [Tensor])?
+  {
+    nil
+  }
 }
 
 /// Applies a primitive of any number of operands and outputs at every level they live at.
@@ -149,8 +175,14 @@ func apply<P: NaryPrimitive>(_ primitive: P, _ operands: [Tensor]) -> [Tensor] {
   if tag == 0 { return primitive.evaluate(operands) }
   let lifts = operands.map { $0.tag == tag ? $0.lift : nil }
   let primals = operands.indices.map { lifts[$0]?.primal ?? operands[$0] }
-  let values = apply(primitive, primals)
   let lift = lifts.first { $0 != nil }.unsafelyUnwrapped.unsafelyUnwrapped
+  if lift.tape == nil, primals.allSatisfy(\.isConstant),
+    lifts.allSatisfy({ $0?.tangent.map { $0.isConstant } ?? true }),
+    let both = primitive.valueAndJVP(operands: primals, tangents: lifts.map { $0?.tangent })
+  {
+    return zip(both.values, both.tangents).map { Tensor(dual: $0, tangent: $1, tag: tag) }
+  }
+  let values = apply(primitive, primals)
   if lift.tape == nil {
     let tangents = primitive.jvp(operands: primals, values: values, tangents: lifts.map { $0?.tangent })
     return zip(values, tangents).map { Tensor(dual: $0, tangent: $1, tag: tag) }

@@ -50,6 +50,17 @@ void ck_gemv_rows_avx512(long row0, long row1, long columns, const double *m, co
 /// y[j] = Σ_p M[p, j] x[p] for columns [col0, col1) of a row-major `rows` × `ld` matrix.
 void ck_gemv_transposed_avx2(long col0, long col1, long rows, long ld, const double *m, const double *x, double *y);
 void ck_gemv_transposed_avx512(long col0, long col1, long rows, long ld, const double *m, const double *x, double *y);
+/// The same for two vectors at once, the matrix read once for both: y1 = M x1 and y2 = M x2
+/// for rows [row0, row1), and y1 = Mᵀ x1, y2 = Mᵀ x2 for columns [col0, col1) (a value and
+/// its tangent at a forward-mode level).
+void ck_gemv2_rows_avx2(long row0, long row1, long columns, const double *m, const double *x1, const double *x2,
+                        double *y1, double *y2);
+void ck_gemv2_rows_avx512(long row0, long row1, long columns, const double *m, const double *x1, const double *x2,
+                          double *y1, double *y2);
+void ck_gemv2_transposed_avx2(long col0, long col1, long rows, long ld, const double *m, const double *x1,
+                              const double *x2, double *y1, double *y2);
+void ck_gemv2_transposed_avx512(long col0, long col1, long rows, long ld, const double *m, const double *x1,
+                                const double *x2, double *y1, double *y2);
 
 // MARK: - Elementwise transcendental functions
 //
