@@ -50,7 +50,7 @@ struct GuideExamplesTests {
     let terms = ElementwiseFunction { a, b in 100 * (b - a.squared()).squared() + (1 - a).squared() }
     let rosenbrock: (Tensor) -> Tensor = { x in
       let d = x.scalarCount
-      return terms(x.slicing(0..<(d - 1)), x.slicing(1..<d)).sum()  // slices of a range copy nothing
+      return terms.sum(x.slicing(0..<(d - 1)), x.slicing(1..<d))  // Σ terms; slices of a range copy nothing
     }
     let point = Tensor(randomNormal: [100_000], seed: 1)
     let fastGradient = gradient(at: point, of: rosenbrock)  // as the unfused form, to rounding

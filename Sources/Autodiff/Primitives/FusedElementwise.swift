@@ -101,7 +101,8 @@ public struct ElementwiseExpression {
 ///
 /// ```swift
 /// let terms = ElementwiseFunction { a, b in 100 * (b - a.squared()).squared() + (1 - a).squared() }
-/// let rosenbrock = terms(x.slicing(0..<(d - 1)), x.slicing(1..<d)).sum()
+/// let values = terms(x.slicing(0..<(d - 1)), x.slicing(1..<d))      // the terms
+/// let rosenbrock = terms.sum(x.slicing(0..<(d - 1)), x.slicing(1..<d))  // Σ, never stored
 /// ```
 ///
 /// The value and every derivative equal those of the same expression written with
