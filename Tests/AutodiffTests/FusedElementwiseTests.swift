@@ -285,6 +285,7 @@ struct FusedElementwiseTests {
   func derivedRules() {
     let f = ElementwiseFunction { x in tanh(x) }
     let adjoint = f.program.adjointProgram(wrt: [true])
+    #expect(adjoint.inputCount == 3)  // x, y, ȳ
     // ȳ (1 − y²) from the value y (input 1) and the cotangent (input 2): no tanh.
     #expect(
       !adjoint.instructions.contains { if case .unary(.tanh, _) = $0 { true } else { false } }, "\(adjoint.listing)")
@@ -313,6 +314,61 @@ struct FusedElementwiseTests {
     // The same tracer passed as several operands accumulates its adjoints.
     let g = gradient(at: Tensor([1.5, 2])) { x in f(x, x, x, x, x).sum() }
     expectClose(g, Tensor([3 * 1.5 * 1.5, 3 * 2 * 2]), tolerance: agreement)
+  }
+
+  @Test("one function differentiated on many threads at once: its caches are shared safely, every result exact")
+  func concurrentUse() async {
+    // A fresh function: its derived programs and plans are built while the threads race.
+    let f = ElementwiseFunction { a, b in tanh(a) * b + softplus(a - b) }
+    let x = randomTensor([2, 300], seed: 90)
+    let v = randomTensor([2, 300], seed: 91)
+    let objective: @Sendable (Tensor) -> Tensor = { x in f.sum(x.slicing(0..<1), x.slicing(1..<2)) }
+    let serial = HVPMode.allCases.map { hvp(at: x, direction: v, mode: $0, of: objective).scalars }
+    let results = await withTaskGroup(of: (Int, [Double]).self) { group in
+      for task in 0..<12 {
+        group.addTask {
+          let mode = HVPMode.allCases[task % 3]
+          return (task % 3, hvp(at: x, direction: v, mode: mode, of: objective).scalars)
+        }
+      }
+      var collected: [(Int, [Double])] = []
+      for await result in group { collected.append(result) }
+      return collected
+    }
+    #expect(results.count == 12)
+    for (mode, scalars) in results { #expect(scalars == serial[mode]) }
+  }
+
+  @Test("an expression carried out of one function's body into another's stops with a message")
+  func foreignExpression() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      var leaked: ElementwiseExpression?
+      _ = ElementwiseFunction { x in
+        leaked = x
+        return x
+      }
+      _ = ElementwiseFunction { y in y + leaked! }
+    }
+    let message = String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+    #expect(message.contains("an expression of another function's body"))
+  }
+
+  @Test("a several-output program on a tape: one joint node, swept again and again by one pullback")
+  func jointNodeSweptTwice() {
+    let f = ElementwiseFunction { a, b in 100 * (b - a.squared()).squared() + (1 - a).squared() }
+    let x = randomTensor([40], seed: 92)
+    let objective: (Tensor) -> Tensor = { x in f.sum(x.slicing(0..<39), x.slicing(1..<40)) }
+    // The gradient's adjoint program has two outputs (one per slice), recorded on the
+    // pullback's tape; its pullback is the Hessian, applied to two directions in turn.
+    let hessianTimes = pullback(at: x) { x in gradient(at: x, of: objective) }
+    let reference = hessian(at: x) { x in
+      let (a, b) = (x.slicing(0..<39), x.slicing(1..<40))
+      return (100 * (b - a.squared()).squared() + (1 - a).squared()).sum()
+    }
+    for seed in [93, 94, 95] as [UInt64] {
+      let v = randomTensor([40], seed: seed)
+      expectClose(hessianTimes(v), matmul(reference, v), tolerance: 1e-10, "direction \(seed)")
+    }
   }
 
   @Test("calling with the wrong number of tensors stops with a message naming both counts")

@@ -4,24 +4,13 @@
 //
 // A derived program reads the original inputs, then the original outputs' values (so a rule
 // that needs y = f(x), such as exp's or tanh's, reads it instead of computing it again),
-// then the tangents or the cotangent. A program may have several outputs (the adjoints of
-// all inputs, say); its JVP computes all their tangents in one pass, and its adjoints are
-// taken of one output at a time (`selecting(output:)`). Because a derived program is itself an elementwise
+// then the tangents or the cotangents. A program may have several outputs (the adjoints of
+// all inputs, say); its JVP computes all their tangents in one pass, and its adjoint
+// program takes the cotangents of all of them at once. Because a derived program is itself an elementwise
 // program, it is evaluated in one pass and differentiated again the same way: a fused
 // function has fused derivatives at every order.
 
 extension ElementwiseProgram {
-  /// The program computing output `k` alone (the same inputs).
-  func selecting(output k: Int) -> ElementwiseProgram {
-    if outputs.count == 1 { return self }
-    return cached(.output(k)) {
-      let builder = ElementwiseBuilder()
-      var map = [Int](repeating: -1, count: instructions.count)
-      for j in instructions.indices { map[j] = builder.copy(instructions[j], map: map) }
-      return builder.finish(outputs: [map[outputs[k]]], inputCount: inputCount)
-    }
-  }
-
   /// The JVP program for tangents of the inputs marked in `mask`.
   ///
   /// Inputs: the n inputs, the m outputs' values (unless `readsValues` is false: then the
@@ -71,21 +60,25 @@ extension ElementwiseProgram {
     }
   }
 
-  /// The adjoint program of a one-output program for the inputs marked in `wrt`.
+  /// The adjoint program for the inputs marked in `wrt`, through the outputs marked in
+  /// `seeds` (all of them by default).
   ///
-  /// Inputs: the n inputs, the output's value y (unless `readsValue` is false), then the
-  /// cotangent ȳ. Outputs: ȳ ∂y/∂xᵢ for each marked input, in order (the constant 0 for an
-  /// input y does not depend on).
-  func adjointProgram(wrt: [Bool], readsValue: Bool = true) -> ElementwiseProgram {
-    require(outputs.count == 1, "elementwise program: adjoints are taken of one output at a time")
-    return cached(.adjoints(wrt, readsValue: readsValue)) {
+  /// Inputs: the n inputs, the m outputs' values (unless `readsValues` is false), then one
+  /// cotangent ȳ_k per seeded output, in order. Outputs: Σ_k ȳ_k ∂y_k/∂xᵢ for each marked
+  /// input, in order (the constant 0 for an input no seeded output depends on).
+  func adjointProgram(wrt: [Bool], seeds: [Bool]? = nil, readsValues: Bool = true) -> ElementwiseProgram {
+    let seeds = seeds ?? [Bool](repeating: true, count: outputs.count)
+    return cached(.adjoints(wrt, seeds: seeds, readsValues: readsValues)) {
       let builder = ElementwiseBuilder()
-      let map = copyForDerivative(into: builder, readsValues: readsValue)
-      let output = outputs[0]
-      let cotangentInput = inputCount + (readsValue ? 1 : 0)
+      let map = copyForDerivative(into: builder, readsValues: readsValues)
+      var next = inputCount + (readsValues ? outputs.count : 0)
       var adjoints = [Int?](repeating: nil, count: instructions.count)
-      adjoints[output] = builder.input(cotangentInput)
-      for k in stride(from: output, through: 0, by: -1) {
+      for (k, output) in outputs.enumerated() where seeds[k] {
+        let seed = builder.input(next)
+        next += 1
+        adjoints[output] = adjoints[output].map { builder.binary(.add, $0, seed) } ?? seed
+      }
+      for k in stride(from: instructions.count - 1, through: 0, by: -1) {
         guard let bar = adjoints[k] else { continue }
         for (position, operand) in instructions[k].operands.enumerated() {
           guard let term = pushforward(k, position, bar, builder, map) else { continue }
@@ -95,7 +88,7 @@ extension ElementwiseProgram {
       let outputs = (0..<inputCount).filter { wrt[$0] }.map { i in
         instruction(readingInput: i).flatMap { adjoints[$0] } ?? builder.constant(0)
       }
-      return builder.finish(outputs: outputs, inputCount: cotangentInput + 1)
+      return builder.finish(outputs: outputs, inputCount: next)
     }
   }
 

@@ -108,7 +108,7 @@ final class ElementwiseProgram: Sendable {
   enum DerivedKey: Hashable {
     case tangent([Bool], readsValues: Bool)
     case valueAndTangent([Bool])
-    case adjoints([Bool], readsValue: Bool)
+    case adjoints([Bool], seeds: [Bool], readsValues: Bool)
     case output(Int)
   }
   let derived = Mutex<[DerivedKey: ElementwiseProgram]>([:])

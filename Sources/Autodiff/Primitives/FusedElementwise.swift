@@ -237,12 +237,12 @@ struct FusedElementwise: NaryPrimitive {
     fusedValueAndJVP(program, operands, tangents, shape: shape, summing: false)
   }
 
-  /// The adjoint program of output k, ȳ ∂y_k/∂xᵢ for every marked operand in one pass,
-  /// each summed back to its operand's shape.
+  /// The adjoint program, Σ_k ȳ_k ∂y_k/∂xᵢ for every marked operand in one pass, each
+  /// summed back to its operand's shape.
   @usableFromInline
-  func vjp(operands: [Tensor], values: [Tensor], output: Int, cotangent: Tensor, wrt: [Bool]) -> [Tensor?] {
-    let adjointProgram = program.selecting(output: output).adjointProgram(wrt: wrt)
-    let adjoints = applyFused(adjointProgram, operands + [values[output], cotangent])
+  func vjp(operands: [Tensor], values: [Tensor], cotangents: [Tensor?], wrt: [Bool]) -> [Tensor?] {
+    let adjointProgram = program.adjointProgram(wrt: wrt, seeds: cotangents.map { $0 != nil })
+    let adjoints = applyFused(adjointProgram, operands + values + cotangents.compactMap { $0 })
     var result = [Tensor?](repeating: nil, count: operands.count)
     for (j, i) in operands.indices.filter({ wrt[$0] }).enumerated() where !adjointProgram.outputIsZero(j) {
       result[i] = adjoints[j].unbroadcasted(to: operands[i].shape)
@@ -288,12 +288,13 @@ struct FusedSum: NaryPrimitive {
     fusedValueAndJVP(program, operands, tangents, shape: shape, summing: true)
   }
 
-  /// The adjoint program of output k with the cotangent as a scalar: ȳ ∂y_k/∂xᵢ for every
+  /// The adjoint program with the cotangents as scalars: Σ_k ȳ_k ∂y_k/∂xᵢ for every
   /// marked operand in one pass.
   @usableFromInline
-  func vjp(operands: [Tensor], values: [Tensor], output: Int, cotangent: Tensor, wrt: [Bool]) -> [Tensor?] {
-    let adjointProgram = program.selecting(output: output).adjointProgram(wrt: wrt, readsValue: false)
-    let adjoints = applyFused(adjointProgram, operands + [cotangent])
+  func vjp(operands: [Tensor], values: [Tensor], cotangents: [Tensor?], wrt: [Bool]) -> [Tensor?] {
+    let adjointProgram = program.adjointProgram(
+      wrt: wrt, seeds: cotangents.map { $0 != nil }, readsValues: false)
+    let adjoints = applyFused(adjointProgram, operands + cotangents.compactMap { $0 })
     var result = [Tensor?](repeating: nil, count: operands.count)
     for (j, i) in operands.indices.filter({ wrt[$0] }).enumerated() where !adjointProgram.outputIsZero(j) {
       result[i] = adjoints[j].broadcastedIfNeeded(to: shape).unbroadcasted(to: operands[i].shape)

@@ -150,9 +150,9 @@ protocol NaryPrimitive {
   /// all single (each of its operand's shape) or all batches ([B] + the operand's shape,
   /// the results [B] + the values' shapes).
   func jvp(operands: [Tensor], values: [Tensor], tangents: [Tensor?]) -> [Tensor]
-  /// The adjoints, through output `output` alone, of the operands marked in `wrt` (nil
-  /// elsewhere, or where zero).
-  func vjp(operands: [Tensor], values: [Tensor], output: Int, cotangent: Tensor, wrt: [Bool]) -> [Tensor?]
+  /// The adjoints of the operands marked in `wrt` (nil elsewhere, or where zero), given a
+  /// cotangent for each output (nil: zero; at least one is given).
+  func vjp(operands: [Tensor], values: [Tensor], cotangents: [Tensor?], wrt: [Bool]) -> [Tensor?]
   /// The values and `jvp` together, for constant operands and single constant tangents,
   /// when the primitive can do both in one pass; nil otherwise.
   func valueAndJVP(operands: [Tensor], tangents: [Tensor?]) -> (values: [Tensor], tangents: [Tensor])?
@@ -166,8 +166,10 @@ extension NaryPrimitive {
 }
 
 /// Applies a primitive of any number of operands and outputs at every level they live at.
-/// On a tape each output is a node of its own; a node with more than two parents is
-/// recorded as a chain of routing nodes (`Tape.append(parents:pullback:)`).
+/// On a tape a node with more than two parents is recorded as a chain of routing nodes
+/// (`Tape.append(parents:pullback:)`); several outputs are a node each, whose pullbacks
+/// only collect their cotangents for one joint node, recorded before them (so swept after
+/// them), which runs the VJP once for all of them.
 @usableFromInline
 func apply<P: NaryPrimitive>(_ primitive: P, _ operands: [Tensor]) -> [Tensor] {
   var tag = 0
@@ -191,10 +193,25 @@ func apply<P: NaryPrimitive>(_ primitive: P, _ operands: [Tensor]) -> [Tensor] {
   let wrt = lifts.map { $0 != nil }
   let traced = operands.indices.filter { wrt[$0] }
   let parents = traced.map { lifts[$0].unsafelyUnwrapped.node }
-  return values.indices.map { k in
+  if values.count == 1 {
     let node = tape.append(parents: parents) { cotangent in
-      let adjoints = primitive.vjp(operands: primals, values: values, output: k, cotangent: cotangent, wrt: wrt)
+      let adjoints = primitive.vjp(operands: primals, values: values, cotangents: [cotangent], wrt: wrt)
       return traced.map { adjoints[$0] }
+    }
+    return [Tensor(tracer: values[0], tape: tape, node: node, tag: tag)]
+  }
+  let collected = RoutedAdjoints()
+  collected.adjoints = [Tensor?](repeating: nil, count: values.count)
+  let joint = tape.append(parents: parents) { _ in
+    let cotangents = collected.adjoints
+    collected.adjoints = [Tensor?](repeating: nil, count: cotangents.count)  // for the next sweep
+    let adjoints = primitive.vjp(operands: primals, values: values, cotangents: cotangents, wrt: wrt)
+    return traced.map { adjoints[$0] }
+  }
+  return values.indices.map { k in
+    let node = tape.append(first: joint, second: -1) { cotangent in
+      collected.adjoints[k] = cotangent
+      return (Tensor.unused, nil)  // the joint node's cue
     }
     return Tensor(tracer: values[k], tape: tape, node: node, tag: tag)
   }
