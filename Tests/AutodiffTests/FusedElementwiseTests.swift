@@ -273,12 +273,45 @@ struct FusedElementwiseTests {
 
   @Test("programs are simplified: shared subexpressions, folded constants, identities removed")
   func simplification() {
-    let f = ElementwiseFunction { x, y in (x * y + 0) * 1 + (y * x) * (2 - 1) + -(-x) / 1 }
+    let f = ElementwiseFunction { x, y in (x * y + (-0.0)) * 1 + (y * x) * (2 - 1) + -(-x) / 1 }
     // x·y is shared (operands ordered), the constants fold, and what remains is
     // inputs 0 and 1, x·y, x·y + x·y, and + x.
     #expect(f.program.instructions.count == 5, "\(f.program.listing)")
-    let identity = ElementwiseFunction { x in x + 0 }
+    let identity = ElementwiseFunction { x in (x + (-0.0)) - 0.0 }
     #expect(identity.program.instructions == [.input(0)])
+    // x + 0 is not x at x = −0: kept.
+    #expect(ElementwiseFunction { x in x + 0 }.program.instructions.count == 3)
+  }
+
+  @Test("signed zeros and infinities come out as in the unfused operations")
+  func signedZeros() {
+    let z = Tensor([-0.0, 0.0, 1.0])
+    let cases: [(ElementwiseFunction, (Tensor, Tensor) -> Tensor)] = [
+      (ElementwiseFunction { x, _ in 1 / (x + 0) }, { x, _ in 1 / (x + 0) }),
+      (ElementwiseFunction { x, _ in 1 / (0 - x) }, { x, _ in 1 / (0 - x) }),
+      (ElementwiseFunction { p, q in 1 / -(p - q) }, { p, q in 1 / -(p - q) }),
+      (ElementwiseFunction { p, b in 1 / (-p - b) }, { p, b in 1 / (-p - b) }),
+      (ElementwiseFunction { x, _ in 1 / (x - (-0.0)) }, { x, _ in 1 / (x - (-0.0)) }),
+    ]
+    for (index, (fused, plain)) in cases.enumerated() {
+      let (p, q) = index == 3 ? (Tensor([1.0, -2.0, 0.0]), Tensor([-1.0, 2.0, -0.0])) : (z, z)
+      let expected = plain(p, q).scalars
+      let actual = fused(p, q).scalars
+      #expect(
+        zip(actual, expected).allSatisfy { $0.bitPattern == $1.bitPattern }, "case \(index): \(actual) vs \(expected)")
+    }
+  }
+
+  @Test("a short tile is broadcast first; a long one is read in place")
+  func shortTiles() {
+    let f = ElementwiseFunction { a, b in a * b + b }
+    let a = randomTensor([500, 2], seed: 96)
+    let bias = Tensor([0.5, -1.5])
+    expectClose(f(a, bias), a * bias + bias, tolerance: 1e-15)
+    #expect(!elementwiseReadsDirectly([2], as: [500, 2]))
+    #expect(elementwiseReadsDirectly([128], as: [256, 128]))
+    let g = gradient(at: bias) { b in f.sum(a, b) }
+    expectClose(g, (a + 1).sum(alongAxes: 0).reshaped(to: [2]), tolerance: 1e-13)
   }
 
   @Test("derived rules read the value rather than recomputing it, and are cached")

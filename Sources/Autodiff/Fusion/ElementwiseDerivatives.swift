@@ -1,6 +1,9 @@
 // The derivative rules of elementwise programs, as programs: symbolic differentiation of a
-// straight-line program, forward (the JVP) and backward (the adjoints), with the same rule
-// per operation as the unfused primitive (`UnaryMath.swift`, `Arithmetic.swift`).
+// straight-line program, forward (the JVP) and backward (the adjoints), with the rule of
+// the unfused primitive for each operation (`UnaryMath.swift`, `Arithmetic.swift`), up to
+// the grouping of products and quotients (a quotient's rule for its divisor is
+// −d (y / b) here, −(y d) / b in `Divide`'s JVP): equal to rounding, and near the ends of
+// the range one grouping may overflow where the other does not.
 //
 // A derived program reads the original inputs, then the original outputs' values (so a rule
 // that needs y = f(x), such as exp's or tanh's, reads it instead of computing it again),

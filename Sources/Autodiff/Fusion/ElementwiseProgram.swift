@@ -172,14 +172,17 @@ final class ElementwiseProgram: Sendable {
 }
 
 /// Builds an elementwise program instruction by instruction, sharing common
-/// subexpressions, folding constants, removing identities (x + 0, x · 1, x / 1, −(−x)) and
-/// moving signs and constant factors outward (a + (−b) = a − b, (c₁ a)(c₂ b) = c₁c₂ (a b)),
-/// which the symbolic derivatives produce in numbers: every instruction saved is a pass
-/// over a block per value.
+/// subexpressions, folding constants, removing identities (x + (−0), x − 0, x · 1, x / 1,
+/// −(−x)) and moving signs and constant factors outward (a + (−b) = a − b,
+/// (c₁ a)(c₂ b) = c₁c₂ (a b)), which the symbolic derivatives produce in numbers: every
+/// instruction saved is a pass over a block per value.
 ///
-/// Exact except where constant factors are regrouped (c₁ (c₂ x) becomes (c₁c₂) x: a
-/// rounding's difference). Not simplified: x · 0 and x − x (NaN and ∞ must propagate as in
-/// the unfused operations).
+/// Exact, signed zeros included (x + 0 is not x at x = −0, so only x + (−0) is dropped),
+/// except where constant factors are regrouped: c₁ (c₂ x) becomes (c₁c₂) x (folded only
+/// when c₁c₂ is a normal number) and (c p) q becomes c (p q). That is a rounding's
+/// difference, and near the ends of the range an overflow or underflow where the written
+/// order had none, or the reverse. Not simplified: x · 0 and x − x (NaN and ∞ must
+/// propagate as in the unfused operations).
 @usableFromInline
 final class ElementwiseBuilder {
   @usableFromInline var instructions: [ElementwiseInstruction] = []
@@ -224,7 +227,6 @@ final class ElementwiseBuilder {
     if operation == .negate {
       if let inner = negated(a) { return inner }  // −(−x) = x
       if let (c, x) = scaled(a) { return binary(.multiply, constant(-c), x) }  // −(c x) = (−c) x
-      if case .binary(.subtract, let p, let q) = instructions[a] { return binary(.subtract, q, p) }  // −(p − q)
     }
     return emit(.unary(operation, a))
   }
@@ -236,16 +238,15 @@ final class ElementwiseBuilder {
     if let ca, let cb { return constant(operation(ca, cb)) }
     switch operation {
     case .add:
-      if ca == 0 { return b }
-      if cb == 0 { return a }
+      if let ca, ca == 0, ca.sign == .minus { return b }  // (−0) + b = b, signed zeros too
+      if let cb, cb == 0, cb.sign == .minus { return a }
       if let q = negated(b) { return binary(.subtract, a, q) }  // a + (−q) = a − q
       if let p = negated(a) { return binary(.subtract, b, p) }  // (−p) + b = b − p
       return emit(.binary(.add, Swift.min(a, b), Swift.max(a, b)))
     case .subtract:
-      if cb == 0 { return a }
-      if ca == 0 { return unary(.negate, b) }
+      if let cb, cb == 0, cb.sign == .plus { return a }  // a − (+0) = a
+      if let ca, ca == 0, ca.sign == .minus { return unary(.negate, b) }  // (−0) − b = −b
       if let q = negated(b) { return binary(.add, a, q) }  // a − (−q) = a + q
-      if let p = negated(a) { return unary(.negate, binary(.add, p, b)) }  // (−p) − b = −(p + b)
       return emit(.binary(.subtract, a, b))
     case .multiply:
       if ca == 1 { return b }
@@ -256,8 +257,8 @@ final class ElementwiseBuilder {
       // (−p) b = −(p b), (c p) b = c (p b), c₁ (c₂ q) = (c₁ c₂) q.
       if let p = negated(a) { return unary(.negate, binary(.multiply, p, b)) }
       if let q = negated(b) { return unary(.negate, binary(.multiply, a, q)) }
-      if let ca, let (c, q) = scaled(b) { return binary(.multiply, constant(ca * c), q) }
-      if let cb, let (c, p) = scaled(a) { return binary(.multiply, constant(cb * c), p) }
+      if let ca, let (c, q) = scaled(b), (ca * c).isNormal { return binary(.multiply, constant(ca * c), q) }
+      if let cb, let (c, p) = scaled(a), (cb * c).isNormal { return binary(.multiply, constant(cb * c), p) }
       if ca == nil, cb == nil {
         if let (c, p) = scaled(a) { return binary(.multiply, constant(c), binary(.multiply, p, b)) }
         if let (c, q) = scaled(b) { return binary(.multiply, constant(c), binary(.multiply, a, q)) }

@@ -9,19 +9,27 @@ import Foundation
 // the unfused primitives use them); one pass over the inputs and outputs, the
 // intermediates living in a few cache-resident blocks (`blockSize` values each, reused
 // as soon as their last reader has run); instructions whose operands are all scalars
-// computed once, not per value.
+// computed once, not per value (with glibc's functions, on every path: a transcendental
+// of a scalar input may differ by the vector functions' 1 to 3 ulp from the same value
+// broadcast).
 
 /// Values per block: with the dozen or so live intermediates of a typical derivative
 /// program, the blocks stay in the 32 KiB L1 data cache.
 @usableFromInline let elementwiseBlockSize = 256
 
+/// The shortest tile read in place (see `elementwiseReadsDirectly`).
+@usableFromInline let elementwiseShortestTile = 64
+
 /// Whether an operand of `shape` can be read by the evaluator as it is against an output
-/// of shape `target` (all values, one value, or a tile along the leading axes).
+/// of shape `target` (all values, one value, or a tile along the leading axes of at least
+/// `elementwiseShortestTile` values: blocks stop at a tile's end, and blocks of a few values
+/// would cost more in dispatch than broadcasting the tile first).
 @usableFromInline
 func elementwiseReadsDirectly(_ shape: [Int], as target: [Int]) -> Bool {
   if shape == target { return true }
   let count = shape.reduce(1, *)
   if count == 1 { return true }
+  if count < elementwiseShortestTile && count != target.reduce(1, *) { return false }
   var trimmed = shape[...]
   while trimmed.first == 1 { trimmed = trimmed.dropFirst() }
   return trimmed.count <= target.count && Array(target.suffix(trimmed.count)) == Array(trimmed)

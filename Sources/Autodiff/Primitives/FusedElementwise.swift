@@ -106,14 +106,16 @@ public struct ElementwiseExpression {
 /// ```
 ///
 /// The value and every derivative equal those of the same expression written with
-/// `Tensor` operations, to rounding (the same scalar functions and derivative rules). The
+/// `Tensor` operations, to rounding (the same scalar functions and derivative rules, up to
+/// the grouping of constant factors, products and quotients; `ElementwiseBuilder` and
+/// `ElementwiseDerivatives` say where). The
 /// inputs broadcast against each other as NumPy's do. Build the function once and call it
 /// many times: the body runs once, in `init`, and the derivative programs are built on
 /// first use and kept.
 ///
 /// - Complexity: one pass over the inputs and the output per call, at about the cost of
-///   the expression's operations on values in cache; its VJP is one pass per input
-///   differentiated (one pass for all of them on constants).
+///   the expression's operations on values in cache; its VJP is one pass for the adjoints
+///   of all inputs (then a sum back to the shape of an input that was broadcast).
 public struct ElementwiseFunction: Sendable {
   @usableFromInline let program: ElementwiseProgram
 

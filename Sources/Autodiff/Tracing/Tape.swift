@@ -88,7 +88,9 @@ final class Tape {
     }
     return append(first: parents[0], second: next) { cotangent in
       routed.adjoints = pullback(cotangent)
-      return (routed.adjoints[0], Tensor.unused)  // the routing nodes' cue
+      let first = routed.adjoints[0]
+      routed.adjoints[0] = nil  // the rest are the routing nodes' to release
+      return (first, Tensor.unused)  // the routing nodes' cue
     }
   }
 
