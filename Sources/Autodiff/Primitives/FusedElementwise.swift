@@ -203,100 +203,59 @@ func applyFused(_ program: ElementwiseProgram, _ operands: [Tensor], summing: Bo
     shape = broadcastShape(shape, operand.shape, operation: "ElementwiseFunction")
   }
   let prepared = operands.map { elementwiseReadsDirectly($0.shape, as: shape) ? $0 : $0.broadcasted(to: shape) }
-  if summing { return apply(FusedSum(program: program, shape: shape), prepared) }
-  return apply(FusedElementwise(program: program, shape: shape), prepared)
+  return apply(FusedElementwise(program: program, shape: shape, summing: summing), prepared)
 }
 
-/// One elementwise program as a primitive.
+/// One elementwise program as a primitive: its outputs, or with `summing` the sum of each
+/// over all values (computed block by block, the values never stored).
 @usableFromInline
 struct FusedElementwise: NaryPrimitive {
   @usableFromInline let program: ElementwiseProgram
   /// The shape of the values (the operands' broadcast shape).
   @usableFromInline let shape: [Int]
+  /// Whether the outputs are the values' sums.
+  @usableFromInline let summing: Bool
 
   @usableFromInline
   func evaluate(_ operands: [Tensor]) -> [Tensor] {
-    evaluateElementwiseProgram(program, operands, shape: shape)
+    evaluateElementwiseProgram(program, operands, shape: shape, summing: summing)
   }
 
-  /// One pass of the tangent program, every output's Σᵢ ∂y_k/∂xᵢ ẋᵢ; a batch's rows are
-  /// lined up against the values (`batchAligned(toRank:)`) and run through the same program.
+  /// One pass of the tangent program, every output's Σᵢ ∂y_k/∂xᵢ ẋᵢ (summed when the
+  /// outputs are sums; the program then computes the values it needs again, the stored
+  /// ones being sums). A batch's rows are lined up against the values
+  /// (`batchAligned(toRank:)`) and run through the same program; summed batches are
+  /// summed over all axes but the batch's.
   @usableFromInline
   func jvp(operands: [Tensor], values: [Tensor], tangents: [Tensor?]) -> [Tensor] {
     var batch: Int?
     for (operand, tangent) in zip(operands, tangents) where tangent != nil && tangent!.rank != operand.rank {
       batch = tangent!.shape[0]
     }
-    let resultShape = batch.map { [$0] + shape } ?? shape
-    let tangentProgram = program.tangentProgram(mask: tangents.map { $0 != nil })
+    let tangentProgram = program.tangentProgram(mask: tangents.map { $0 != nil }, readsValues: !summing)
     let given = tangents.compactMap { $0 }.map { batch == nil ? $0 : $0.batchAligned(toRank: shape.count) }
-    return applyFused(tangentProgram, operands + values + given).map { $0.broadcastedIfNeeded(to: resultShape) }
+    let inputs = operands + (summing ? [] : values) + given
+    guard let batch else { return applyFused(tangentProgram, inputs, summing: summing) }
+    return applyFused(tangentProgram, inputs).map { rows in
+      let batched = rows.broadcastedIfNeeded(to: [batch] + shape)
+      return summing ? batched.reshaped(to: [batch, -1]).sum(squeezingAxes: 1) : batched
+    }
   }
 
-  /// The values and the tangents in one pass (single tangents only).
+  /// The values (or sums) and the tangents in one pass (single tangents only).
   @usableFromInline
   func valueAndJVP(operands: [Tensor], tangents: [Tensor?]) -> (values: [Tensor], tangents: [Tensor])? {
-    fusedValueAndJVP(program, operands, tangents, shape: shape, summing: false)
+    fusedValueAndJVP(program, operands, tangents, shape: shape, summing: summing)
   }
 
   /// The adjoint program, Σ_k ȳ_k ∂y_k/∂xᵢ for every marked operand in one pass, each
-  /// summed back to its operand's shape.
-  @usableFromInline
-  func vjp(operands: [Tensor], values: [Tensor], cotangents: [Tensor?], wrt: [Bool]) -> [Tensor?] {
-    let adjointProgram = program.adjointProgram(wrt: wrt, seeds: cotangents.map { $0 != nil })
-    let adjoints = applyFused(adjointProgram, operands + values + cotangents.compactMap { $0 })
-    var result = [Tensor?](repeating: nil, count: operands.count)
-    for (j, i) in operands.indices.filter({ wrt[$0] }).enumerated() where !adjointProgram.outputIsZero(j) {
-      result[i] = adjoints[j].unbroadcasted(to: operands[i].shape)
-    }
-    return result
-  }
-}
-
-/// The sum of one elementwise program's outputs over all values, as a primitive: the
-/// values are summed block by block and never stored.
-@usableFromInline
-struct FusedSum: NaryPrimitive {
-  @usableFromInline let program: ElementwiseProgram
-  /// The shape summed over (the operands' broadcast shape).
-  @usableFromInline let shape: [Int]
-
-  @usableFromInline
-  func evaluate(_ operands: [Tensor]) -> [Tensor] {
-    evaluateElementwiseProgram(program, operands, shape: shape, summing: true)
-  }
-
-  /// The summed tangent program (it computes the values it needs again: the stored ones
-  /// are sums). A batch is summed row by row: the tangent program's values, then a sum
-  /// over all axes but the batch's.
-  @usableFromInline
-  func jvp(operands: [Tensor], values: [Tensor], tangents: [Tensor?]) -> [Tensor] {
-    var batch: Int?
-    for (operand, tangent) in zip(operands, tangents) where tangent != nil && tangent!.rank != operand.rank {
-      batch = tangent!.shape[0]
-    }
-    let tangentProgram = program.tangentProgram(mask: tangents.map { $0 != nil }, readsValues: false)
-    let given = tangents.compactMap { $0 }
-    guard let batch else { return applyFused(tangentProgram, operands + given, summing: true) }
-    let aligned = given.map { $0.batchAligned(toRank: shape.count) }
-    return applyFused(tangentProgram, operands + aligned).map { rows in
-      rows.broadcastedIfNeeded(to: [batch] + shape).reshaped(to: [batch, -1]).sum(squeezingAxes: 1)
-    }
-  }
-
-  /// The sums of the values and of the tangents in one pass (single tangents only).
-  @usableFromInline
-  func valueAndJVP(operands: [Tensor], tangents: [Tensor?]) -> (values: [Tensor], tangents: [Tensor])? {
-    fusedValueAndJVP(program, operands, tangents, shape: shape, summing: true)
-  }
-
-  /// The adjoint program with the cotangents as scalars: Σ_k ȳ_k ∂y_k/∂xᵢ for every
-  /// marked operand in one pass.
+  /// summed back to its operand's shape (for sums, the cotangents are scalars: nothing is
+  /// broadcast).
   @usableFromInline
   func vjp(operands: [Tensor], values: [Tensor], cotangents: [Tensor?], wrt: [Bool]) -> [Tensor?] {
     let adjointProgram = program.adjointProgram(
-      wrt: wrt, seeds: cotangents.map { $0 != nil }, readsValues: false)
-    let adjoints = applyFused(adjointProgram, operands + cotangents.compactMap { $0 })
+      wrt: wrt, seeds: cotangents.map { $0 != nil }, readsValues: !summing)
+    let adjoints = applyFused(adjointProgram, operands + (summing ? [] : values) + cotangents.compactMap { $0 })
     var result = [Tensor?](repeating: nil, count: operands.count)
     for (j, i) in operands.indices.filter({ wrt[$0] }).enumerated() where !adjointProgram.outputIsZero(j) {
       result[i] = adjoints[j].broadcastedIfNeeded(to: shape).unbroadcasted(to: operands[i].shape)
