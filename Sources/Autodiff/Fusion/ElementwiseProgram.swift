@@ -109,7 +109,6 @@ final class ElementwiseProgram: Sendable {
     case tangent([Bool], readsValues: Bool)
     case valueAndTangent([Bool])
     case adjoints([Bool], seeds: [Bool], readsValues: Bool)
-    case output(Int)
   }
   let derived = Mutex<[DerivedKey: ElementwiseProgram]>([:])
   /// The execution plans built so far, by the inputs' layout (`ElementwisePlan`).
