@@ -251,6 +251,10 @@ struct FusedElementwiseTests {
     patterns.append((Int32(CK_OP_MULS_ADD), { a, _, c in a * 2 + c }, { a, _, c in a * 2 + c }))
     patterns.append((Int32(CK_OP_MULS_SUB), { a, _, c in a * 2 - c }, { a, _, c in a * 2 - c }))
     patterns.append((Int32(CK_OP_MULS_ADD), { a, _, c in c - a * 2 }, { a, _, c in c - a * 2 }))
+    // A square is the product of its operand with itself.
+    patterns.append((Int32(CK_OP_MUL_ADD), { a, _, c in a.squared() + c }, { a, _, c in a.squared() + c }))
+    patterns.append((Int32(CK_OP_SUB_MUL), { a, _, c in c - a.squared() }, { a, _, c in c - a.squared() }))
+    patterns.append((Int32(CK_OP_MUL_MUL_S), { a, _, _ in a.squared() * 3 }, { a, _, _ in a.squared() * 3 }))
     return patterns
   }
 

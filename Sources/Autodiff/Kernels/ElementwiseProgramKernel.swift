@@ -81,16 +81,23 @@ final class ElementwisePlan: Sendable {
     }
     // Two-operation steps: a vector product read only by the next operation, an addition,
     // a subtraction or a product with a scalar, is computed inside that operation's step
-    // (`absorbed[j]` is the product step j computes, and the product gets no step).
+    // (`absorbed[j]` is the product step j computes, and the product gets no step). A
+    // square x² is the product x · x (the executor's square is that one multiplication).
     var readerCount = [Int](repeating: 0, count: instructionCount)
     for k in 0..<instructionCount { for operand in instructions[k].operands { readerCount[operand] += 1 } }
     for k in program.outputs { readerCount[k] += 1 }
     var absorbed = [Int](repeating: -1, count: instructionCount)
     var isAbsorbed = [Bool](repeating: false, count: instructionCount)
+    /// The factors of instruction i when it is a product or a square.
+    func factors(_ i: Int) -> (Int, Int)? {
+      switch instructions[i] {
+      case .binary(.multiply, let p, let q): return (p, q)
+      case .unary(.square, let x): return (x, x)
+      default: return nil
+      }
+    }
     func absorbable(_ i: Int) -> Bool {
-      guard !isScalar[i], readerCount[i] == 1, absorbed[i] < 0, case .binary(.multiply, _, _) = instructions[i]
-      else { return false }
-      return true
+      !isScalar[i] && readerCount[i] == 1 && absorbed[i] < 0 && factors(i) != nil
     }
     for j in 0..<instructionCount where !isScalar[j] {
       switch instructions[j] {
@@ -102,8 +109,7 @@ final class ElementwisePlan: Sendable {
         }
       case .binary(.multiply, let a, let b) where isScalar[a] != isScalar[b]:
         let i = isScalar[a] ? b : a
-        guard absorbable(i), case .binary(.multiply, let p, let q) = instructions[i], !isScalar[p], !isScalar[q]
-        else { continue }
+        guard absorbable(i), let (p, q) = factors(i), !isScalar[p], !isScalar[q] else { continue }
         absorbed[j] = i
         isAbsorbed[i] = true
       default: continue
@@ -171,7 +177,7 @@ final class ElementwisePlan: Sendable {
       negatesScalar.append(negated)
     }
     for k in 0..<instructionCount where !isScalar[k] && !isAbsorbed[k] {
-      if absorbed[k] >= 0, case .binary(.multiply, let p, let q) = instructions[absorbed[k]] {
+      if absorbed[k] >= 0, let (p, q) = factors(absorbed[k]) {
         let i = absorbed[k]
         // The product: p q of two vectors, or v s with a scalar s.
         let (v, s): (Int, Int) = isScalar[p] ? (q, p) : (isScalar[q] ? (p, q) : (-1, -1))
