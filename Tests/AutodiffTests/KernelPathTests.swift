@@ -228,3 +228,21 @@ struct KernelPathTests {
     }
   }
 }
+
+/// The kernel that adds a slice's adjoint into its window of the parent's adjoint.
+struct WindowKernelTests {
+  @Test("the window kernel adds in place, copying an adjoint that is shared first")
+  func windowKernel() {
+    let shared = Tensor(shape: [2, 4], scalars: (0..<8).map(Double.init))
+    var a = shared
+    addIntoWindowKernel(&a, Tensor(shape: [2, 2], scalars: [10, 20, 30, 40]), axis: 1, range: 1..<3)
+    #expect(a.scalars == [0, 11, 22, 3, 4, 35, 46, 7])
+    #expect(shared.scalars == (0..<8).map(Double.init))
+    var unique = Tensor([1, 2, 3, 4, 5]) * 1
+    let before = unique.withUnsafeScalars { $0.baseAddress }
+    addIntoWindowKernel(&unique, Tensor([10, 20]), axis: 0, range: 3..<5)
+    #expect(unique.scalars == [1, 2, 3, 14, 25] && unique.withUnsafeScalars { $0.baseAddress } == before)
+    addIntoWindowKernel(&unique, Tensor(shape: [0], scalars: []), axis: 0, range: 2..<2)
+    #expect(unique.scalars == [1, 2, 3, 14, 25])
+  }
+}

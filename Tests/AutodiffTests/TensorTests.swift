@@ -610,4 +610,45 @@ struct SliceViewTests {
     expectClose(fused, plain, tolerance: 1e-14)
     #expect(Tensor([7, 8, 9]).slicing(1..<2).reshaped(to: []).scalar == 8)
   }
+
+  @Test("slices' adjoints are added into their windows of the parent's adjoint, at every order")
+  func windowedAdjoints() {
+    // Overlapping slices of a vector: f = Σ u ⊙ x[0..<6] + Σ w ⊙ x[2..<7] + Σ x[1..<4]².
+    let x = randomTensor([7], seed: 72)
+    let (u, w, v) = (randomTensor([6], seed: 73), randomTensor([5], seed: 74), randomTensor([7], seed: 75))
+    let f: (Tensor) -> Tensor = { x in
+      (u * x.slicing(0..<6)).sum() + (w * x.slicing(2..<7)).sum() + x.slicing(1..<4).squared().sum()
+    }
+    var expected = [Double](repeating: 0, count: 7)
+    var expectedHV = expected
+    for i in 0..<6 { expected[i] += u.scalars[i] }
+    for i in 2..<7 { expected[i] += w.scalars[i - 2] }
+    for i in 1..<4 {
+      expected[i] += 2 * x.scalars[i]
+      expectedHV[i] = 2 * v.scalars[i]
+    }
+    expectClose(gradient(at: x, of: f), Tensor(expected), tolerance: 1e-14)
+    for mode in HVPMode.allCases {
+      expectClose(hvp(at: x, direction: v, mode: mode, of: f), Tensor(expectedHV), tolerance: 1e-13, "\(mode)")
+    }
+    // A matrix sliced along its columns: a window in every row.
+    let m = randomTensor([4, 5], seed: 76)
+    let (a, b) = (randomTensor([4, 2], seed: 77), randomTensor([4, 3], seed: 78))
+    let g = gradient(at: m) { m in
+      (a * m.slicing(0..<2, alongAxis: 1)).sum() + (b * m.slicing(1..<4, alongAxis: 1)).sum()
+    }
+    var expectedG = [Double](repeating: 0, count: 20)
+    for r in 0..<4 {
+      for c in 0..<2 { expectedG[5 * r + c] += a.scalars[2 * r + c] }
+      for c in 1..<4 { expectedG[5 * r + c] += b.scalars[3 * r + c - 1] }
+    }
+    expectClose(g, Tensor(shape: [4, 5], scalars: expectedG), tolerance: 1e-14)
+    // A model's parameters packed in one vector, cut into pieces (one window each).
+    let theta = randomTensor([12], seed: 79)
+    let (c1, c2, c3) = (randomTensor([2, 3], seed: 80), randomTensor([2], seed: 81), randomTensor([4], seed: 82))
+    let packed = gradient(at: theta) { t in
+      (c1 * t.slicing(0..<6).reshaped(to: [2, 3])).sum() + dot(c2, t.slicing(6..<8)) + dot(c3, t.slicing(8..<12))
+    }
+    #expect(packed.scalars == c1.scalars + c2.scalars + c3.scalars)
+  }
 }

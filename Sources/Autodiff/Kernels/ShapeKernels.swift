@@ -117,6 +117,29 @@ func sliceKernel(_ x: Tensor, axis: Int, range: Range<Int>) -> Tensor {
   return Tensor(shape: shape, storage: result)
 }
 
+/// Adds `piece` into the values of `a` at `range` along `axis`, in place (copying `a`
+/// first unless it holds its storage alone): the adjoint of a slice accumulated into its
+/// parent's without padding it to the parent's shape.
+/// - Precondition: `piece` has `a`'s shape with `range.count` along `axis`.
+func addIntoWindowKernel(_ a: inout Tensor, _ piece: Tensor, axis: Int, range: Range<Int>) {
+  let outer = a.shape[..<axis].reduce(1, *)
+  let inner = a.shape[(axis + 1)...].reduce(1, *)
+  let chunk = a.shape[axis] * inner
+  let width = range.count * inner
+  let start = range.lowerBound * inner
+  if width == 0 || outer == 0 { return }
+  piece.withUnsafeScalars { source in
+    let source = source.baseAddress.unsafelyUnwrapped
+    a.withUnsafeMutableScalars { target in
+      let target = target.baseAddress.unsafelyUnwrapped
+      for i in 0..<outer {
+        let (y, x) = (target + i * chunk + start, source + i * width)
+        for j in 0..<width { y[j] += x[j] }
+      }
+    }
+  }
+}
+
 /// `x` with `before` zeros in front of and `after` zeros behind its extent along `axis`.
 @inlinable
 func padKernel(_ x: Tensor, axis: Int, before: Int, after: Int) -> Tensor {

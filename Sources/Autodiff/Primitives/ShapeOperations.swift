@@ -118,6 +118,10 @@ struct Slice: UnaryPrimitive {
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor {
     apply(Pad(axis: axis, before: range.lowerBound, after: x.shape[axis] - range.upperBound), cotangent)
   }
+  /// The slice's window in x: a second contribution to x's adjoint is added in place there.
+  @inlinable func adjointWindow(x: Tensor) -> AdjointWindow? {
+    AdjointWindow(parentShape: x.shape, axis: axis, range: range)
+  }
 }
 
 /// Zeros around a tensor along one axis: the VJP of a slice, and a slice its VJP.

@@ -29,10 +29,14 @@ protocol UnaryPrimitive {
   /// Whether `vjp` reads neither x nor y (a map that is linear with a fixed coefficient):
   /// the tape then keeps neither alive, and records the node without them.
   static var vjpIgnoresOperands: Bool { get }
+  /// Where the value sits in x when it is a window of x (a slice): the tape then adds a
+  /// constant adjoint into that window of x's adjoint instead of calling `vjp`.
+  func adjointWindow(x: Tensor) -> AdjointWindow?
 }
 
 extension UnaryPrimitive {
   @inlinable static var vjpIgnoresOperands: Bool { false }
+  @inlinable func adjointWindow(x: Tensor) -> AdjointWindow? { nil }
   /// Row by row: B applications of `jvp`, stacked.
   @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor {
     Tensor(stacking: (0..<tangents.shape[0]).map { i in jvp(x: x, value: value, tangent: batchRow(tangents, i)) })
@@ -94,6 +98,10 @@ func apply<P: UnaryPrimitive>(_ primitive: P, _ x: Tensor) -> Tensor {
   if P.vjpIgnoresOperands {
     node = tape.append(first: lift.node, second: -1) { cotangent in
       (primitive.vjp(x: Tensor.unused, value: Tensor.unused, cotangent: cotangent), nil)
+    }
+  } else if let window = primitive.adjointWindow(x: primal) {
+    node = tape.append(first: lift.node, window: window) { cotangent in
+      (primitive.vjp(x: primal, value: value, cotangent: cotangent), nil)
     }
   } else {
     node = tape.append(first: lift.node, second: -1) { cotangent in

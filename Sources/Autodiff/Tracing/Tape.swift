@@ -32,6 +32,11 @@ final class Tape {
   @exclusivity(unchecked) @usableFromInline var nodes: [Node] = []
   /// Whether a backward sweep of this tape is under way (nothing may then record on it).
   @exclusivity(unchecked) @usableFromInline var sweeping = false
+  /// The windows of the nodes appended with one (`append(first:window:pullback:)`), whose
+  /// second parent slot holds `Tape.windowed`.
+  @exclusivity(unchecked) @usableFromInline var windows: [Int: AdjointWindow] = [:]
+  /// The second parent slot of a node whose adjoint has a window in its parent's.
+  @usableFromInline static let windowed = -2
 
   @inlinable
   init() {}
@@ -49,6 +54,19 @@ final class Tape {
   func append(first: Int, second: Int, pullback: @escaping (Tensor) -> (Tensor?, Tensor?)) -> Int {
     require(!sweeping, Tape.reentryMessage)
     nodes.append(Node(first: first, second: second, pullback: pullback))
+    return nodes.count - 1
+  }
+
+  /// Appends a node whose value is a window of its parent's (a slice), so that the sweep
+  /// can add a constant adjoint of the node straight into that window of the parent's
+  /// adjoint (in place) rather than run `pullback`, which pads it with zeros to the
+  /// parent's shape for an addition over the whole. `pullback` still serves the first
+  /// contribution to the parent and adjoints that are traced.
+  @inlinable
+  func append(first: Int, window: AdjointWindow, pullback: @escaping (Tensor) -> (Tensor?, Tensor?)) -> Int {
+    require(!sweeping, Tape.reentryMessage)
+    nodes.append(Node(first: first, second: Tape.windowed, pullback: pullback))
+    windows[nodes.count - 1] = window
     return nodes.count - 1
   }
 
@@ -125,8 +143,13 @@ final class Tape {
           guard let pullback = nodes[index].pullback else { continue }  // an input
           if releasing { nodes[index].pullback = nil }
           adjoints[index] = nil
-          let (first, second) = pullback(adjoint)
           let (firstParent, secondParent) = (nodes[index].first, nodes[index].second)
+          if secondParent == Tape.windowed, firstParent >= 0, let window = windows[index],
+            accumulate(adjoint, in: window, into: &adjoints[firstParent])
+          {
+            continue
+          }
+          let (first, second) = pullback(adjoint)
           if firstParent >= 0, let first { accumulate(first, into: &adjoints[firstParent]) }
           if secondParent >= 0, let second { accumulate(second, into: &adjoints[secondParent]) }
         }
@@ -137,6 +160,20 @@ final class Tape {
 
   @usableFromInline static let reentryMessage =
     "a derivative rule recorded onto the tape being swept: a custom rule (differentiableFunction) must not capture tracers of its own level"
+
+  /// Adds `contribution` into `window` of the adjoint in `slot`, in place, when both are
+  /// constants and the slot holds one of the window's parent shape; false (nothing done)
+  /// otherwise.
+  @inline(__always)
+  private func accumulate(_ contribution: Tensor, in window: AdjointWindow, into slot: inout Tensor?) -> Bool {
+    guard contribution.lift == nil, var existing = slot, existing.lift == nil, existing.shape == window.parentShape,
+      contribution.shape == window.shape
+    else { return false }
+    slot = nil
+    addIntoWindowKernel(&existing, contribution, axis: window.axis, range: window.range)
+    slot = existing
+    return true
+  }
 
   @inline(__always)
   private func accumulate(_ contribution: Tensor, into slot: inout Tensor?) {
@@ -155,4 +192,27 @@ final class Tape {
 final class RoutedAdjoints {
   @usableFromInline var adjoints: [Tensor?] = []
   @usableFromInline init() {}
+}
+
+/// A window of a tensor: the values at `range` along `axis` of a tensor of shape
+/// `parentShape` (what a slice reads, and where its adjoint goes back).
+@usableFromInline
+struct AdjointWindow {
+  @usableFromInline let parentShape: [Int]
+  @usableFromInline let axis: Int
+  @usableFromInline let range: Range<Int>
+
+  @inlinable
+  init(parentShape: [Int], axis: Int, range: Range<Int>) {
+    self.parentShape = parentShape
+    self.axis = axis
+    self.range = range
+  }
+
+  /// The window's own shape.
+  @usableFromInline var shape: [Int] {
+    var shape = parentShape
+    shape[axis] = range.count
+    return shape
+  }
 }
