@@ -631,6 +631,10 @@ struct SliceViewTests {
     for mode in HVPMode.allCases {
       expectClose(hvp(at: x, direction: v, mode: mode, of: f), Tensor(expectedHV), tolerance: 1e-13, "\(mode)")
     }
+    // Every column at once (a batch of tangents through the sweep's windows).
+    var diagonal = [Double](repeating: 0, count: 49)
+    for i in 1..<4 { diagonal[8 * i] = 2 }
+    expectClose(hessian(at: x, of: f), Tensor(shape: [7, 7], scalars: diagonal), tolerance: 1e-13)
     // A matrix sliced along its columns: a window in every row.
     let m = randomTensor([4, 5], seed: 76)
     let (a, b) = (randomTensor([4, 2], seed: 77), randomTensor([4, 3], seed: 78))
@@ -643,6 +647,13 @@ struct SliceViewTests {
       for c in 1..<4 { expectedG[5 * r + c] += b.scalars[3 * r + c - 1] }
     }
     expectClose(g, Tensor(shape: [4, 5], scalars: expectedG), tolerance: 1e-14)
+    // Its Hessian when the windows are squared: diagonal, 2 a + 2 b where they overlap.
+    let h = hessian(at: m) { m in
+      (a * m.slicing(0..<2, alongAxis: 1).squared()).sum() + (b * m.slicing(1..<4, alongAxis: 1).squared()).sum()
+    }
+    var expectedH = [Double](repeating: 0, count: 400)
+    for k in 0..<20 { expectedH[21 * k] = 2 * expectedG[k] }
+    expectClose(h, Tensor(shape: [4, 5, 4, 5], scalars: expectedH), tolerance: 1e-13)
     // A model's parameters packed in one vector, cut into pieces (one window each).
     let theta = randomTensor([12], seed: 79)
     let (c1, c2, c3) = (randomTensor([2, 3], seed: 80), randomTensor([2], seed: 81), randomTensor([4], seed: 82))

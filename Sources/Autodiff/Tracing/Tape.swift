@@ -162,16 +162,40 @@ final class Tape {
     "a derivative rule recorded onto the tape being swept: a custom rule (differentiableFunction) must not capture tracers of its own level"
 
   /// Adds `contribution` into `window` of the adjoint in `slot`, in place, when both are
-  /// constants and the slot holds one of the window's parent shape; false (nothing done)
-  /// otherwise.
+  /// constants, or both duals of constants at one level (the sweep inside a
+  /// forward-over-reverse HVP: values and tangents alike), and the slot holds one of the
+  /// window's parent shape; false (nothing done) otherwise.
   @inline(__always)
   private func accumulate(_ contribution: Tensor, in window: AdjointWindow, into slot: inout Tensor?) -> Bool {
-    guard contribution.lift == nil, var existing = slot, existing.lift == nil, existing.shape == window.parentShape,
-      contribution.shape == window.shape
+    guard var existing = slot, existing.shape == window.parentShape, contribution.shape == window.shape else {
+      return false
+    }
+    if existing.lift == nil && contribution.lift == nil {
+      slot = nil
+      addIntoWindowKernel(&existing, contribution, axis: window.axis, range: window.range)
+      slot = existing
+      return true
+    }
+    guard let lift = existing.lift, let piece = contribution.lift, lift.tag == piece.tag,
+      let tangent = lift.tangent, let pieceTangent = piece.tangent,
+      lift.primal.lift == nil, piece.primal.lift == nil, tangent.lift == nil, pieceTangent.lift == nil
     else { return false }
+    // Single tangents, or batches of one count (a leading axis before the window's).
+    let batch = tangent.rank > existing.rank ? [tangent.shape[0]] : []
+    guard tangent.shape == batch + window.parentShape, pieceTangent.shape == batch + window.shape else {
+      return false
+    }
+    // Take the dual apart and drop it, so that its value and tangent are held here alone
+    // (added into in place, not copied).
+    let (tag, pieceValue) = (lift.tag, piece.primal)
+    var value = lift.primal
+    var tangents = consume tangent
+    _ = consume lift
     slot = nil
-    addIntoWindowKernel(&existing, contribution, axis: window.axis, range: window.range)
-    slot = existing
+    existing = Tensor.unused
+    addIntoWindowKernel(&value, pieceValue, axis: window.axis, range: window.range)
+    addIntoWindowKernel(&tangents, pieceTangent, axis: window.axis + batch.count, range: window.range)
+    slot = Tensor(dual: value, tangent: tangents, tag: tag)
     return true
   }
 
