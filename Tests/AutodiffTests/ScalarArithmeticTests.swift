@@ -65,4 +65,22 @@ struct ScalarArithmeticTests {
     // [1] broadcast with a rank-0 tensor gives shape [1], not [].
     #expect((Tensor(2.0) * Tensor([3.0])).shape == [1])
   }
+
+  @Test("a tape keeps what a rule reads: a product's node holds its operands, not its value")
+  func tapeKeepsWhatRulesRead() {
+    weak var product: TensorStorage?
+    weak var quotient: TensorStorage?
+    let c = Tensor(randomNormal: [4], seed: 7)
+    let x = Tensor(randomNormal: [4], seed: 8)
+    let back = pullback(at: x) { x -> Tensor in
+      let y = x * c  // its rule reads x and c only
+      let z = x / c  // its rule reads its value
+      product = y.storage
+      quotient = z.storage
+      return (y * 2.0).sum() + (z * 2.0).sum()  // the scalings keep neither y nor z
+    }
+    #expect(product == nil, "the product's value was kept by the tape")
+    #expect(quotient != nil, "the quotient's value is read by its rule")
+    #expect(back(Tensor(1.0)).scalars == (2 * (c + 1 / c)).scalars)
+  }
 }

@@ -43,6 +43,7 @@ extension ElementwiseBinary {
 
 @usableFromInline
 struct Add: ElementwiseBinary {
+  @inlinable static var vjpReadsValue: Bool { false }
   @inlinable init() {}
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     zipKernel(a, b, operation: "+", +)
@@ -65,6 +66,7 @@ struct Add: ElementwiseBinary {
 
 @usableFromInline
 struct Subtract: ElementwiseBinary {
+  @inlinable static var vjpReadsValue: Bool { false }
   @inlinable init() {}
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     zipKernel(a, b, operation: "-", -)
@@ -87,6 +89,7 @@ struct Subtract: ElementwiseBinary {
 
 @usableFromInline
 struct Multiply: ElementwiseBinary {
+  @inlinable static var vjpReadsValue: Bool { false }
   @inlinable init() {}
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     zipKernel(a, b, operation: "*", *)
@@ -114,6 +117,7 @@ struct Multiply: ElementwiseBinary {
 /// rule of x² (2 x dx, and its adjoint 2 x c) is one of these, at every order.
 @usableFromInline
 struct ScaledMultiply: ElementwiseBinary {
+  @inlinable static var vjpReadsValue: Bool { false }
   @usableFromInline let scale: Double
   @inlinable init(scale: Double) { self.scale = scale }
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {

@@ -6,6 +6,7 @@
 /// transpose: for C = A B, dA = dC B^T and dB = A^T dC.
 @usableFromInline
 struct MatrixMultiply: BinaryPrimitive {
+  @inlinable static var vjpReadsValue: Bool { false }
   @usableFromInline let transposeA: Bool
   @usableFromInline let transposeB: Bool
   @inlinable init(transposeA: Bool, transposeB: Bool) {
@@ -79,6 +80,7 @@ struct MatrixMultiply: BinaryPrimitive {
 /// full of matrix-vector products, and a tape's cost is per node.
 @usableFromInline
 struct MatrixVectorProduct: BinaryPrimitive {
+  @inlinable static var vjpReadsValue: Bool { false }
   @usableFromInline let transposeA: Bool
   @inlinable init(transposeA: Bool) { self.transposeA = transposeA }
 
@@ -143,6 +145,7 @@ struct MatrixVectorProduct: BinaryPrimitive {
 /// The inner product of two vectors, as a rank-0 tensor: one node on a tape.
 @usableFromInline
 struct Dot: BinaryPrimitive {
+  @inlinable static var vjpReadsValue: Bool { false }
   @inlinable init() {}
 
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {

@@ -59,9 +59,13 @@ protocol BinaryPrimitive {
   /// when the primitive does both in one pass (a matrix read once for the value and the
   /// tangent); nil otherwise.
   func valueAndJVP(a: Tensor, b: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> (value: Tensor, tangent: Tensor)?
+  /// Whether `vjp` reads the value: when not, the tape does not keep it alive for the
+  /// backward pass (the node holds the operands only).
+  static var vjpReadsValue: Bool { get }
 }
 
 extension BinaryPrimitive {
+  @inlinable static var vjpReadsValue: Bool { true }
   @inlinable func valueAndJVP(a: Tensor, b: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> (
     value: Tensor, tangent: Tensor
   )? { nil }
@@ -142,8 +146,15 @@ func apply<P: BinaryPrimitive>(_ primitive: P, _ a: Tensor, _ b: Tensor) -> Tens
   let tape = lift.tape.unsafelyUnwrapped
   let wrtA = liftA != nil
   let wrtB = liftB != nil
-  let node = tape.append(first: liftA?.node ?? -1, second: liftB?.node ?? -1) { cotangent in
-    primitive.vjp(a: primalA, b: primalB, value: value, cotangent: cotangent, wrtA: wrtA, wrtB: wrtB)
+  let node: Int
+  if P.vjpReadsValue {
+    node = tape.append(first: liftA?.node ?? -1, second: liftB?.node ?? -1) { cotangent in
+      primitive.vjp(a: primalA, b: primalB, value: value, cotangent: cotangent, wrtA: wrtA, wrtB: wrtB)
+    }
+  } else {
+    node = tape.append(first: liftA?.node ?? -1, second: liftB?.node ?? -1) { cotangent in
+      primitive.vjp(a: primalA, b: primalB, value: Tensor.unused, cotangent: cotangent, wrtA: wrtA, wrtB: wrtB)
+    }
   }
   return Tensor(tracer: value, tape: tape, node: node, tag: tag)
 }
