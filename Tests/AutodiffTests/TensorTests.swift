@@ -555,6 +555,36 @@ struct BufferCacheTests {
     #expect(BufferCache.capacity == saved)
     BufferCache.purge()
   }
+
+  @Test("literals of one value share their storage; writing to one copies it; safe across threads")
+  func literals() async {
+    let (a, b): (Tensor, Tensor) = (1.0001, 1.0001)
+    #expect(Self.address(a) == Self.address(b))
+    let (three, threeFromInteger): (Tensor, Tensor) = (3.0, 3)
+    #expect(Self.address(three) == Self.address(threeFromInteger))
+    // Signed zeros are different literals.
+    let (zero, negativeZero): (Tensor, Tensor) = (0.0, -0.0)
+    #expect(zero.scalar.sign == .plus && negativeZero.scalar.sign == .minus)
+    var written = a
+    written.withUnsafeMutableScalars { $0[0] = 7 }
+    let c: Tensor = 1.0001
+    #expect(written.scalar == 7 && a.scalar == 1.0001 && c.scalar == 1.0001)
+    // Many threads making literals at once, colliding in the cache's slots.
+    await withTaskGroup(of: Bool.self) { group in
+      for task in 0..<8 {
+        group.addTask {
+          (0..<2000).allSatisfy { i in
+            let value = Double((i * 7 + task) % 300) / 4
+            let t = Tensor(floatLiteral: value)
+            return t.scalar == value && t.shape == []
+          }
+        }
+      }
+      for await ok in group { #expect(ok) }
+    }
+    // A literal in a recorded computation: its derivative is unchanged.
+    #expect(gradient(at: Tensor([1, 2])) { x in (x * 1.0001 + 0.001).sum() }.scalars == [1.0001, 1.0001])
+  }
 }
 
 @Suite("Slices as views")

@@ -80,13 +80,20 @@ extension Tensor {
 // MARK: - Literals
 
 extension Tensor: ExpressibleByFloatLiteral {
-  /// A rank-0 tensor from a floating-point literal: `let t: Tensor = 2.5`.
-  public init(floatLiteral value: Double) { self.init(value) }
+  /// A rank-0 tensor from a floating-point literal: `let t: Tensor = 2.5`. Literals of
+  /// one value share their storage (`LiteralStorageCache`): a literal in a loop allocates
+  /// nothing after its first use.
+  public init(floatLiteral value: Double) {
+    self.init(shape: [], storage: LiteralStorageCache.shared.storage(holding: value))
+  }
 }
 
 extension Tensor: ExpressibleByIntegerLiteral {
-  /// A rank-0 tensor from an integer literal: `let t: Tensor = 3`.
-  public init(integerLiteral value: Int) { self.init(Double(value)) }
+  /// A rank-0 tensor from an integer literal: `let t: Tensor = 3` (storage shared as for a
+  /// floating-point literal).
+  public init(integerLiteral value: Int) {
+    self.init(shape: [], storage: LiteralStorageCache.shared.storage(holding: Double(value)))
+  }
 }
 
 extension Tensor: ExpressibleByArrayLiteral {

@@ -162,6 +162,36 @@ final class LargeBufferCache: Sendable {
   }
 }
 
+/// The storages of scalar literals, shared: `t * 1.0001 + 0.001` or `0.5 * x` in a loop
+/// makes the same literal tensors over and over, and each would otherwise cost a heap
+/// allocation (Swift resolves such an expression to the `Tensor` × `Tensor` operators,
+/// the `Double` ones being disfavoured to keep type-checking fast), about a third of a
+/// recorded operation's `malloc`s.
+///
+/// 64 slots, indexed by a hash of the value's bits; a slot holds the last literal that
+/// hashed to it. A storage here is never written: the cache's reference keeps it from
+/// being uniquely referenced, so a write through a tensor copies it first.
+final class LiteralStorageCache: Sendable {
+  static let shared = LiteralStorageCache()
+
+  /// A cached storage (sendable: never written, see above).
+  struct Slot: @unchecked Sendable { let storage: TensorStorage }
+  let slots = Mutex([Slot?](repeating: nil, count: 64))
+
+  /// A one-value storage holding `value`, shared with every other literal of that value
+  /// while it stays in its slot.
+  func storage(holding value: Double) -> TensorStorage {
+    let bits = value.bitPattern
+    let index = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 58)
+    return slots.withLock { slots in
+      if let slot = slots[index], slot.storage.base[0].bitPattern == bits { return slot }
+      let slot = Slot(storage: TensorStorage.make(repeating: value, count: 1))
+      slots[index] = slot
+      return slot
+    }.storage
+  }
+}
+
 /// The cache of freed large tensor buffers (64 KiB and more), which spares loops over large
 /// tensors the page faults of fresh allocations.
 public enum BufferCache {
