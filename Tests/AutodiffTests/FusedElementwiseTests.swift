@@ -184,6 +184,50 @@ struct FusedElementwiseTests {
     expectClose(g, Tensor(expected), tolerance: 1e-12)
   }
 
+  @Test("a large slice's adjoint becomes its parent's by widening the fused program's output in place")
+  func widenedAdjoints() {
+    let d = 5000  // outputs this large have room around them
+    let x = randomTensor([d], seed: 50)
+    let (c, v) = (randomTensor([d], seed: 51), randomTensor([d], seed: 52))
+    let terms = ElementwiseFunction { a, b in 100 * (b - a.squared()).squared() + (1 - a).squared() }
+    let fused: (Tensor) -> Tensor = { x in terms.sum(x.slicing(0..<(d - 1)), x.slicing(1..<d)) }
+    let plain: (Tensor) -> Tensor = { x in
+      let (a, b) = (x.slicing(0..<(d - 1)), x.slicing(1..<d))
+      return (100 * (b - a.squared()).squared() + (1 - a).squared()).sum()
+    }
+    let g = gradient(at: x, of: fused)
+    expectClose(g, gradient(at: x, of: plain), tolerance: 1e-11)
+    // The first slice's adjoint was widened, not copied: the gradient is a view into the
+    // adjoint program's output, with its margin.
+    #expect(g.offset > 0 && g.storage.count == d - 1 + 2 * elementwiseOutputMargin)
+    for mode in HVPMode.allCases {
+      expectClose(
+        hvp(at: x, direction: v, mode: mode, of: fused), hvp(at: x, direction: v, mode: mode, of: plain),
+        tolerance: 1e-10, "\(mode)")
+    }
+    // In a forward-over-reverse HVP the adjoints are duals: both parts are widened.
+    #expect(hvp(at: x, direction: v, mode: .forwardOverReverse, of: fused).offset > 0)
+    // The widened adjoint takes further contributions in place (x also read whole).
+    let both: (Tensor) -> Tensor = { x in fused(x) + (x * c).sum() }
+    expectClose(gradient(at: x, of: both), gradient(at: x, of: plain) + c, tolerance: 1e-11)
+    let fromDual = hvp(at: x, direction: v, mode: .forwardOverReverse, of: both)
+    expectClose(fromDual, hvp(at: x, direction: v, mode: .forwardOverReverse, of: plain), tolerance: 1e-10)
+  }
+
+  @Test("a view that alone holds its buffer is written in place; a shared one is copied first")
+  func uniqueViewsWriteInPlace() {
+    let f = ElementwiseFunction { a in a * 2 }
+    var view = f(randomTensor([5000], seed: 53))  // an output with a margin: a view
+    #expect(view.offset == elementwiseOutputMargin)
+    let address = view.withUnsafeScalars { $0.baseAddress }
+    view.withUnsafeMutableScalars { $0[0] = 42 }
+    #expect(view.withUnsafeScalars { $0.baseAddress } == address && view.scalars[0] == 42)
+    let shared = view
+    var copy = view
+    copy.withUnsafeMutableScalars { $0[0] = 7 }
+    #expect(shared.scalars[0] == 42 && copy.scalars[0] == 7 && copy.offset == 0)
+  }
+
   @Test(
     "layouts and block edges: sizes around the block, tiles, scalars, empty", arguments: [0, 1, 255, 256, 257, 1000])
   func layouts(_ n: Int) {

@@ -17,6 +17,11 @@ import Foundation
 /// program, the blocks stay in the 32 KiB L1 data cache.
 @usableFromInline let elementwiseBlockSize = 256
 
+/// The values left free before and after a fused program's output of at least
+/// `elementwiseMarginMinimum` values (see `evaluateElementwiseProgram`).
+let elementwiseOutputMargin = 8
+let elementwiseMarginMinimum = 4096
+
 /// The shortest tile read in place (see `elementwiseReadsDirectly`).
 @usableFromInline let elementwiseShortestTile = 64
 
@@ -284,7 +289,13 @@ func evaluateElementwiseProgram(
   path: KernelPath = .current
 ) -> [Tensor] {
   let count = shape.reduce(1, *)
-  let results = program.outputs.map { _ in TensorStorage.make(uninitializedCount: summing ? 1 : count) }
+  // Large outputs get a margin before and after their values (the tensors are views), so
+  // that a slice's adjoint padded by a few zeros can be that view widened in place
+  // (`Tape`'s windows) rather than a copy.
+  let margin = summing || count < elementwiseMarginMinimum ? 0 : elementwiseOutputMargin
+  let results = program.outputs.map { _ in
+    TensorStorage.make(uninitializedCount: summing ? 1 : count + 2 * margin)
+  }
   let resultShape = summing ? [] : shape
   if summing { for storage in results { storage.base[0] = 0 } }
   if count == 0 { return results.map { Tensor(shape: resultShape, storage: $0) } }
@@ -328,7 +339,7 @@ func evaluateElementwiseProgram(
             switch register {
             case .input(let i, let period):
               registers[r] = ck_register(base: inputs[i].base, period: period)
-            case .output(let j): registers[r] = ck_register(base: results[j].base, period: 0)
+            case .output(let j): registers[r] = ck_register(base: results[j].base + margin, period: 0)
             case .scratch(let slot): registers[r] = ck_register(base: scratch + slot * elementwiseBlockSize, period: -1)
             }
           }
@@ -361,7 +372,7 @@ func evaluateElementwiseProgram(
       }
     }
   }
-  return results.map { Tensor(shape: resultShape, storage: $0) }
+  return results.map { Tensor(shape: resultShape, storage: $0, offset: margin) }
 }
 
 extension ElementwiseUnaryOperation {

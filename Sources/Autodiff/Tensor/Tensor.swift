@@ -166,7 +166,8 @@ extension Tensor {
   }
 
   /// Calls `body` with mutable access to the values of this constant tensor, copying them
-  /// first into a buffer of its own unless it holds its storage alone, whole.
+  /// first into a buffer of its own unless it holds its storage alone (a view that does,
+  /// of part of a buffer, writes its own values in place: no other tensor sees them).
   ///
   /// - Precondition: the tensor is a constant (writing through a tracer would corrupt
   ///   the derivative); use `withoutDerivative(at:)` first.
@@ -176,12 +177,12 @@ extension Tensor {
   ) rethrows -> R {
     require(lift == nil, "withUnsafeMutableScalars: tensor is being differentiated")
     let count = scalarCount
-    if offset != 0 || count != storage.count || !isKnownUniquelyReferenced(&storage) {
+    if !isKnownUniquelyReferenced(&storage) {
       let copy = TensorStorage.make(uninitializedCount: count)
       copy.base.initialize(from: base, count: count)
       storage = copy
       offset = 0
     }
-    return try body(storage.mutableBuffer)
+    return try body(UnsafeMutableBufferPointer(start: base, count: count))
   }
 }

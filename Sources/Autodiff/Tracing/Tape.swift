@@ -139,15 +139,24 @@ final class Tape {
         var index = newest
         while index >= lowest {
           defer { index -= 1 }
-          guard let adjoint = adjoints[index] else { continue }
+          guard var adjoint = adjoints[index] else { continue }
           guard let pullback = nodes[index].pullback else { continue }  // an input
           if releasing { nodes[index].pullback = nil }
           adjoints[index] = nil
           let (firstParent, secondParent) = (nodes[index].first, nodes[index].second)
-          if secondParent == Tape.windowed, firstParent >= 0, let window = windows[index],
-            accumulate(adjoint, in: window, into: &adjoints[firstParent])
-          {
-            continue
+          if secondParent == Tape.windowed, firstParent >= 0, let window = windows[index] {
+            if adjoints[firstParent] == nil {
+              // The parent's first contribution: this adjoint, widened in place when its
+              // buffer has room around it (a fused program's output), else padded below.
+              var piece = consume adjoint
+              if Tape.widen(&piece, to: window) {
+                adjoints[firstParent] = piece
+                continue
+              }
+              adjoint = piece
+            } else if accumulate(adjoint, in: window, into: &adjoints[firstParent]) {
+              continue
+            }
           }
           let (first, second) = pullback(adjoint)
           if firstParent >= 0, let first { accumulate(first, into: &adjoints[firstParent]) }
@@ -160,6 +169,49 @@ final class Tape {
 
   @usableFromInline static let reentryMessage =
     "a derivative rule recorded onto the tape being swept: a custom rule (differentiableFunction) must not capture tracers of its own level"
+
+  /// Turns `piece`, an adjoint of a window's shape, into the adjoint of the window's
+  /// parent (zeros outside the window) without copying it: when the window is a
+  /// contiguous range of the parent and `piece`'s values (and, for a dual of constants,
+  /// its tangent's) are held by it alone in a buffer with room for the zeros before and
+  /// after them (a fused program's output), the zeros are written there and `piece`
+  /// becomes the wider view. False (`piece` unchanged) otherwise.
+  static func widen(_ piece: inout Tensor, to window: AdjointWindow) -> Bool {
+    guard piece.shape == window.shape, window.parentShape[..<window.axis].allSatisfy({ $0 == 1 }) else {
+      return false
+    }
+    let inner = window.parentShape[(window.axis + 1)...].reduce(1, *)
+    let before = window.range.lowerBound * inner
+    let after = (window.parentShape[window.axis] - window.range.upperBound) * inner
+    /// Whether `t` alone holds a buffer with room around its values.
+    func hasRoom(_ t: inout Tensor) -> Bool {
+      t.offset >= before && t.storage.count - t.offset - t.scalarCount >= after && isKnownUniquelyReferenced(&t.storage)
+    }
+    func widened(_ t: Tensor) -> Tensor {
+      (t.base - before).initialize(repeating: 0, count: before)
+      (t.base + t.scalarCount).initialize(repeating: 0, count: after)
+      return Tensor(shape: window.parentShape, storage: t.storage, offset: t.offset - before)
+    }
+    guard let lift = piece.lift else {
+      guard hasRoom(&piece) else { return false }
+      piece = widened(piece)
+      return true
+    }
+    // A dual of constants with a single tangent: take it apart (dropping it, so that its
+    // parts are held here alone), widen both parts, or put it back together.
+    guard var tangent = lift.tangent, tangent.shape == window.shape, lift.primal.lift == nil, tangent.lift == nil
+    else { return false }
+    var value = lift.primal
+    let tag = lift.tag
+    _ = consume lift
+    piece = Tensor.unused
+    if hasRoom(&value) && hasRoom(&tangent) {
+      piece = Tensor(dual: widened(value), tangent: widened(tangent), tag: tag)
+      return true
+    }
+    piece = Tensor(dual: value, tangent: tangent, tag: tag)
+    return false
+  }
 
   /// Adds `contribution` into `window` of the adjoint in `slot`, in place, when both are
   /// constants, or both duals of constants at one level (the sweep inside a
