@@ -245,4 +245,27 @@ struct WindowKernelTests {
     addIntoWindowKernel(&unique, Tensor(shape: [0], scalars: []), axis: 0, range: 2..<2)
     #expect(unique.scalars == [1, 2, 3, 14, 25])
   }
+
+  @Test("AddIntoWindow (the traced window add): value, JVP, batched JVP and VJP equal padding and adding")
+  func addIntoWindowRules() {
+    let (a, b, w) = (randomTensor([3, 5], seed: 90), randomTensor([3, 2], seed: 91), randomTensor([3, 5], seed: 92))
+    let fused: ([Tensor]) -> Tensor = { p in apply(AddIntoWindow(axis: 1, range: 2..<4), p[0], p[1]) }
+    let plain: ([Tensor]) -> Tensor = { p in p[0] + apply(Pad(axis: 1, before: 2, after: 1), p[1]) }
+    expectExactly(fused([a, b]), shape: [3, 5], scalars: plain([a, b]).scalars)
+    let (da, db) = (randomTensor([3, 5], seed: 93), randomTensor([3, 2], seed: 94))
+    expectClose(
+      jvp(at: [a, b], direction: [da, db], of: fused).tangent,
+      jvp(at: [a, b], direction: [da, db], of: plain).tangent,
+      tolerance: 1e-15)
+    expectClose(
+      jvp(at: [a, b], direction: [Tensor.zeros([3, 5]), db], of: fused).tangent,
+      jvp(at: [a, b], direction: [Tensor.zeros([3, 5]), db], of: plain).tangent, tolerance: 1e-15)
+    let (dA, dB) = (randomTensor([4, 3, 5], seed: 95), randomTensor([4, 3, 2], seed: 96))
+    expectClose(
+      jvp(at: [a, b], directions: [dA, dB], of: fused).tangents,
+      jvp(at: [a, b], directions: [dA, dB], of: plain).tangents, tolerance: 1e-15)
+    let gradients = gradient(at: [a, b]) { p in (fused(p) * w).sum() }
+    expectClose(gradients[0], w, tolerance: 1e-15)
+    expectClose(gradients[1], w.slicing(2..<4, alongAxis: 1), tolerance: 1e-15)
+  }
 }

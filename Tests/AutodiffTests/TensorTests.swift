@@ -646,6 +646,7 @@ struct SliceViewTests {
     // Overlapping slices of a vector: f = Σ u ⊙ x[0..<6] + Σ w ⊙ x[2..<7] + Σ x[1..<4]².
     let x = randomTensor([7], seed: 72)
     let (u, w, v) = (randomTensor([6], seed: 73), randomTensor([5], seed: 74), randomTensor([7], seed: 75))
+    let u7 = randomTensor([7], seed: 83)
     let f: (Tensor) -> Tensor = { x in
       (u * x.slicing(0..<6)).sum() + (w * x.slicing(2..<7)).sum() + x.slicing(1..<4).squared().sum()
     }
@@ -665,6 +666,23 @@ struct SliceViewTests {
     var diagonal = [Double](repeating: 0, count: 49)
     for i in 1..<4 { diagonal[8 * i] = 2 }
     expectClose(hessian(at: x, of: f), Tensor(shape: [7, 7], scalars: diagonal), tolerance: 1e-13)
+    // Traced adjoints (the inner sweep of reverse-over-reverse, under a third level):
+    // f3 = Σ w ⊙ x[2..<7] + Σ x[1..<4]³, whose third derivative is 6 on the diagonal of 1..<4.
+    let f3: (Tensor) -> Tensor = { x in
+      (w * x.slicing(2..<7)).sum() + (x.slicing(1..<4).squared() * x.slicing(1..<4)).sum()
+    }
+    let third = jvp(at: x, direction: u7) { x in hvp(at: x, direction: v, mode: .reverseOverReverse, of: f3) }
+    var expectedThird = [Double](repeating: 0, count: 7)
+    var expectedH3 = [Double](repeating: 0, count: 49)
+    for i in 1..<4 {
+      expectedThird[i] = 6 * u7.scalars[i] * v.scalars[i]
+      expectedH3[8 * i] = 6 * v.scalars[i]
+    }
+    expectClose(third.tangent, Tensor(expectedThird), tolerance: 1e-12)
+    // Every column at once through the traced sweep: the Hessian of ∇f3 · v.
+    expectClose(
+      hessian(at: x) { x in (gradient(at: x, of: f3) * v).sum() }, Tensor(shape: [7, 7], scalars: expectedH3),
+      tolerance: 1e-12)
     // A matrix sliced along its columns: a window in every row.
     let m = randomTensor([4, 5], seed: 76)
     let (a, b) = (randomTensor([4, 2], seed: 77), randomTensor([4, 3], seed: 78))

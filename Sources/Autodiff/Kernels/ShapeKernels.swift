@@ -121,7 +121,11 @@ func sliceKernel(_ x: Tensor, axis: Int, range: Range<Int>) -> Tensor {
 /// first unless it holds its storage alone): the adjoint of a slice accumulated into its
 /// parent's without padding it to the parent's shape.
 /// - Precondition: `piece` has `a`'s shape with `range.count` along `axis`.
+@usableFromInline
 func addIntoWindowKernel(_ a: inout Tensor, _ piece: Tensor, axis: Int, range: Range<Int>) {
+  assert(
+    piece.shape == a.shape.enumerated().map { $0.offset == axis ? range.count : $0.element },
+    "addIntoWindowKernel: a piece of shape \(piece.shape) for range \(range) of axis \(axis) of \(a.shape)")
   let outer = a.shape[..<axis].reduce(1, *)
   let inner = a.shape[(axis + 1)...].reduce(1, *)
   let chunk = a.shape[axis] * inner

@@ -213,10 +213,11 @@ final class Tape {
     return false
   }
 
-  /// Adds `contribution` into `window` of the adjoint in `slot`, in place, when both are
+  /// Adds `contribution` into `window` of the adjoint in `slot`, which must hold one of
+  /// the window's parent shape (false, nothing done, otherwise): in place when both are
   /// constants, or both duals of constants at one level (the sweep inside a
-  /// forward-over-reverse HVP: values and tangents alike), and the slot holds one of the
-  /// window's parent shape; false (nothing done) otherwise.
+  /// forward-over-reverse HVP: values and tangents alike); otherwise (traced adjoints) as
+  /// the differentiable `AddIntoWindow`.
   @inline(__always)
   private func accumulate(_ contribution: Tensor, in window: AdjointWindow, into slot: inout Tensor?) -> Bool {
     guard var existing = slot, existing.shape == window.parentShape, contribution.shape == window.shape else {
@@ -231,7 +232,12 @@ final class Tape {
     guard let lift = existing.lift, let piece = contribution.lift, lift.tag == piece.tag,
       let tangent = lift.tangent, let pieceTangent = piece.tangent,
       lift.primal.lift == nil, piece.primal.lift == nil, tangent.lift == nil, pieceTangent.lift == nil
-    else { return false }
+    else {
+      // Traced (or of mixed levels): the same addition as a primitive, differentiable.
+      slot = nil
+      slot = apply(AddIntoWindow(axis: window.axis, range: window.range), existing, contribution)
+      return true
+    }
     // Single tangents, or batches of one count (a leading axis before the window's).
     let batch = tangent.rank > existing.rank ? [tangent.shape[0]] : []
     guard tangent.shape == batch + window.parentShape, pieceTangent.shape == batch + window.shape else {
