@@ -8,10 +8,10 @@
 func mapKernel(_ x: Tensor, _ f: (Double) -> Double) -> Tensor {
   let count = x.scalarCount
   let result = TensorStorage.make(uninitializedCount: count)
-  x.withUnsafeScalars { source in
-    let out = result.base
-    for i in 0..<count { out[i] = f(source[i]) }
-  }
+  // x is borrowed for the whole call, so its storage outlives the loop (no
+  // `withUnsafeScalars`, whose extended lifetime costs a retain and a release).
+  let (source, out) = (x.base, result.base)
+  for i in 0..<count { out[i] = f(source[i]) }
   return Tensor(shape: x.shape, storage: result)
 }
 
@@ -22,7 +22,7 @@ func mapKernel(_ x: Tensor, _ f: (Double) -> Double) -> Tensor {
 func zipKernel(
   _ a: Tensor, _ b: Tensor, operation: StaticString, _ f: (Double, Double) -> Double
 ) -> Tensor {
-  let shape = broadcastShape(a.shape, b.shape, operation: operation)
+  let shape = a.shape == b.shape ? a.shape : broadcastShape(a.shape, b.shape, operation: operation)
   let count = shape.reduce(1, *)
   let result = TensorStorage.make(uninitializedCount: count)
   let out = result.base

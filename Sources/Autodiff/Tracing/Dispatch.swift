@@ -88,8 +88,14 @@ extension BinaryPrimitive {
 @inlinable
 func apply<P: UnaryPrimitive>(_ primitive: P, _ x: Tensor) -> Tensor {
   guard let lift = x.lift else { return primitive.evaluate(x) }
+  return apply(primitive, lifted: lift)
+}
+
+/// `apply` on a tensor of a level, given its `Lift` (borrowed: its primal is read in place).
+@inlinable
+func apply<P: UnaryPrimitive>(_ primitive: P, lifted lift: Lift) -> Tensor {
+  let value = apply(primitive, lift.primal)
   let primal = lift.primal
-  let value = apply(primitive, primal)
   if let tangent = lift.tangent {
     let outputTangent =
       tangent.rank == primal.rank
@@ -121,9 +127,18 @@ func apply<P: BinaryPrimitive>(_ primitive: P, _ a: Tensor, _ b: Tensor) -> Tens
   let tagA = a.tag
   let tagB = b.tag
   if tagA == 0 && tagB == 0 { return primitive.evaluate(a, b) }
-  let tag = Swift.max(tagA, tagB)
-  let liftA = tagA == tag ? a.lift : nil
-  let liftB = tagB == tag ? b.lift : nil
+  // The operands' lifts at the highest level, passed on borrowed (read in place).
+  if tagA == tagB { return apply(primitive, a, b, liftA: a.lift, liftB: b.lift, tag: tagA) }
+  if tagA > tagB { return apply(primitive, a, b, liftA: a.lift, liftB: nil, tag: tagA) }
+  return apply(primitive, a, b, liftA: nil, liftB: b.lift, tag: tagB)
+}
+
+/// `apply` at level `tag`, given the lifts of the operands that live at it (nil: a
+/// constant at this level).
+@inlinable
+func apply<P: BinaryPrimitive>(
+  _ primitive: P, _ a: Tensor, _ b: Tensor, liftA: Lift?, liftB: Lift?, tag: Int
+) -> Tensor {
   let lift = (liftA ?? liftB).unsafelyUnwrapped
   let primalA = liftA?.primal ?? a
   let primalB = liftB?.primal ?? b
