@@ -16,10 +16,14 @@ func matrixMultiplyKernel(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB
   let m = transposeA ? a.shape[1] : a.shape[0]
   let k = transposeA ? a.shape[0] : a.shape[1]
   let n = transposeB ? b.shape[0] : b.shape[1]
-  let result = TensorStorage.make(repeating: 0, count: m * n)
+  // gemm writes every value of C: no zeros first, except for an empty sum (k = 0).
+  let result = TensorStorage.make(uninitializedCount: m * n)
   a.withUnsafeScalars { pa in
     b.withUnsafeScalars { pb in
-      guard let baseA = pa.baseAddress, let baseB = pb.baseAddress, m > 0, n > 0, k > 0 else { return }
+      guard let baseA = pa.baseAddress, let baseB = pb.baseAddress, m > 0, n > 0, k > 0 else {
+        result.base.initialize(repeating: 0, count: m * n)
+        return
+      }
       gemm(m: m, n: n, k: k, a: baseA, transposeA: transposeA, b: baseB, transposeB: transposeB, c: result.base)
     }
   }
