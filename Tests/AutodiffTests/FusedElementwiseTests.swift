@@ -207,9 +207,24 @@ struct FusedElementwiseTests {
     }
     // In a forward-over-reverse HVP the adjoints are duals: both parts are widened.
     #expect(hvp(at: x, direction: v, mode: .forwardOverReverse, of: fused).offset > 0)
-    // The widened adjoint takes further contributions in place (x also read whole).
-    let both: (Tensor) -> Tensor = { x in fused(x) + (x * c).sum() }
-    expectClose(gradient(at: x, of: both), gradient(at: x, of: plain) + c, tolerance: 1e-11)
+    // The widened adjoint takes further contributions in place (x also read whole, by an
+    // older node, so swept after the slices).
+    let both: (Tensor) -> Tensor = { x in (x * c).sum() + fused(x) }
+    let gBoth = gradient(at: x, of: both)
+    expectClose(gBoth, gradient(at: x, of: plain) + c, tolerance: 1e-11)
+    #expect(gBoth.offset > 0, "the widened adjoint was copied when x's own contribution was added")
+    // A window along an inner axis after leading axes of extent 1 is contiguous: widened too.
+    let y = randomTensor([1, 2600, 2], seed: 54)
+    let fusedY: (Tensor) -> Tensor = { y in
+      terms.sum(y.slicing(0..<2599, alongAxis: 1), y.slicing(1..<2600, alongAxis: 1))
+    }
+    let plainY: (Tensor) -> Tensor = { y in
+      let (a, b) = (y.slicing(0..<2599, alongAxis: 1), y.slicing(1..<2600, alongAxis: 1))
+      return (100 * (b - a.squared()).squared() + (1 - a).squared()).sum()
+    }
+    let gY = gradient(at: y, of: fusedY)
+    expectClose(gY, gradient(at: y, of: plainY), tolerance: 1e-11)
+    #expect(gY.shape == [1, 2600, 2] && gY.offset > 0)
     let fromDual = hvp(at: x, direction: v, mode: .forwardOverReverse, of: both)
     expectClose(fromDual, hvp(at: x, direction: v, mode: .forwardOverReverse, of: plain), tolerance: 1e-10)
   }

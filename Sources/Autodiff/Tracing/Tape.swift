@@ -58,10 +58,11 @@ final class Tape {
   }
 
   /// Appends a node whose value is a window of its parent's (a slice), so that the sweep
-  /// can add a constant adjoint of the node straight into that window of the parent's
-  /// adjoint (in place) rather than run `pullback`, which pads it with zeros to the
-  /// parent's shape for an addition over the whole. `pullback` still serves the first
-  /// contribution to the parent and adjoints that are traced.
+  /// can add the node's adjoint straight into that window of the parent's adjoint (in
+  /// place for constants and duals of constants, through `AddIntoWindow` when traced)
+  /// rather than run `pullback`, which pads it with zeros to the parent's shape for an
+  /// addition over the whole. `pullback` still serves a first contribution to the parent
+  /// that cannot be widened in place (`widen`).
   @inlinable
   func append(first: Int, window: AdjointWindow, pullback: @escaping (Tensor) -> (Tensor?, Tensor?)) -> Int {
     require(!sweeping, Tape.reentryMessage)
@@ -145,6 +146,7 @@ final class Tape {
           adjoints[index] = nil
           let (firstParent, secondParent) = (nodes[index].first, nodes[index].second)
           if secondParent == Tape.windowed, firstParent >= 0, let window = windows[index] {
+            if releasing { windows[index] = nil }
             if adjoints[firstParent] == nil {
               // The parent's first contribution: this adjoint, widened in place when its
               // buffer has room around it (a fused program's output), else padded below.
