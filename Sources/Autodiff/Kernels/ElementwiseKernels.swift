@@ -22,13 +22,14 @@ func mapKernel(_ x: Tensor, _ f: (Double) -> Double) -> Tensor {
 func zipKernel(
   _ a: Tensor, _ b: Tensor, operation: StaticString, _ f: (Double, Double) -> Double
 ) -> Tensor {
-  let shape = a.shape == b.shape ? a.shape : broadcastShape(a.shape, b.shape, operation: operation)
+  let sameShape = a.shape == b.shape
+  let shape = sameShape ? a.shape : broadcastShape(a.shape, b.shape, operation: operation)
   let count = shape.reduce(1, *)
   let result = TensorStorage.make(uninitializedCount: count)
   let out = result.base
   a.withUnsafeScalars { pa in
     b.withUnsafeScalars { pb in
-      if a.shape == b.shape {
+      if sameShape {
         for i in 0..<count { out[i] = f(pa[i], pb[i]) }
       } else if b.scalarCount == 1 && b.rank <= a.rank {
         let s = pb[0]
