@@ -20,7 +20,7 @@ struct KernelPathTests {
   static let shapes: [(Int, Int, Int)] = [
     (1, 1, 1), (6, 8, 5), (7, 9, 3), (12, 16, 17), (13, 25, 31), (5, 24, 257), (48, 48, 48),
     (121, 23, 40), (129, 130, 260), (250, 49, 300), (1, 37, 300), (300, 1, 37), (600, 1, 600),
-    (1, 600, 600), (45, 1, 1001), (1, 3, 1), (3, 1, 2),
+    (1, 600, 600), (45, 1, 1001), (1, 3, 1), (3, 1, 2), (256, 10, 128), (10, 256, 64), (256, 128, 10),
   ]
 
   static func product(
@@ -65,6 +65,52 @@ struct KernelPathTests {
             maxRelativeError(Tensor(shape: [m * n], scalars: c), Tensor(shape: [m * n], scalars: expected)) < 1e-12,
             "\(kernel), m \(m) n \(n) k \(k), transposes \(ta) \(tb), \(threads) threads")
         }
+      }
+    }
+  }
+
+  @Test("GEMM panels are packed bit for bit as the reference packs them, on every path, for any strides and edges")
+  func packing() {
+    // (lanes, depth, width, lane stride, step stride): contiguous lanes (a step is a copy),
+    // contiguous steps (blocks transposed in registers), neither; whole and partial blocks
+    // of lanes and steps, panel widths of both tiles (6, 8, 24).
+    let cases: [(Int, Int, Int, Int, Int)] = [
+      (1, 1, 8, 1, 1), (8, 8, 8, 9, 1), (24, 16, 24, 40, 1), (10, 128, 24, 130, 1), (29, 19, 8, 19, 1),
+      (13, 7, 6, 7, 1), (6, 33, 6, 40, 1), (24, 17, 24, 1, 30), (37, 9, 8, 1, 37), (5, 3, 6, 1, 5),
+      (12, 20, 24, 3, 50), (9, 9, 8, 2, 25),
+    ]
+    for (index, (lanes, depth, width, lane, step)) in cases.enumerated() {
+      let extent = (lanes - 1) * lane + (depth - 1) * step + 1
+      let source = Tensor(randomNormal: [extent], seed: UInt64(500 + index)).scalars
+      let panels = (lanes + width - 1) / width
+      func packed(_ path: KernelPath) -> [Double] {
+        var out = [Double](repeating: .nan, count: panels * width * depth)
+        source.withUnsafeBufferPointer { s in
+          out.withUnsafeMutableBufferPointer { d in
+            packPanels(
+              s.baseAddress!, step: step, lane: lane, lanes: lanes, width: width, depth: depth, copies: 1,
+              into: d.baseAddress!, path: path)
+          }
+        }
+        return out
+      }
+      let reference = packed(.reference)
+      // The reference against the definition: panel p, step q, lane r.
+      var expected = [Double](repeating: 0, count: panels * width * depth)
+      for p in 0..<panels {
+        for q in 0..<depth {
+          for r in 0..<width where p * width + r < lanes {
+            expected[p * width * depth + q * width + r] = source[q * step + (p * width + r) * lane]
+          }
+        }
+      }
+      /// The first position where two packings differ (bit patterns: NaN marks an unwritten value).
+      func firstDifference(_ x: [Double], _ y: [Double]) -> Int? {
+        x.count != y.count ? -1 : x.indices.first { x[$0].bitPattern != y[$0].bitPattern }
+      }
+      #expect(firstDifference(reference, expected) == nil, "reference, case \(index)")
+      for path in Self.paths where path != .reference {
+        #expect(firstDifference(packed(path), reference) == nil, "\(path), case \(index)")
       }
     }
   }

@@ -24,7 +24,8 @@
 //   block (a multiple of the tile height; 512 KB with the duplication, in L2), NC = 4096
 //   columns of op(B) per packed block (4080 for the 24-wide tile).
 // - When C is tall and narrow (say n = 10), the product is computed as C^T = op(B)^T op(A)^T
-//   with a strided store, so the zero padding of the 16-wide tiles falls on the long side.
+//   with a strided store, so the zero padding of the wide tiles falls on the long side, if
+//   the multiply-adds that saves outweigh the cost of the strided store (`storeCost`).
 // - Products of at least 2^17 multiply-adds are split into bands of rows or columns of C, one
 //   per core, with `parallelFor` (WorkerPool.swift, whose helpers are awake between loops);
 //   each worker packs its own panels. Matrix-vector products split from 2^17 multiply-adds.
@@ -96,6 +97,16 @@ enum GEMMMicroKernel: Sendable, CaseIterable {
     case .reference: 16
     case .avx2: 8
     case .avx512, .avx512OnAVX2: 24
+    }
+  }
+  /// The cost of writing one value of C through the tile buffer (a scalar load, add and
+  /// store), in the micro-kernel's multiply-adds: about 1.5 cycles, at 16 (AVX-512), 8
+  /// (AVX2 + FMA) or 2 (SSE2) multiply-adds per cycle.
+  var storeCost: Int {
+    switch self {
+    case .reference: 3
+    case .avx2, .avx512OnAVX2: 12
+    case .avx512: 24
     }
   }
   /// Copies of each op(A) value in the packed panel (2: a ready-made SIMD2 broadcast).
@@ -171,11 +182,13 @@ func gemm(
     gemmSmall(m: m, n: n, k: k, a: a, transposeA: transposeA, b: b, transposeB: transposeB, c: c)
     return
   }
-  // Compute C^T = op(B)^T op(A)^T when that wastes less of the zero-padded micro-tiles.
+  // Compute C^T = op(B)^T op(A)^T when the multiply-adds it saves on zero-padded
+  // micro-tiles outweigh its strided store: a value of C in a partial tile, and with the
+  // swap every value, goes through the tile buffer, as costly as `storeCost` multiply-adds.
   let mr = kernel.mr
   let nr = kernel.nr
-  let direct = roundUp(m, mr) * roundUp(n, nr)
-  let swapped = roundUp(n, mr) * roundUp(m, nr)
+  let direct = roundUp(m, mr) * roundUp(n, nr) * k + kernel.storeCost * (m * n - (m / mr * mr) * (n / nr * nr))
+  let swapped = roundUp(n, mr) * roundUp(m, nr) * k + kernel.storeCost * m * n
   var p = GEMMProblem(
     m: m, n: n, k: k, a: a, transposeA: transposeA, b: b, transposeB: transposeB,
     c: c, rowStride: n, columnStride: 1, kernel: kernel)
@@ -296,114 +309,71 @@ private func gemmPacked(_ p: GEMMProblem, rows: Range<Int>, columns: Range<Int>)
 /// Packs op(A)[row..<row+mc, depth..<depth+kc] as consecutive MR-row panels. Within a panel,
 /// step p holds op(A)(i, p) for the MR rows i, each written `copiesOfA` times (twice for the
 /// reference kernel: a ready-made SIMD2 broadcast); rows past `mc` are zero.
-@inline(never)
+@inline(__always)
 private func packA(
   _ p: GEMMProblem, row: Int, mc: Int, depth: Int, kc: Int,
   into dst: UnsafeMutablePointer<Double>
 ) {
-  let mr = p.kernel.mr
-  let w = p.kernel.copiesOfA
-  var d = dst
-  var ir = 0
-  while ir < mc {
-    let rows = min(mr, mc - ir)
-    if p.transposeA {
-      // op(A)(i, q) = a[q * m + i]: the MR values of a step are contiguous.
-      var src = p.a + depth * p.m + row + ir
-      for _ in 0..<kc {
-        for r in 0..<rows {
-          let v = src[r]
-          for copy in 0..<w { d[w &* r &+ copy] = v }
-        }
-        for r in rows..<mr {
-          for copy in 0..<w { d[w &* r &+ copy] = 0 }
-        }
-        d += w &* mr
-        src += p.m
-      }
-    } else {
-      // op(A)(i, q) = a[i * k + q]: each row is contiguous along the depth.
-      let src = p.a + (row + ir) * p.k + depth
-      for r in 0..<rows {
-        let s = src + r * p.k
-        var e = d + w &* r
-        if w == 2 {
-          for q in 0..<kc {
-            let v = s[q]
-            e[0] = v
-            e[1] = v
-            e += 2 &* mr
-          }
-        } else {
-          for q in 0..<kc {
-            e[0] = s[q]
-            e += mr
-          }
-        }
-      }
-      for r in rows..<mr {
-        var e = d + w &* r
-        for _ in 0..<kc {
-          for copy in 0..<w { e[copy] = 0 }
-          e += w &* mr
-        }
-      }
-      d += w &* mr &* kc
-    }
-    ir += mr
-  }
+  // op(A)(i, q) is a[q m + i] when transposed, else a[i k + q].
+  let (source, step, lane) =
+    p.transposeA ? (p.a + depth * p.m + row, p.m, 1) : (p.a + row * p.k + depth, 1, p.k)
+  packPanels(
+    source, step: step, lane: lane, lanes: mc, width: p.kernel.mr, depth: kc, copies: p.kernel.copiesOfA,
+    into: dst, path: p.kernel.path)
 }
 
 /// Packs op(B)[depth..<depth+kc, column..<column+nc] as consecutive NR-column panels; within a
 /// panel, step p holds the NR values op(B)(p, j); columns past `nc` are zero.
-@inline(never)
+@inline(__always)
 private func packB(
   _ p: GEMMProblem, depth: Int, kc: Int, column: Int, nc: Int,
   into dst: UnsafeMutablePointer<Double>
 ) {
-  let nr = p.kernel.nr
-  var d = dst
-  var jr = 0
-  while jr < nc {
-    let columns = min(nr, nc - jr)
-    if p.transposeB {
-      // op(B)(q, j) = b[j * k + q]: each column of op(B) is contiguous along the depth.
-      let src = p.b + (column + jr) * p.k + depth
-      for s in 0..<columns {
-        let col = src + s * p.k
-        var e = d + s
-        for q in 0..<kc {
-          e[0] = col[q]
-          e += nr
-        }
+  // op(B)(q, j) is b[j k + q] when transposed, else b[q n + j].
+  let (source, step, lane) =
+    p.transposeB ? (p.b + column * p.k + depth, 1, p.k) : (p.b + depth * p.n + column, p.n, 1)
+  packPanels(
+    source, step: step, lane: lane, lanes: nc, width: p.kernel.nr, depth: kc, copies: 1, into: dst,
+    path: p.kernel.path)
+}
+
+/// Packs `lanes` lanes (rows of op(A), or columns of op(B)) of `depth` steps each into
+/// consecutive panels of `width` lanes: panel p holds lanes p w ..< p w + w step by step,
+/// each value written `copies` times, dst[((p w kc + q w + r) copies + c] =
+/// source[q step + (p w + r) lane], and zeros for lanes past `lanes`. `step` and `lane`
+/// are the strides between consecutive steps and lanes.
+///
+/// The AVX2 and AVX-512 paths (`ck_pack_panels_*`, one copy) transpose blocks in registers
+/// when the steps are contiguous; this loop is their reference.
+@inline(never)
+func packPanels(
+  _ source: UnsafePointer<Double>, step: Int, lane: Int, lanes: Int, width w: Int, depth kc: Int, copies: Int,
+  into dst: UnsafeMutablePointer<Double>, path: KernelPath
+) {
+  if copies == 1 {
+    switch path {
+    case .reference: break
+    case .avx2: return ck_pack_panels_avx2(source, step, lane, lanes, w, kc, dst)
+    case .avx512: return ck_pack_panels_avx512(source, step, lane, lanes, w, kc, dst)
+    }
+  }
+  var first = 0
+  while first < lanes {
+    let count = min(w, lanes - first)
+    let s = source + first * lane
+    let d = dst + first * kc * copies
+    for q in 0..<kc {
+      let from = s + q * step
+      let to = d + q * w * copies
+      for r in 0..<count {
+        let v = from[r * lane]
+        for c in 0..<copies { to[r &* copies &+ c] = v }
       }
-      for s in columns..<nr {
-        var e = d + s
-        for _ in 0..<kc {
-          e[0] = 0
-          e += nr
-        }
-      }
-      d += nr &* kc
-    } else {
-      // op(B)(q, j) = b[q * n + j]: the NR values of a step are contiguous.
-      var src = p.b + depth * p.n + column + jr
-      if columns == nr {
-        for _ in 0..<kc {
-          for s in 0..<nr { d[s] = src[s] }
-          d += nr
-          src += p.n
-        }
-      } else {
-        for _ in 0..<kc {
-          for s in 0..<columns { d[s] = src[s] }
-          for s in columns..<nr { d[s] = 0 }
-          d += nr
-          src += p.n
-        }
+      for r in count..<w {
+        for c in 0..<copies { to[r &* copies &+ c] = 0 }
       }
     }
-    jr += nr
+    first += w
   }
 }
 

@@ -42,6 +42,15 @@ void ck_gemm_8x24_avx512(long kc, const double *a, const double *b, double *c, l
 /// ones): the tests run its tiling logic on machines without AVX-512.
 void ck_gemm_8x24_on_avx2(long kc, const double *a, const double *b, double *c, long ldc, int accumulate);
 
+// MARK: - GEMM packing
+
+/// Packs `lanes` lanes (rows of op(A), or columns of op(B)) of `kc` steps each (along the
+/// depth) into consecutive panels of `w` lanes: panel p holds lanes p w ..< p w + w, step
+/// by step, dst[p w kc + q w + r] = src[q step + (p w + r) lane], and 0 for lanes past
+/// `lanes`. `step` and `lane` are the strides between consecutive steps and lanes.
+void ck_pack_panels_avx2(const double *src, long step, long lane, long lanes, long w, long kc, double *dst);
+void ck_pack_panels_avx512(const double *src, long step, long lane, long lanes, long w, long kc, double *dst);
+
 // MARK: - Matrix-vector products
 
 /// y[i] = M[i, :] · x for rows [row0, row1) of a row-major matrix with `columns` columns.
