@@ -262,6 +262,45 @@ CK_GEMV2_ROWS(ck_gemv2_rows_avx512, CK_AVX512, ck_d8, ck_d8u, 8)
 CK_GEMV2_TRANSPOSED(ck_gemv2_transposed_avx2, CK_AVX2, ck_d4, ck_d4u, 4)
 CK_GEMV2_TRANSPOSED(ck_gemv2_transposed_avx512, CK_AVX512, ck_d8, ck_d8u, 8)
 
+// C(i, 0..<n) = Σ_p op(A)(i, p) B(p, 0..<n) for n ≤ 16, B packed k × 16: a block of R rows
+// holds R × 16 accumulators, each step broadcasting R values of op(A) (read in place, at
+// a[i lane + p step]) against the step's 16 values of B. No packing of A, and a padding of
+// at most 16 − n columns where the 24-wide tile padded n = 10 to 24.
+#define CK_NARROW_BLOCK(V, VU, W, R)                                                        \
+  {                                                                                         \
+    enum { NV = 16 / W };                                                                   \
+    V acc[R][NV];                                                                           \
+    for (int r = 0; r < R; r++)                                                             \
+      for (int j = 0; j < NV; j++) acc[r][j] = (V){0};                                      \
+    const double *rows = a + i * lane;                                                      \
+    for (long p = 0; p < k; p++) {                                                          \
+      V bv[NV];                                                                             \
+      for (int j = 0; j < NV; j++) bv[j] = *(const VU *)(b + p * 16 + j * W);               \
+      const double *column = rows + p * step;                                               \
+      for (int r = 0; r < R; r++) {                                                         \
+        double s = column[r * lane];                                                        \
+        for (int j = 0; j < NV; j++) acc[r][j] += s * bv[j];                                \
+      }                                                                                     \
+    }                                                                                       \
+    for (int r = 0; r < R; r++) {                                                           \
+      double t[16];                                                                         \
+      for (int j = 0; j < NV; j++) *(VU *)(t + j * W) = acc[r][j];                          \
+      double *out = c + (i + r) * row_stride;                                               \
+      for (long q = 0; q < n; q++) out[q * column_stride] = t[q];                           \
+    }                                                                                       \
+  }
+
+#define CK_GEMM_NARROW(NAME, TARGET, V, VU, W, R)                                           \
+  TARGET void NAME(long row0, long row1, long k, const double *a, long step, long lane,     \
+                   const double *b, double *c, long row_stride, long column_stride, long n) { \
+    long i = row0;                                                                          \
+    for (; i + R <= row1; i += R) CK_NARROW_BLOCK(V, VU, W, R)                              \
+    for (; i < row1; i++) CK_NARROW_BLOCK(V, VU, W, 1)                                      \
+  }
+
+CK_GEMM_NARROW(ck_gemm_narrow_avx2, CK_AVX2, ck_d4, ck_d4u, 4, 3)
+CK_GEMM_NARROW(ck_gemm_narrow_avx512, CK_AVX512, ck_d8, ck_d8u, 8, 8)
+
 #else  // Not x86-64: never called (ck_cpu_supports returns 0 for these paths).
 
 void ck_gemm_6x8_avx2(long kc, const double *a, const double *b, double *c, long ldc, int accumulate) {}
@@ -280,4 +319,9 @@ void ck_gemv2_transposed_avx2(long col0, long col1, long rows, long ld, const do
                               const double *x2, double *y1, double *y2) {}
 void ck_gemv2_transposed_avx512(long col0, long col1, long rows, long ld, const double *m, const double *x1,
                                 const double *x2, double *y1, double *y2) {}
+void ck_gemm_narrow_avx2(long row0, long row1, long k, const double *a, long step, long lane, const double *b,
+                         double *c, long row_stride, long column_stride, long n) {}
+void ck_gemm_narrow_avx512(long row0, long row1, long k, const double *a, long step, long lane, const double *b,
+                           double *c, long row_stride, long column_stride, long n) {}
+
 #endif

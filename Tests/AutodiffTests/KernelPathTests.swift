@@ -21,6 +21,7 @@ struct KernelPathTests {
     (1, 1, 1), (6, 8, 5), (7, 9, 3), (12, 16, 17), (13, 25, 31), (5, 24, 257), (48, 48, 48),
     (121, 23, 40), (129, 130, 260), (250, 49, 300), (1, 37, 300), (300, 1, 37), (600, 1, 600),
     (1, 600, 600), (45, 1, 1001), (1, 3, 1), (3, 1, 2), (256, 10, 128), (10, 256, 64), (256, 128, 10),
+    (2000, 12, 100), (7, 3000, 60),
   ]
 
   static func product(
@@ -65,6 +66,41 @@ struct KernelPathTests {
             maxRelativeError(Tensor(shape: [m * n], scalars: c), Tensor(shape: [m * n], scalars: expected)) < 1e-12,
             "\(kernel), m \(m) n \(n) k \(k), transposes \(ta) \(tb), \(threads) threads")
         }
+      }
+    }
+  }
+
+  @Test("narrow products (n ≤ 16 columns, A read in place at any strides) match the naive product on every path")
+  func narrowProducts() {
+    // (rows, depth, columns, lane stride, step stride): rows of A along the depth (step 1),
+    // across it (lane 1), blocks of 8 and 3 rows with and without a remainder, 1...16 columns.
+    let cases: [(Int, Int, Int, Int, Int)] = [
+      (1, 1, 1, 1, 1), (8, 5, 16, 5, 1), (19, 33, 10, 33, 1), (11, 7, 3, 1, 11), (64, 40, 13, 1, 64),
+      (3, 100, 16, 100, 1), (25, 2, 9, 3, 75),
+    ]
+    let width = GEMMTuning.narrowWidth
+    for (index, (rows, depth, columns, lane, step)) in cases.enumerated() {
+      let extent = (rows - 1) * lane + (depth - 1) * step + 1
+      let a = Tensor(randomNormal: [extent], seed: UInt64(600 + index)).scalars
+      var b = Tensor(randomNormal: [depth * width], seed: UInt64(700 + index)).scalars
+      for p in 0..<depth { for q in columns..<width { b[p * width + q] = 0 } }
+      // C stored transposed (column stride rows) to cover the strided store too.
+      let expected = (0..<columns * rows).map { index -> Double in
+        let (q, i) = index.quotientAndRemainder(dividingBy: rows)
+        return (0..<depth).reduce(0) { $0 + a[i * lane + $1 * step] * b[$1 * width + q] }
+      }
+      for path in Self.paths {
+        var c = [Double](repeating: .nan, count: columns * rows)
+        a.withUnsafeBufferPointer { pa in
+          b.withUnsafeBufferPointer { pb in
+            c.withUnsafeMutableBufferPointer { pc in
+              gemmNarrowRows(
+                0..<rows, k: depth, a: pa.baseAddress!, step: step, lane: lane, packed: pb.baseAddress!,
+                c: pc.baseAddress!, rowStride: 1, columnStride: rows, n: columns, path: path)
+            }
+          }
+        }
+        #expect(maxRelativeError(c, expected) < 1e-12, "\(path), case \(index)")
       }
     }
   }

@@ -10,6 +10,9 @@
 // - m = 1 or n = 1: matrix-vector loops on the operands in place (dot products four rows at a
 //   time, or 16-column strips of y held in registers while rows of the matrix stream past).
 // - m n k < `GEMMTuning.smallProduct`: direct loops, no packing.
+// - On the CKernels paths, n ≤ 16 (or m ≤ 16, as C^T): the narrow operand packed 16 wide,
+//   the other read in place, blocks of rows of C held in registers (`gemmNarrow`): the
+//   packed path would pad n = 10 to a 24-wide tile and pack the wide operand first.
 // - Otherwise op(A) and op(B) are packed into contiguous, 64-byte-aligned panels (one allocation
 //   per call and worker). Packing reads A and B in whichever layout they are stored, so no
 //   transpose is ever materialized, and zero-pads panels to whole micro-tiles, so the
@@ -138,6 +141,9 @@ enum GEMMMicroKernel: Sendable, CaseIterable {
 enum GEMMTuning {
   /// Below this many multiply-adds (m n k), the unpacked loops are faster.
   static let smallProduct = 2048
+  /// The widest C (or C^T) computed by `gemmNarrow` on the CKernels paths: the width of
+  /// its packed B, two AVX-512 or four AVX2 vectors.
+  static let narrowWidth = 16
   /// Multiply-adds per worker before a matrix or matrix-vector product is split across
   /// cores (2 workers from 2^17: with the pool's helpers awake, a split pays from about
   /// 0.1 MFLOP; the MLP's gradient went from 551 to 420 µs when this came down from 2^19).
@@ -180,6 +186,12 @@ func gemm(
   }
   if work < GEMMTuning.smallProduct {
     gemmSmall(m: m, n: n, k: k, a: a, transposeA: transposeA, b: b, transposeB: transposeB, c: c)
+    return
+  }
+  if kernel.path != .reference && min(m, n) <= GEMMTuning.narrowWidth {
+    gemmNarrow(
+      m: m, n: n, k: k, a: a, transposeA: transposeA, b: b, transposeB: transposeB, c: c, maxThreads: maxThreads,
+      path: kernel.path)
     return
   }
   // Compute C^T = op(B)^T op(A)^T when the multiply-adds it saves on zero-padded
@@ -374,6 +386,98 @@ func packPanels(
       }
     }
     first += w
+  }
+}
+
+// MARK: - Narrow products
+
+/// C = op(A) op(B) when n ≤ 16, or m ≤ 16 (then as C^T = op(B)^T op(A)^T, stored strided):
+/// the narrow side's operand packed as k rows of 16 values (`packPanels`), the other read
+/// in place, rows of C split across workers (`gemmNarrowRows`).
+///
+/// The packed path pads a narrow side to its tile (n = 10 to 24 columns, or to 16 rows as
+/// C^T) and packs the wide operand first; here the wide operand is read once, in place.
+private func gemmNarrow(
+  m: Int, n: Int, k: Int,
+  a: UnsafePointer<Double>, transposeA: Bool,
+  b: UnsafePointer<Double>, transposeB: Bool,
+  c: UnsafeMutablePointer<Double>, maxThreads: Int, path: KernelPath
+) {
+  let width = GEMMTuning.narrowWidth
+  // Rows of the result, the operand read in place (op(A)(i, p) = rows[i lane + p step]), the
+  // packed one (op(B)(p, q) = narrow[p step + q lane]), and where C(i, q) goes.
+  let rowCount: Int
+  let columnCount: Int
+  let rows: UnsafePointer<Double>
+  let rowStep: Int
+  let rowLane: Int
+  let narrow: UnsafePointer<Double>
+  let narrowStep: Int
+  let narrowLane: Int
+  let rowStride: Int
+  let columnStride: Int
+  if n <= width {
+    (rowCount, columnCount, rowStride, columnStride) = (m, n, n, 1)
+    (rows, rowStep, rowLane) = transposeA ? (a, m, 1) : (a, 1, k)
+    (narrow, narrowStep, narrowLane) = transposeB ? (b, 1, k) : (b, n, 1)
+  } else {
+    // C^T(i, q) = C(q, i): op(B)^T(i, p) = op(B)(p, i), op(A)^T(p, q) = op(A)(q, p).
+    (rowCount, columnCount, rowStride, columnStride) = (n, m, 1, n)
+    (rows, rowStep, rowLane) = transposeB ? (b, 1, k) : (b, n, 1)
+    (narrow, narrowStep, narrowLane) = transposeA ? (a, m, 1) : (a, 1, k)
+  }
+  let packed = UnsafeMutablePointer<Double>.allocate(capacity: k * width)
+  defer { packed.deallocate() }
+  packPanels(
+    narrow, step: narrowStep, lane: narrowLane, lanes: columnCount, width: width, depth: k, copies: 1, into: packed,
+    path: path)
+  let operands = NarrowOperands(rows: rows, packed: packed, c: c)
+  let band: @Sendable (Range<Int>) -> Void = { band in
+    gemmNarrowRows(
+      band, k: k, a: operands.rows, step: rowStep, lane: rowLane, packed: operands.packed, c: operands.c,
+      rowStride: rowStride, columnStride: columnStride, n: columnCount, path: path)
+  }
+  // A split pays later than for packed products: a narrow product lasts tens of
+  // microseconds, not much more than handing half of it to a worker.
+  let threads = min(maxThreads, m * n * k / (8 * GEMMTuning.parallelGrain), rowCount / 8)
+  if threads <= 1 {
+    band(0..<rowCount)
+    return
+  }
+  let blocks = (rowCount + 7) / 8  // bands of whole 8-row blocks
+  parallelFor(iterations: threads, maxThreads: threads) { w in
+    band(min(rowCount, blocks * w / threads * 8)..<min(rowCount, blocks * (w + 1) / threads * 8))
+  }
+}
+
+private struct NarrowOperands: @unchecked Sendable {
+  var rows: UnsafePointer<Double>, packed: UnsafePointer<Double>, c: UnsafeMutablePointer<Double>
+}
+
+/// C(i, 0..<n) = Σ_p op(A)(i, p) B(p, 0..<n) for i in `rows` and n ≤ 16, where op(A)(i, p) =
+/// a[i lane + p step] and B is packed as k rows of 16 values (zero past n); C(i, q) is
+/// written at c[i rowStride + q columnStride].
+///
+/// The CKernels paths (`ck_gemm_narrow_*`) hold blocks of 8 (AVX-512) or 3 (AVX2) rows in
+/// registers; this loop, the sum over p in order with separate multiplies and adds, is
+/// their reference.
+func gemmNarrowRows(
+  _ rows: Range<Int>, k: Int, a: UnsafePointer<Double>, step: Int, lane: Int, packed b: UnsafePointer<Double>,
+  c: UnsafeMutablePointer<Double>, rowStride: Int, columnStride: Int, n: Int, path: KernelPath
+) {
+  switch path {
+  case .avx2:
+    ck_gemm_narrow_avx2(rows.lowerBound, rows.upperBound, k, a, step, lane, b, c, rowStride, columnStride, n)
+  case .avx512:
+    ck_gemm_narrow_avx512(rows.lowerBound, rows.upperBound, k, a, step, lane, b, c, rowStride, columnStride, n)
+  case .reference:
+    for i in rows {
+      for q in 0..<n {
+        var sum = 0.0
+        for p in 0..<k { sum += a[i &* lane &+ p &* step] * b[p &* GEMMTuning.narrowWidth &+ q] }
+        c[i &* rowStride &+ q &* columnStride] = sum
+      }
+    }
   }
 }
 

@@ -42,6 +42,16 @@ void ck_gemm_8x24_avx512(long kc, const double *a, const double *b, double *c, l
 /// ones): the tests run its tiling logic on machines without AVX-512.
 void ck_gemm_8x24_on_avx2(long kc, const double *a, const double *b, double *c, long ldc, int accumulate);
 
+// MARK: - Narrow products
+
+/// C(i, 0..<n) = Σ_p op(A)(i, p) B(p, 0..<n) for rows i in [row0, row1) and n ≤ 16, where
+/// op(A)(i, p) = a[i lane + p step] (A read in place) and B is packed as k rows of 16
+/// values (columns n..<16 zero). C(i, q) is written at c[i row_stride + q column_stride].
+void ck_gemm_narrow_avx2(long row0, long row1, long k, const double *a, long step, long lane, const double *b,
+                         double *c, long row_stride, long column_stride, long n);
+void ck_gemm_narrow_avx512(long row0, long row1, long k, const double *a, long step, long lane, const double *b,
+                           double *c, long row_stride, long column_stride, long n);
+
 // MARK: - GEMM packing
 
 /// Packs `lanes` lanes (rows of op(A), or columns of op(B)) of `kc` steps each (along the
