@@ -46,15 +46,39 @@ CK_GEMM_KERNEL(ck_gemm_8x24_on_avx2, CK_AVX2, ck_d8, ck_d8u, 8, 8, 3)
 
 // y[i] = M[i, :] · x, four rows at a time so that each load of x serves four rows; two
 // accumulators per row keep eight addition chains in flight.
-#define CK_GEMV_ROWS(NAME, TARGET, V, VU, W)                                                \
+// The sums of the lanes of four vectors, as one 4-wide vector (a tree of shuffles instead
+// of four chains of W - 1 dependent additions).
+#define CK_REDUCE4_4(a, b, c, d, out)                                                       \
+  {                                                                                         \
+    ck_d4 ab = __builtin_shufflevector(a, b, 0, 4, 2, 6) + __builtin_shufflevector(a, b, 1, 5, 3, 7); \
+    ck_d4 cd = __builtin_shufflevector(c, d, 0, 4, 2, 6) + __builtin_shufflevector(c, d, 1, 5, 3, 7); \
+    out = __builtin_shufflevector(ab, cd, 0, 1, 4, 5) + __builtin_shufflevector(ab, cd, 2, 3, 6, 7); \
+  }
+#define CK_HALVES(v) (__builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7))
+#define CK_REDUCE4_8(a, b, c, d, out) CK_REDUCE4_4(CK_HALVES(a), CK_HALVES(b), CK_HALVES(c), CK_HALVES(d), out)
+
+#define CK_GEMV_ROWS(NAME, TARGET, V, VI, VU, W, REDUCE4)                                       \
   TARGET void NAME(long row0, long row1, long k, const double *m, const double *x,          \
                    double *y) {                                                             \
+    /* The last k mod W columns as the lanes of a vector ending at k, the lanes before */   \
+    /* them masked to zero in both x and the row (0 * inf would be NaN): a whole vector */  \
+    /* instead of a scalar tail per row. */                                                 \
+    const long tail = k % W;                                                                \
+    const long body = k - tail;                                                             \
+    V xt = {0};                                                                             \
+    VI keep = {0};                                                                          \
+    if (tail > 0 && k >= W)                                                                 \
+      for (long l = W - tail; l < W; l++) {                                                 \
+        xt[l] = x[k - W + l];                                                               \
+        keep[l] = -1;                                                                       \
+      }                                                                                     \
+    const int vectorTail = tail > 0 && k >= W;                                              \
     long i = row0;                                                                          \
     for (; i + 4 <= row1; i += 4) {                                                         \
       const double *r0 = m + i * k, *r1 = r0 + k, *r2 = r1 + k, *r3 = r2 + k;               \
       V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, u0 = {0}, u1 = {0}, u2 = {0}, u3 = {0};     \
       long q = 0;                                                                           \
-      for (; q + 2 * W <= k; q += 2 * W) {                                                  \
+      for (; q + 2 * W <= body; q += 2 * W) {                                               \
         V v = *(const VU *)(x + q), w = *(const VU *)(x + q + W);                           \
         s0 += *(const VU *)(r0 + q) * v;                                                    \
         u0 += *(const VU *)(r0 + q + W) * w;                                                \
@@ -65,28 +89,31 @@ CK_GEMM_KERNEL(ck_gemm_8x24_on_avx2, CK_AVX2, ck_d8, ck_d8u, 8, 8, 3)
         s3 += *(const VU *)(r3 + q) * v;                                                    \
         u3 += *(const VU *)(r3 + q + W) * w;                                                \
       }                                                                                     \
-      s0 += u0;                                                                             \
-      s1 += u1;                                                                             \
-      s2 += u2;                                                                             \
-      s3 += u3;                                                                             \
-      double t0 = 0, t1 = 0, t2 = 0, t3 = 0;                                                \
-      for (int l = 0; l < W; l++) {                                                         \
-        t0 += s0[l];                                                                        \
-        t1 += s1[l];                                                                        \
-        t2 += s2[l];                                                                        \
-        t3 += s3[l];                                                                        \
+      if (q + W <= body) {                                                                  \
+        V v = *(const VU *)(x + q);                                                         \
+        s0 += *(const VU *)(r0 + q) * v;                                                    \
+        s1 += *(const VU *)(r1 + q) * v;                                                    \
+        s2 += *(const VU *)(r2 + q) * v;                                                    \
+        s3 += *(const VU *)(r3 + q) * v;                                                    \
+        q += W;                                                                             \
       }                                                                                     \
+      if (vectorTail) {                                                                     \
+        u0 += (V)((VI) * (const VU *)(r0 + k - W) & keep) * xt;                                               \
+        u1 += (V)((VI) * (const VU *)(r1 + k - W) & keep) * xt;                                               \
+        u2 += (V)((VI) * (const VU *)(r2 + k - W) & keep) * xt;                                               \
+        u3 += (V)((VI) * (const VU *)(r3 + k - W) & keep) * xt;                                               \
+        q = k;                                                                              \
+      }                                                                                     \
+      ck_d4 t;                                                                              \
+      REDUCE4(s0 + u0, s1 + u1, s2 + u2, s3 + u3, t)                                        \
       for (; q < k; q++) {                                                                  \
         double v = x[q];                                                                    \
-        t0 += r0[q] * v;                                                                    \
-        t1 += r1[q] * v;                                                                    \
-        t2 += r2[q] * v;                                                                    \
-        t3 += r3[q] * v;                                                                    \
+        t[0] += r0[q] * v;                                                                  \
+        t[1] += r1[q] * v;                                                                  \
+        t[2] += r2[q] * v;                                                                  \
+        t[3] += r3[q] * v;                                                                  \
       }                                                                                     \
-      y[i] = t0;                                                                            \
-      y[i + 1] = t1;                                                                        \
-      y[i + 2] = t2;                                                                        \
-      y[i + 3] = t3;                                                                        \
+      *(ck_d4u *)(y + i) = t;                                                               \
     }                                                                                       \
     for (; i < row1; i++) {                                                                 \
       const double *r0 = m + i * k;                                                         \
@@ -104,8 +131,8 @@ CK_GEMM_KERNEL(ck_gemm_8x24_on_avx2, CK_AVX2, ck_d8, ck_d8u, 8, 8, 3)
     }                                                                                       \
   }
 
-CK_GEMV_ROWS(ck_gemv_rows_avx2, CK_AVX2, ck_d4, ck_d4u, 4)
-CK_GEMV_ROWS(ck_gemv_rows_avx512, CK_AVX512, ck_d8, ck_d8u, 8)
+CK_GEMV_ROWS(ck_gemv_rows_avx2, CK_AVX2, ck_d4, ck_i4, ck_d4u, 4, CK_REDUCE4_4)
+CK_GEMV_ROWS(ck_gemv_rows_avx512, CK_AVX512, ck_d8, ck_i8, ck_d8u, 8, CK_REDUCE4_8)
 
 // y[j] = Σ_p M[p, j] x[p]: strips of 4 W columns of y stay in registers while a block of
 // rows (about 256 KB, in L2) streams past; y is read and written once per block.
@@ -118,8 +145,10 @@ CK_GEMV_ROWS(ck_gemv_rows_avx512, CK_AVX512, ck_d8, ck_d8u, 8)
       long p1 = p0 + block < k ? p0 + block : k;                                            \
       int first = p0 == 0;                                                                  \
       long j = col0;                                                                        \
+      /* Strips of 4 W columns; even and odd rows in separate accumulators, so that the */  \
+      /* chains of dependent additions are half as long. */                                 \
       for (; j + 4 * W <= col1; j += 4 * W) {                                               \
-        V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                           \
+        V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, u0 = {0}, u1 = {0}, u2 = {0}, u3 = {0};   \
         if (!first) {                                                                       \
           s0 = *(VU *)(y + j);                                                              \
           s1 = *(VU *)(y + j + W);                                                          \
@@ -127,30 +156,47 @@ CK_GEMV_ROWS(ck_gemv_rows_avx512, CK_AVX512, ck_d8, ck_d8u, 8)
           s3 = *(VU *)(y + j + 3 * W);                                                      \
         }                                                                                   \
         const double *r = m + p0 * ld + j;                                                  \
-        for (long p = p0; p < p1; p++, r += ld) {                                           \
+        long p = p0;                                                                        \
+        for (; p + 2 <= p1; p += 2, r += 2 * ld) {                                          \
+          double v = x[p], w = x[p + 1];                                                    \
+          s0 += *(const VU *)(r) * v;                                                       \
+          s1 += *(const VU *)(r + W) * v;                                                   \
+          s2 += *(const VU *)(r + 2 * W) * v;                                               \
+          s3 += *(const VU *)(r + 3 * W) * v;                                               \
+          u0 += *(const VU *)(r + ld) * w;                                                  \
+          u1 += *(const VU *)(r + ld + W) * w;                                              \
+          u2 += *(const VU *)(r + ld + 2 * W) * w;                                          \
+          u3 += *(const VU *)(r + ld + 3 * W) * w;                                          \
+        }                                                                                   \
+        if (p < p1) {                                                                       \
           double v = x[p];                                                                  \
           s0 += *(const VU *)(r) * v;                                                       \
           s1 += *(const VU *)(r + W) * v;                                                   \
           s2 += *(const VU *)(r + 2 * W) * v;                                               \
           s3 += *(const VU *)(r + 3 * W) * v;                                               \
         }                                                                                   \
-        *(VU *)(y + j) = s0;                                                                \
-        *(VU *)(y + j + W) = s1;                                                            \
-        *(VU *)(y + j + 2 * W) = s2;                                                        \
-        *(VU *)(y + j + 3 * W) = s3;                                                        \
+        *(VU *)(y + j) = s0 + u0;                                                           \
+        *(VU *)(y + j + W) = s1 + u1;                                                       \
+        *(VU *)(y + j + 2 * W) = s2 + u2;                                                   \
+        *(VU *)(y + j + 3 * W) = s3 + u3;                                                   \
       }                                                                                     \
-      for (; j + W <= col1; j += W) {                                                       \
-        V s0 = {0}, s1 = {0};                                                               \
-        const double *r = m + p0 * ld + j;                                                  \
+      /* Single vectors; the last fewer than W columns as the lanes of a vector that ends */ \
+      /* at col1 (reading, not writing, columns before them). */                            \
+      while (j < col1 && col1 >= W) {                                                       \
+        long start = j + W <= col1 ? j : col1 - W;                                          \
+        V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};                                           \
+        const double *r = m + p0 * ld + start;                                              \
         long p = p0;                                                                        \
-        for (; p + 2 <= p1; p += 2, r += 2 * ld) {                                          \
+        for (; p + 4 <= p1; p += 4, r += 4 * ld) {                                          \
           s0 += *(const VU *)(r) * x[p];                                                    \
           s1 += *(const VU *)(r + ld) * x[p + 1];                                           \
+          s2 += *(const VU *)(r + 2 * ld) * x[p + 2];                                       \
+          s3 += *(const VU *)(r + 3 * ld) * x[p + 3];                                       \
         }                                                                                   \
-        if (p < p1) s0 += *(const VU *)(r) * x[p];                                          \
-        s0 += s1;                                                                           \
-        if (!first) s0 += *(VU *)(y + j);                                                   \
-        *(VU *)(y + j) = s0;                                                                \
+        for (; p < p1; p++, r += ld) s0 += *(const VU *)(r) * x[p];                         \
+        s0 = (s0 + s1) + (s2 + s3);                                                         \
+        for (long l = j - start; l < W; l++) y[start + l] = first ? s0[l] : y[start + l] + s0[l]; \
+        j = start + W;                                                                      \
       }                                                                                     \
       for (; j < col1; j++) {                                                               \
         double t0 = 0, t1 = 0;                                                              \

@@ -21,7 +21,7 @@ struct KernelPathTests {
     (1, 1, 1), (6, 8, 5), (7, 9, 3), (12, 16, 17), (13, 25, 31), (5, 24, 257), (48, 48, 48),
     (121, 23, 40), (129, 130, 260), (250, 49, 300), (1, 37, 300), (300, 1, 37), (600, 1, 600),
     (1, 600, 600), (45, 1, 1001), (1, 3, 1), (3, 1, 2), (256, 10, 128), (10, 256, 64), (256, 128, 10),
-    (2000, 12, 100), (7, 3000, 60),
+    (2000, 12, 100), (7, 3000, 60), (100, 1, 100), (1, 100, 100), (5, 1, 3), (1, 7, 5), (9, 1, 12), (1, 13, 9),
   ]
 
   static func product(
@@ -66,6 +66,24 @@ struct KernelPathTests {
             maxRelativeError(Tensor(shape: [m * n], scalars: c), Tensor(shape: [m * n], scalars: expected)) < 1e-12,
             "\(kernel), m \(m) n \(n) k \(k), transposes \(ta) \(tb), \(threads) threads")
         }
+      }
+    }
+  }
+
+  @Test("a matrix-vector product's vector tail adds no 0 × ∞: an infinite entry gives ∞, not NaN, on every path")
+  func matrixVectorTailKeepsInfinity() {
+    // k = 12: on AVX-512 the last 4 columns are the lanes of a vector over columns 4..<12,
+    // whose first lanes (columns 4..<8, already summed) are masked out, infinity included.
+    for k in [12, 13, 21] {
+      var m = [Double](repeating: 0.5, count: 4 * k)
+      m[5] = .infinity
+      m[k + 6] = -.infinity
+      let x = [Double](repeating: 1, count: k)
+      for kernel in Self.kernels {
+        let y = Self.product(m, x, m: 4, n: 1, k: k, transposeA: false, transposeB: false, kernel: kernel, threads: 1)
+        #expect(
+          y[0] == .infinity && y[1] == -.infinity && y[2] == 0.5 * Double(k) && y[3] == 0.5 * Double(k),
+          "\(kernel), k \(k): \(y)")
       }
     }
   }

@@ -432,7 +432,7 @@ private func gemmNarrow(
     narrow, step: narrowStep, lane: narrowLane, lanes: columnCount, width: width, depth: k, copies: 1, into: packed,
     path: path)
   let operands = NarrowOperands(rows: rows, packed: packed, c: c)
-  let band: @Sendable (Range<Int>) -> Void = { band in
+  @Sendable func band(_ band: Range<Int>) {
     gemmNarrowRows(
       band, k: k, a: operands.rows, step: rowStep, lane: rowLane, packed: operands.packed, c: operands.c,
       rowStride: rowStride, columnStride: columnStride, n: columnCount, path: path)
@@ -628,7 +628,8 @@ private func gemv(
 ) {
   let threads = min(maxThreads, rows * columns / GEMMTuning.parallelGrain, rows / 4)
   let ptrs = GEMVPointers(matrix: matrix, x: x, y: y)
-  let band: @Sendable (Range<Int>) -> Void = { band in
+  // A nested function, not a closure value: the serial call allocates no context.
+  @Sendable func band(_ band: Range<Int>) {
     switch path {
     case .reference: gemvRows(band, columns: columns, matrix: ptrs.matrix, x: ptrs.x, y: ptrs.y)
     case .avx2: ck_gemv_rows_avx2(band.lowerBound, band.upperBound, columns, ptrs.matrix, ptrs.x, ptrs.y)
@@ -654,7 +655,8 @@ func gemvPair(
 ) {
   let (p1, p2) = (GEMVPointers(matrix: matrix, x: x1, y: y1), GEMVPointers(matrix: matrix, x: x2, y: y2))
   let outputs = transposed ? columns : rows
-  let band: @Sendable (Range<Int>) -> Void = { band in
+  // A nested function, not a closure value: the serial call allocates no context.
+  @Sendable func band(_ band: Range<Int>) {
     switch (path, transposed) {
     case (.reference, false):
       gemvRows(band, columns: columns, matrix: p1.matrix, x: p1.x, y: p1.y)
@@ -819,7 +821,8 @@ private func gemvTransposed(
 ) {
   let threads = min(maxThreads, k * columns / GEMMTuning.parallelGrain, columns / 64)
   let ptrs = GEMVPointers(matrix: matrix, x: x, y: y)
-  let band: @Sendable (Range<Int>) -> Void = { band in
+  // A nested function, not a closure value: the serial call allocates no context.
+  @Sendable func band(_ band: Range<Int>) {
     switch path {
     case .reference:
       gemvTransposedColumns(band, rows: k, stride: columns, matrix: ptrs.matrix, x: ptrs.x, y: ptrs.y)
