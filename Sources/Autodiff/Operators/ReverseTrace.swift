@@ -23,6 +23,8 @@ func reverseTrace(
     return Tensor(tracer: input, tape: tape, node: node, tag: tag)
   }
   let outputs = function(tracers)
+  // Recording is over: drop the products kept for reuse (their tracers hold the tape).
+  tape.recentProducts = []
   let values = outputs.map { $0.primal(at: tag) }
   let shapes = inputs.map(\.shape)
   // The outputs that live at this level, by position; the others are constants here.

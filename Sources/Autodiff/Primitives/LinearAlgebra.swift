@@ -7,6 +7,8 @@
 @usableFromInline
 struct MatrixMultiply: BinaryPrimitive {
   @inlinable static var vjpReadsValue: Bool { false }
+  @inlinable static var reusesResults: Bool { true }
+  @inlinable var reuseKey: Int { (transposeA ? 1 : 0) | (transposeB ? 2 : 0) }
   @usableFromInline let transposeA: Bool
   @usableFromInline let transposeB: Bool
   @inlinable init(transposeA: Bool, transposeB: Bool) {
@@ -81,6 +83,8 @@ struct MatrixMultiply: BinaryPrimitive {
 @usableFromInline
 struct MatrixVectorProduct: BinaryPrimitive {
   @inlinable static var vjpReadsValue: Bool { false }
+  @inlinable static var reusesResults: Bool { true }
+  @inlinable var reuseKey: Int { transposeA ? 1 : 0 }
   @usableFromInline let transposeA: Bool
   @inlinable init(transposeA: Bool) { self.transposeA = transposeA }
 

@@ -62,10 +62,19 @@ protocol BinaryPrimitive {
   /// Whether `vjp` reads the value: when not, the tape does not keep it alive for the
   /// backward pass (the node holds the operands only).
   static var vjpReadsValue: Bool { get }
+  /// Whether an application to the very operands of a recent one on the same tape reuses
+  /// its traced result instead of recording the product again (`Tape.reused`): true for
+  /// the costly products, where an unrolled loop repeats B x for the same x at every step.
+  static var reusesResults: Bool { get }
+  /// Tells applications of this primitive apart for `reusesResults` (its parameters, such
+  /// as transposes, as an integer).
+  var reuseKey: Int { get }
 }
 
 extension BinaryPrimitive {
   @inlinable static var vjpReadsValue: Bool { true }
+  @inlinable static var reusesResults: Bool { false }
+  @inlinable var reuseKey: Int { 0 }
   @inlinable func valueAndJVP(a: Tensor, b: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> (
     value: Tensor, tangent: Tensor
   )? { nil }
@@ -148,6 +157,9 @@ func apply<P: BinaryPrimitive>(
   {
     return Tensor(dual: both.value, tangent: both.tangent, tag: tag)
   }
+  if P.reusesResults, let tape = lift.tape, let reused = tape.reused(P.self, key: primitive.reuseKey, a, b) {
+    return reused
+  }
   let value = apply(primitive, primalA, primalB)
   if lift.tape == nil {
     let tangent = lift.tangent.unsafelyUnwrapped
@@ -171,7 +183,9 @@ func apply<P: BinaryPrimitive>(
       primitive.vjp(a: primalA, b: primalB, value: Tensor.unused, cotangent: cotangent, wrtA: wrtA, wrtB: wrtB)
     }
   }
-  return Tensor(tracer: value, tape: tape, node: node, tag: tag)
+  let result = Tensor(tracer: value, tape: tape, node: node, tag: tag)
+  if P.reusesResults { tape.remember(P.self, key: primitive.reuseKey, a, b, result: result) }
+  return result
 }
 
 /// A differentiable function of any number of tensors to any number of tensors (a fused

@@ -37,6 +37,10 @@ final class Tape {
   @exclusivity(unchecked) @usableFromInline var windows: [Int: AdjointWindow] = [:]
   /// The second parent slot of a node whose adjoint has a window in its parent's.
   @usableFromInline static let windowed = -2
+  /// The latest applications of the primitives that reuse their results
+  /// (`BinaryPrimitive.reusesResults`), newest last, at most `reuseCapacity`.
+  @exclusivity(unchecked) @usableFromInline var recentProducts: [RecentProduct] = []
+  @usableFromInline static let reuseCapacity = 8
 
   @inlinable
   init() {}
@@ -169,6 +173,40 @@ final class Tape {
     return inputs.map { $0 <= newest ? adjoints[$0] : nil }
   }
 
+  /// The traced result of a recent application of `primitive` (of parameters `key`) to
+  /// these very operands on this tape, if any: a common subexpression, recorded once.
+  ///
+  /// Operands are the same when they are the same tensor, not merely equal: at a level of
+  /// differentiation, the same `Lift` (one traced value); as constants, the same storage,
+  /// offset and shape (a recent entry holds its operands, so their storage cannot be freed
+  /// and reused, nor written in place: a write copies a shared buffer). The reused result
+  /// is the one recorded: its adjoint gathers every use's contribution, then goes through
+  /// the product's pullback once.
+  @inlinable
+  func reused<P>(_ primitive: P.Type, key: Int, _ a: Tensor, _ b: Tensor) -> Tensor? {
+    let type = ObjectIdentifier(P.self)
+    for entry in recentProducts.reversed()
+    where entry.type == type && entry.key == key && Tape.same(entry.a, a) && Tape.same(entry.b, b) {
+      return entry.result
+    }
+    return nil
+  }
+
+  /// Records `result` as the application of `primitive` (of parameters `key`) to `a` and
+  /// `b`, for `reused`, dropping the oldest entry beyond `reuseCapacity`.
+  @inlinable
+  func remember<P>(_ primitive: P.Type, key: Int, _ a: Tensor, _ b: Tensor, result: Tensor) {
+    if recentProducts.count == Tape.reuseCapacity { recentProducts.removeFirst() }
+    recentProducts.append(RecentProduct(type: ObjectIdentifier(P.self), key: key, a: a, b: b, result: result))
+  }
+
+  /// Whether `x` and `y` are the same tensor (see `reused`).
+  @inlinable
+  static func same(_ x: Tensor, _ y: Tensor) -> Bool {
+    if let lift = x.lift { return lift === y.lift }
+    return y.lift == nil && x.storage === y.storage && x.offset == y.offset && x.shape == y.shape
+  }
+
   @usableFromInline static let reentryMessage =
     "a derivative rule recorded onto the tape being swept: a custom rule (differentiableFunction) must not capture tracers of its own level"
 
@@ -268,6 +306,26 @@ final class Tape {
     } else {
       slot = contribution
     }
+  }
+}
+
+/// One application kept for `Tape.reused`: the primitive's type and parameters, its
+/// operands and its traced result.
+@usableFromInline
+struct RecentProduct {
+  @usableFromInline let type: ObjectIdentifier
+  @usableFromInline let key: Int
+  @usableFromInline let a: Tensor
+  @usableFromInline let b: Tensor
+  @usableFromInline let result: Tensor
+
+  @inlinable
+  init(type: ObjectIdentifier, key: Int, a: Tensor, b: Tensor, result: Tensor) {
+    self.type = type
+    self.key = key
+    self.a = a
+    self.b = b
+    self.result = result
   }
 }
 
