@@ -83,4 +83,21 @@ struct ScalarArithmeticTests {
     #expect(quotient != nil, "the quotient's value is read by its rule")
     #expect(back(Tensor(1.0)).scalars == (2 * (c + 1 / c)).scalars)
   }
+
+  @Test("the first literal in a slot keeps it; a colliding value shares through the locked table")
+  func literalSlots() {
+    let cache = LiteralStorageCache()
+    func slot(_ v: Double) -> Int { Int(truncatingIfNeeded: (v.bitPattern &* 0x9E37_79B9_7F4A_7C15) >> 58) }
+    let first = 1.0001
+    guard let colliding = (1...10_000).lazy.map({ Double($0) / 8 }).first(where: { slot($0) == slot(first) }) else {
+      Issue.record("no value collides with \(first) among 10000")
+      return
+    }
+    let kept = cache.storage(holding: first)
+    let other = cache.storage(holding: colliding)
+    #expect(kept.base[0] == first && other.base[0] == colliding)
+    #expect(cache.storage(holding: first) === kept, "the permanent slot lost its value")
+    #expect(cache.storage(holding: colliding) === other, "the colliding value is not shared")
+    #expect(cache.storage(holding: first) === kept)
+  }
 }

@@ -168,21 +168,44 @@ final class LargeBufferCache: Sendable {
 /// the `Double` ones being disfavoured to keep type-checking fast), about a third of a
 /// recorded operation's `malloc`s.
 ///
-/// 64 slots, indexed by a hash of the value's bits; a slot holds the last literal that
-/// hashed to it. A storage here is never written: the cache's reference keeps it from
-/// being uniquely referenced, so a write through a tensor copies it first.
+/// Two tables of 64 slots, indexed by a hash of the value's bits. The first value to reach
+/// a slot of `permanent` keeps it for the life of the process (its storage is never
+/// released: 64 one-value storages at most): it is read without a lock, one atomic load.
+/// Measured on the bench's chain of 200 literal operations, whose gradient took 7 µs more
+/// than the same chain with `Double` operands (a lock, a retain and a release of the slot
+/// per literal): 4 µs more now. A value whose permanent slot another value holds
+/// goes to `slots`, under a lock, where a slot holds the last literal that hashed to it. A
+/// storage here is never written: the cache's reference keeps it from being uniquely
+/// referenced, so a write through a tensor copies it first.
 final class LiteralStorageCache: Sendable {
   static let shared = LiteralStorageCache()
 
   /// A cached storage (sendable: never written, see above).
   struct Slot: @unchecked Sendable { let storage: TensorStorage }
   let slots = Mutex([Slot?](repeating: nil, count: 64))
+  /// Storages that are never released, by address (0: the slot is free). A storage is
+  /// complete before its address is published (release), and read after it is loaded
+  /// (acquire); its value, read from the storage itself, tells whether it is the one asked.
+  let permanent = InlineArray<64, Atomic<Int>> { _ in Atomic(0) }
 
   /// A one-value storage holding `value`, shared with every other literal of that value
   /// while it stays in its slot.
   func storage(holding value: Double) -> TensorStorage {
     let bits = value.bitPattern
     let index = Int(truncatingIfNeeded: (bits &* 0x9E37_79B9_7F4A_7C15) >> 58)
+    let address = permanent[index].load(ordering: .acquiring)
+    if let pointer = UnsafeRawPointer(bitPattern: address) {
+      let storage = Unmanaged<TensorStorage>.fromOpaque(pointer).takeUnretainedValue()
+      if storage.base[0].bitPattern == bits { return storage }
+    } else {
+      // Free: claim it for this value (if another thread claims it first, the lock below).
+      let storage = TensorStorage.make(repeating: value, count: 1)
+      let claimed = Int(bitPattern: Unmanaged.passRetained(storage).toOpaque())
+      if permanent[index].compareExchange(expected: 0, desired: claimed, ordering: .releasing).exchanged {
+        return storage
+      }
+      Unmanaged.passUnretained(storage).release()
+    }
     return slots.withLock { slots in
       if let slot = slots[index], slot.storage.base[0].bitPattern == bits { return slot }
       let slot = Slot(storage: TensorStorage.make(repeating: value, count: 1))
