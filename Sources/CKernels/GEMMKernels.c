@@ -133,6 +133,7 @@ CK_GEMM_KERNEL(ck_gemm_8x24_on_avx2, CK_AVX2, ck_d8, ck_d8u, 8, 8, 3)
 
 CK_GEMV_ROWS(ck_gemv_rows_avx2, CK_AVX2, ck_d4, ck_i4, ck_d4u, 4, CK_REDUCE4_4)
 CK_GEMV_ROWS(ck_gemv_rows_avx512, CK_AVX512, ck_d8, ck_i8, ck_d8u, 8, CK_REDUCE4_8)
+CK_GEMV_ROWS(ck_gemv_rows_8_on_avx2, CK_AVX2, ck_d8, ck_i8, ck_d8u, 8, CK_REDUCE4_8)
 
 // y[j] = Σ_p M[p, j] x[p]: strips of 4 W columns of y stay in registers while a block of
 // rows (about 256 KB, in L2) streams past; y is read and written once per block.
@@ -214,6 +215,7 @@ CK_GEMV_ROWS(ck_gemv_rows_avx512, CK_AVX512, ck_d8, ck_i8, ck_d8u, 8, CK_REDUCE4
 
 CK_GEMV_TRANSPOSED(ck_gemv_transposed_avx2, CK_AVX2, ck_d4, ck_d4u, 4)
 CK_GEMV_TRANSPOSED(ck_gemv_transposed_avx512, CK_AVX512, ck_d8, ck_d8u, 8)
+CK_GEMV_TRANSPOSED(ck_gemv_transposed_8_on_avx2, CK_AVX2, ck_d8, ck_d8u, 8)
 
 // y1[i] = M[i, :] · x1 and y2[i] = M[i, :] · x2, two rows at a time: each load of the
 // matrix serves both vectors (four accumulators in flight).
@@ -346,6 +348,7 @@ CK_GEMV2_TRANSPOSED(ck_gemv2_transposed_avx512, CK_AVX512, ck_d8, ck_d8u, 8)
 
 CK_GEMM_NARROW(ck_gemm_narrow_avx2, CK_AVX2, ck_d4, ck_d4u, 4, 3)
 CK_GEMM_NARROW(ck_gemm_narrow_avx512, CK_AVX512, ck_d8, ck_d8u, 8, 8)
+CK_GEMM_NARROW(ck_gemm_narrow_8_on_avx2, CK_AVX2, ck_d8, ck_d8u, 8, 8)
 
 #else  // Not x86-64: never called (ck_cpu_supports returns 0 for these paths).
 
@@ -369,5 +372,9 @@ void ck_gemm_narrow_avx2(long row0, long row1, long k, const double *a, long ste
                          double *c, long row_stride, long column_stride, long n) {}
 void ck_gemm_narrow_avx512(long row0, long row1, long k, const double *a, long step, long lane, const double *b,
                            double *c, long row_stride, long column_stride, long n) {}
+void ck_gemm_narrow_8_on_avx2(long row0, long row1, long k, const double *a, long step, long lane, const double *b,
+                              double *c, long row_stride, long column_stride, long n) {}
+void ck_gemv_rows_8_on_avx2(long row0, long row1, long k, const double *m, const double *x, double *y) {}
+void ck_gemv_transposed_8_on_avx2(long col0, long col1, long k, long ld, const double *m, const double *x, double *y) {}
 
 #endif

@@ -90,10 +90,12 @@
 
 CK_PACK_PANELS(ck_pack_panels_avx2, CK_AVX2, ck_d4, ck_d4u, 4, CK_TRANSPOSE4)
 CK_PACK_PANELS(ck_pack_panels_avx512, CK_AVX512, ck_d8, ck_d8u, 8, CK_TRANSPOSE8)
+CK_PACK_PANELS(ck_pack_panels_8_on_avx2, CK_AVX2, ck_d8, ck_d8u, 8, CK_TRANSPOSE8)
 
 #else  // Not x86-64: never called (ck_cpu_supports returns 0 for these paths).
 
 void ck_pack_panels_avx2(const double *src, long step, long lane, long lanes, long w, long kc, double *dst) {}
 void ck_pack_panels_avx512(const double *src, long step, long lane, long lanes, long w, long kc, double *dst) {}
+void ck_pack_panels_8_on_avx2(const double *src, long step, long lane, long lanes, long w, long kc, double *dst) {}
 
 #endif

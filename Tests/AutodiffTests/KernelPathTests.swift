@@ -72,12 +72,15 @@ struct KernelPathTests {
 
   @Test("a matrix-vector product's vector tail adds no 0 × ∞: an infinite entry gives ∞, not NaN, on every path")
   func matrixVectorTailKeepsInfinity() {
-    // k = 12: on AVX-512 the last 4 columns are the lanes of a vector over columns 4..<12,
-    // whose first lanes (columns 4..<8, already summed) are masked out, infinity included.
-    for k in [12, 13, 21] {
+    // The last k mod W columns are the lanes of a vector over columns k − W..<k, whose
+    // first lanes (already summed) are masked out: infinities sit in columns k − 4 and
+    // k − 8, the first masked lane for W = 4 (AVX2) and W = 8 (AVX-512).
+    for k in [7, 12, 13, 21] {
       var m = [Double](repeating: 0.5, count: 4 * k)
-      m[5] = .infinity
-      m[k + 6] = -.infinity
+      for column in [k - 4, k - 8] where column >= 0 {
+        m[column] = .infinity
+        m[k + column] = -.infinity
+      }
       let x = [Double](repeating: 1, count: k)
       for kernel in Self.kernels {
         let y = Self.product(m, x, m: 4, n: 1, k: k, transposeA: false, transposeB: false, kernel: kernel, threads: 1)
@@ -119,6 +122,70 @@ struct KernelPathTests {
           }
         }
         #expect(maxRelativeError(c, expected) < 1e-12, "\(path), case \(index)")
+      }
+      if KernelPath.avx2.isSupported {  // the AVX-512 code, compiled for AVX2
+        var c = [Double](repeating: .nan, count: columns * rows)
+        a.withUnsafeBufferPointer { pa in
+          b.withUnsafeBufferPointer { pb in
+            c.withUnsafeMutableBufferPointer { pc in
+              ck_gemm_narrow_8_on_avx2(
+                0, rows, depth, pa.baseAddress!, step, lane, pb.baseAddress!, pc.baseAddress!, 1, rows, columns)
+            }
+          }
+        }
+        #expect(maxRelativeError(c, expected) < 1e-12, "8 on AVX2, case \(index)")
+      }
+    }
+  }
+
+  /// The matrix-vector kernels of the CKernels paths this machine runs (the AVX-512 code
+  /// also compiled for AVX2), by name: (rows, transposed) kernels.
+  static var matrixVectorKernels: [(String, RowsKernel, TransposedKernel)] {
+    var kernels: [(String, RowsKernel, TransposedKernel)] = []
+    if KernelPath.avx2.isSupported {
+      kernels.append(("avx2", ck_gemv_rows_avx2, ck_gemv_transposed_avx2))
+      kernels.append(("8 on avx2", ck_gemv_rows_8_on_avx2, ck_gemv_transposed_8_on_avx2))
+    }
+    if KernelPath.avx512.isSupported {
+      kernels.append(("avx512", ck_gemv_rows_avx512, ck_gemv_transposed_avx512))
+    }
+    return kernels
+  }
+  typealias RowsKernel = (Int, Int, Int, UnsafePointer<Double>?, UnsafePointer<Double>?, UnsafeMutablePointer<Double>?)
+    -> Void
+  typealias TransposedKernel = (
+    Int, Int, Int, Int, UnsafePointer<Double>?, UnsafePointer<Double>?, UnsafeMutablePointer<Double>?
+  ) -> Void
+
+  @Test("matrix-vector kernels in bands that start and end anywhere (vector tails, the threads' splits)")
+  func matrixVectorBands() {
+    for (index, (rows, columns)) in [(7, 5), (13, 37), (100, 100), (33, 77), (4, 12), (9, 3)].enumerated() {
+      let m = Tensor(randomNormal: [rows, columns], seed: UInt64(800 + index)).scalars
+      let u = Tensor(randomNormal: [columns], seed: UInt64(900 + index)).scalars
+      let w = Tensor(randomNormal: [rows], seed: UInt64(950 + index)).scalars
+      let mu = (0..<rows).map { i in (0..<columns).reduce(0) { $0 + m[i * columns + $1] * u[$1] } }
+      let mtw = (0..<columns).map { j in (0..<rows).reduce(0) { $0 + m[$1 * columns + j] * w[$1] } }
+      for (name, rowsKernel, transposedKernel) in Self.matrixVectorKernels {
+        var y = [Double](repeating: .nan, count: rows)
+        var z = [Double](repeating: .nan, count: columns)
+        m.withUnsafeBufferPointer { pm in
+          u.withUnsafeBufferPointer { pu in
+            w.withUnsafeBufferPointer { pw in
+              y.withUnsafeMutableBufferPointer { py in
+                for (lo, hi) in [(0, rows / 3), (rows / 3, rows)] {
+                  rowsKernel(lo, hi, columns, pm.baseAddress, pu.baseAddress, py.baseAddress)
+                }
+              }
+              z.withUnsafeMutableBufferPointer { pz in
+                for (lo, hi) in [(0, columns / 2 + 1), (columns / 2 + 1, columns)] where lo < hi {
+                  transposedKernel(lo, hi, rows, columns, pm.baseAddress, pw.baseAddress, pz.baseAddress)
+                }
+              }
+            }
+          }
+        }
+        #expect(maxRelativeError(y, mu) < 1e-12, "\(name) rows, \(rows) x \(columns)")
+        #expect(maxRelativeError(z, mtw) < 1e-12, "\(name) transposed, \(rows) x \(columns)")
       }
     }
   }
@@ -165,6 +232,15 @@ struct KernelPathTests {
       #expect(firstDifference(reference, expected) == nil, "reference, case \(index)")
       for path in Self.paths where path != .reference {
         #expect(firstDifference(packed(path), reference) == nil, "\(path), case \(index)")
+      }
+      if KernelPath.avx2.isSupported {  // the AVX-512 code, compiled for AVX2
+        var out = [Double](repeating: .nan, count: panels * width * depth)
+        source.withUnsafeBufferPointer { s in
+          out.withUnsafeMutableBufferPointer { d in
+            ck_pack_panels_8_on_avx2(s.baseAddress!, step, lane, lanes, width, depth, d.baseAddress!)
+          }
+        }
+        #expect(firstDifference(out, reference) == nil, "8 on AVX2, case \(index)")
       }
     }
   }

@@ -74,6 +74,17 @@ struct ProductReuseTests {
     #expect(back?(Tensor(1.0)).shape == [4])
     back = nil
     #expect(tape == nil, "the pullback's tape outlived the pullback")
+    // A tracer that escaped its call (a misuse) and records products afterwards keeps no
+    // entry, so the tape goes with it.
+    var escaped: Tensor? = nil
+    _ = gradient(at: Self.x) { x -> Tensor in
+      tape = x.lift?.tape
+      escaped = x
+      return dot(matmul(b, x), c1)
+    }
+    if let late = escaped { _ = matmul(b, late) + matmul(b, late) }
+    escaped = nil
+    #expect(tape == nil, "products recorded after the call kept the tape alive")
   }
 
   @Test("HVPs through reused products equal the closed form in all three modes", arguments: HVPMode.allCases)

@@ -24,6 +24,7 @@ func reverseTrace(
   }
   let outputs = function(tracers)
   // Recording is over: drop the products kept for reuse (their tracers hold the tape).
+  tape.isRecording = false
   tape.recentProducts = []
   let values = outputs.map { $0.primal(at: tag) }
   let shapes = inputs.map(\.shape)

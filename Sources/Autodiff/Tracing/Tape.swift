@@ -41,6 +41,10 @@ final class Tape {
   /// (`BinaryPrimitive.reusesResults`), newest last, at most `reuseCapacity`.
   @exclusivity(unchecked) @usableFromInline var recentProducts: [RecentProduct] = []
   @usableFromInline static let reuseCapacity = 8
+  /// Whether the traced function is still running (`reverseTrace` clears it, with
+  /// `recentProducts`, when the function returns): a tracer that escaped the function and
+  /// records later must not refill the entries, whose tracers would keep the tape alive.
+  @exclusivity(unchecked) @usableFromInline var isRecording = true
 
   @inlinable
   init() {}
@@ -184,6 +188,7 @@ final class Tape {
   /// the product's pullback once.
   @inlinable
   func reused<P>(_ primitive: P.Type, key: Int, _ a: Tensor, _ b: Tensor) -> Tensor? {
+    guard isRecording else { return nil }
     let type = ObjectIdentifier(P.self)
     for entry in recentProducts.reversed()
     where entry.type == type && entry.key == key && Tape.same(entry.a, a) && Tape.same(entry.b, b) {
@@ -196,6 +201,7 @@ final class Tape {
   /// `b`, for `reused`, dropping the oldest entry beyond `reuseCapacity`.
   @inlinable
   func remember<P>(_ primitive: P.Type, key: Int, _ a: Tensor, _ b: Tensor, result: Tensor) {
+    guard isRecording else { return }
     if recentProducts.count == Tape.reuseCapacity { recentProducts.removeFirst() }
     recentProducts.append(RecentProduct(type: ObjectIdentifier(P.self), key: key, a: a, b: b, result: result))
   }

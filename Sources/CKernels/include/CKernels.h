@@ -52,6 +52,15 @@ void ck_gemm_narrow_avx2(long row0, long row1, long k, const double *a, long ste
 void ck_gemm_narrow_avx512(long row0, long row1, long k, const double *a, long step, long lane, const double *b,
                            double *c, long row_stride, long column_stride, long n);
 
+// The AVX-512 code of the narrow, packing and matrix-vector kernels compiled for AVX2 + FMA
+// (each 8-wide operation as two 4-wide ones), as `ck_gemm_8x24_on_avx2` is for the GEMM
+// micro-kernel: the tests run the AVX-512 kernels' logic on machines without AVX-512.
+void ck_gemm_narrow_8_on_avx2(long row0, long row1, long k, const double *a, long step, long lane, const double *b,
+                              double *c, long row_stride, long column_stride, long n);
+void ck_pack_panels_8_on_avx2(const double *src, long step, long lane, long lanes, long w, long kc, double *dst);
+void ck_gemv_rows_8_on_avx2(long row0, long row1, long k, const double *m, const double *x, double *y);
+void ck_gemv_transposed_8_on_avx2(long col0, long col1, long k, long ld, const double *m, const double *x, double *y);
+
 // MARK: - GEMM packing
 
 /// Packs `lanes` lanes (rows of op(A), or columns of op(B)) of `kc` steps each (along the
