@@ -46,6 +46,23 @@ struct MatrixMultiplyTests {
     }
   }
 
+  @Test(
+    "matrix-vector products (square, rectangular, empty; A or Aᵀ) match the naive product", arguments: [false, true])
+  func matrixVector(transposed: Bool) {
+    for (index, (rows, columns)) in [(0, 3), (3, 0), (1, 1), (5, 5), (7, 3), (3, 7), (100, 100), (64, 130)].enumerated()
+    {
+      let a = Tensor(randomNormal: [rows, columns], seed: UInt64(40 + index))
+      let count = transposed ? rows : columns
+      let v = Tensor(randomNormal: [count], seed: UInt64(60 + index))
+      let product = matmul(a, transposed: transposed, v)
+      let outputs = transposed ? columns : rows
+      #expect(product.shape == [outputs], "\(rows) x \(columns), transposed \(transposed)")
+      let expected = Self.naive(
+        a.scalars, v.scalars, m: outputs, n: 1, k: count, transposeA: transposed, transposeB: false)
+      #expect(maxRelativeError(product.scalars, expected) < 1e-12, "\(rows) x \(columns), transposed \(transposed)")
+    }
+  }
+
   @Test("one thread and all threads give the same product")
   func threads() {
     let a = Tensor(randomNormal: [200, 150], seed: 1)

@@ -30,6 +30,32 @@ func matrixMultiplyKernel(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB
   return Tensor(shape: [m, n], storage: result)
 }
 
+/// op(A) v for a rank-2 constant A and a vector v, written straight into a vector: no
+/// reshapes to and from a one-column matrix (each a new shape array), and a square
+/// matrix's product shares v's shape array.
+///
+/// - Parameters:
+///   - a: an m x k matrix, or k x m when `transposeA`.
+///   - v: a vector of k values.
+/// - Returns: the product, a vector of m values.
+/// - Complexity: O(m k), one pass over A.
+@inlinable
+func matrixVectorKernel(_ a: Tensor, transposeA: Bool, _ v: Tensor) -> Tensor {
+  let (rows, columns) = (a.shape[0], a.shape[1])
+  let (m, k) = transposeA ? (columns, rows) : (rows, columns)
+  let result = TensorStorage.make(uninitializedCount: m)
+  a.withUnsafeScalars { pa in
+    v.withUnsafeScalars { pv in
+      guard let baseA = pa.baseAddress, let baseV = pv.baseAddress, m > 0, k > 0 else {
+        result.base.initialize(repeating: 0, count: m)
+        return
+      }
+      gemm(m: m, n: 1, k: k, a: baseA, transposeA: transposeA, b: baseV, transposeB: false, c: result.base)
+    }
+  }
+  return Tensor(shape: v.shape.count == 1 && v.shape[0] == m ? v.shape : [m], storage: result)
+}
+
 /// (op(A) u, op(A) v) for a rank-2 constant A and two vectors, A read once for both: the
 /// value and the tangent of a matrix-vector product at a forward-mode level.
 ///

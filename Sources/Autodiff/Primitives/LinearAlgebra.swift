@@ -89,9 +89,7 @@ struct MatrixVectorProduct: BinaryPrimitive {
   @inlinable init(transposeA: Bool) { self.transposeA = transposeA }
 
   @inlinable func evaluate(_ a: Tensor, _ v: Tensor) -> Tensor {
-    let column = v.reshaped(to: [v.scalarCount, 1])
-    let product = matrixMultiplyKernel(a, transposeA: transposeA, column, transposeB: false)
-    return product.reshaped(to: [product.scalarCount])
+    matrixVectorKernel(a, transposeA: transposeA, v)
   }
 
   @inlinable func jvp(a: Tensor, b v: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
