@@ -351,7 +351,7 @@ private func packB(
 
 /// Packs `lanes` lanes (rows of op(A), or columns of op(B)) of `depth` steps each into
 /// consecutive panels of `width` lanes: panel p holds lanes p w ..< p w + w step by step,
-/// each value written `copies` times, dst[((p w kc + q w + r) copies + c] =
+/// each value written `copies` times, dst[(p w kc + q w + r) copies + c] =
 /// source[q step + (p w + r) lane], and zeros for lanes past `lanes`. `step` and `lane`
 /// are the strides between consecutive steps and lanes.
 ///
@@ -369,21 +369,41 @@ func packPanels(
     case .avx512: return ck_pack_panels_avx512(source, step, lane, lanes, w, kc, dst)
     }
   }
+  let rowWidth = w * copies
   var first = 0
   while first < lanes {
     let count = min(w, lanes - first)
     let s = source + first * lane
     let d = dst + first * kc * copies
-    for q in 0..<kc {
-      let from = s + q * step
-      let to = d + q * w * copies
+    if step == 1 {
+      // Each lane contiguous along the depth: read it in order, write a column of the panel.
       for r in 0..<count {
-        let v = from[r * lane]
-        for c in 0..<copies { to[r &* copies &+ c] = v }
+        let from = s + r * lane
+        var to = d + r * copies
+        for q in 0..<kc {
+          let v = from[q]
+          for c in 0..<copies { to[c] = v }
+          to += rowWidth
+        }
       }
-      for r in count..<w {
-        for c in 0..<copies { to[r &* copies &+ c] = 0 }
+    } else {
+      for q in 0..<kc {
+        let from = s + q * step
+        let to = d + q * rowWidth
+        if copies == 1 && lane == 1 {
+          to.update(from: from, count: count)
+        } else if copies == 1 {
+          for r in 0..<count { to[r] = from[r &* lane] }
+        } else {
+          for r in 0..<count {
+            let v = from[r &* lane]
+            for c in 0..<copies { to[r &* copies &+ c] = v }
+          }
+        }
       }
+    }
+    if count < w {
+      for q in 0..<kc { (d + q * rowWidth + count * copies).initialize(repeating: 0, count: (w - count) * copies) }
     }
     first += w
   }
