@@ -4,18 +4,23 @@
 // transposes on the paths reverse mode needs (A^T B and A B^T), inner loops over
 // contiguous memory that the compiler vectorizes.
 
-/// C = op(A) op(B) for rank-2 constants, op(M) = M or M^T.
+/// C = op(A) op(B) for a rank-2 constant A and a rank-2 (or, as one column, rank-1)
+/// constant B, op(M) = M or M^T.
+///
+/// A vector B gives a vector, written straight into one (no reshapes to and from a
+/// one-column matrix, each a new shape array); a square matrix's product with a vector
+/// shares the vector's shape array.
 ///
 /// - Parameters:
 ///   - a: an m x k matrix, or k x m when `transposeA`.
-///   - b: a k x n matrix, or n x k when `transposeB`.
-/// - Returns: the m x n product.
+///   - b: a k x n matrix, or n x k when `transposeB`; or a vector of k values (n = 1).
+/// - Returns: the m x n product, or the m values of op(A) b for a vector b.
 /// - Complexity: O(m n k).
 @inlinable
 func matrixMultiplyKernel(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB: Bool) -> Tensor {
   let m = transposeA ? a.shape[1] : a.shape[0]
   let k = transposeA ? a.shape[0] : a.shape[1]
-  let n = transposeB ? b.shape[0] : b.shape[1]
+  let n = b.rank == 1 ? 1 : (transposeB ? b.shape[0] : b.shape[1])
   // gemm writes every value of C: no zeros first, except for an empty sum (k = 0).
   let result = TensorStorage.make(uninitializedCount: m * n)
   a.withUnsafeScalars { pa in
@@ -27,33 +32,8 @@ func matrixMultiplyKernel(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB
       gemm(m: m, n: n, k: k, a: baseA, transposeA: transposeA, b: baseB, transposeB: transposeB, c: result.base)
     }
   }
+  if b.rank == 1 { return Tensor(shape: b.shape[0] == m ? b.shape : [m], storage: result) }
   return Tensor(shape: [m, n], storage: result)
-}
-
-/// op(A) v for a rank-2 constant A and a vector v, written straight into a vector: no
-/// reshapes to and from a one-column matrix (each a new shape array), and a square
-/// matrix's product shares v's shape array.
-///
-/// - Parameters:
-///   - a: an m x k matrix, or k x m when `transposeA`.
-///   - v: a vector of k values.
-/// - Returns: the product, a vector of m values.
-/// - Complexity: O(m k), one pass over A.
-@inlinable
-func matrixVectorKernel(_ a: Tensor, transposeA: Bool, _ v: Tensor) -> Tensor {
-  let (rows, columns) = (a.shape[0], a.shape[1])
-  let (m, k) = transposeA ? (columns, rows) : (rows, columns)
-  let result = TensorStorage.make(uninitializedCount: m)
-  a.withUnsafeScalars { pa in
-    v.withUnsafeScalars { pv in
-      guard let baseA = pa.baseAddress, let baseV = pv.baseAddress, m > 0, k > 0 else {
-        result.base.initialize(repeating: 0, count: m)
-        return
-      }
-      gemm(m: m, n: 1, k: k, a: baseA, transposeA: transposeA, b: baseV, transposeB: false, c: result.base)
-    }
-  }
-  return Tensor(shape: v.shape.count == 1 && v.shape[0] == m ? v.shape : [m], storage: result)
 }
 
 /// (op(A) u, op(A) v) for a rank-2 constant A and two vectors, A read once for both: the

@@ -89,7 +89,7 @@ struct MatrixVectorProduct: BinaryPrimitive {
   @inlinable init(transposeA: Bool) { self.transposeA = transposeA }
 
   @inlinable func evaluate(_ a: Tensor, _ v: Tensor) -> Tensor {
-    matrixVectorKernel(a, transposeA: transposeA, v)
+    matrixMultiplyKernel(a, transposeA: transposeA, v, transposeB: false)
   }
 
   @inlinable func jvp(a: Tensor, b v: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
