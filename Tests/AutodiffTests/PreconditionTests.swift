@@ -112,6 +112,25 @@ struct PreconditionTests {
     expectMentions(result, [[2, 3], [4, 5]])
   }
 
+  @Test("A shape's axis out of range traps with the axis and the rank")
+  func shapeAxisOutOfRange() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let shape = Tensor.ones([2, 3]).shape
+      _ = shape[2]
+    }
+    let message = result.map { String(decoding: $0.standardErrorContent, as: UTF8.self) } ?? ""
+    #expect(message.contains("axis 2 out of range for rank 2"), "\(message)")
+  }
+
+  @Test("A negative dimension traps when a tensor of that shape is made")
+  func negativeDimension() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor.zeros([3, -2])
+    }
+    let message = result.map { String(decoding: $0.standardErrorContent, as: UTF8.self) } ?? ""
+    #expect(message.contains("negative dimension in shape [3, -2]"), "\(message)")
+  }
+
   @Test("dot of different shapes traps")
   func dotMismatch() async {
     await #expect(processExitsWith: .failure) {

@@ -23,15 +23,15 @@ private let sameTolerance = 1e-12
 
 // MARK: - Inputs and constants
 
-private func normal(_ shape: [Int], _ seed: UInt64, scale: Double = 1) -> Tensor {
+private func normal(_ shape: TensorShape, _ seed: UInt64, scale: Double = 1) -> Tensor {
   randomTensor(shape, seed: seed, scale: scale)
 }
 
-private func positive(_ shape: [Int], _ seed: UInt64) -> Tensor {
+private func positive(_ shape: TensorShape, _ seed: UInt64) -> Tensor {
   positiveTensor(shape, seed: seed, minimum: 0.5)
 }
 
-private func awayFromZero(_ shape: [Int], _ seed: UInt64) -> Tensor {
+private func awayFromZero(_ shape: TensorShape, _ seed: UInt64) -> Tensor {
   awayFromZeroTensor(shape, seed: seed, margin: 0.25)
 }
 

@@ -116,7 +116,7 @@ public func numericalJacobian(
   let base = x.scalars
   let n = base.count
   var columns: [[Double]] = []
-  var outputShape: [Int] = []
+  var outputShape: TensorShape = []
   for i in 0..<n {
     var plus = base
     var minus = base

@@ -109,7 +109,7 @@ public func expectClose(
 @discardableResult
 public func expectClose(
   _ actual: Tensor,
-  shape: [Int],
+  shape: TensorShape,
   scalars: [Double],
   tolerance: Double,
   _ comment: String = "",
@@ -125,7 +125,7 @@ public func expectClose(
 @discardableResult
 public func expectShape(
   _ t: Tensor,
-  _ shape: [Int],
+  _ shape: TensorShape,
   _ comment: String = "",
   sourceLocation: SourceLocation = #_sourceLocation
 ) -> Bool {
@@ -144,7 +144,7 @@ public func expectShape(
 @discardableResult
 public func expectExactly(
   _ t: Tensor,
-  shape: [Int],
+  shape: TensorShape,
   scalars: [Double],
   _ comment: String = "",
   sourceLocation: SourceLocation = #_sourceLocation

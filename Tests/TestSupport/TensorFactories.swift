@@ -8,7 +8,7 @@ import Foundation
 // under test (apart from `Tensor(randomNormal:seed:)` for the raw noise).
 
 /// Number of scalars of a shape (1 for the rank-0 shape `[]`).
-public func elementCount(_ shape: [Int]) -> Int {
+public func elementCount(_ shape: TensorShape) -> Int {
   shape.reduce(1, *)
 }
 
@@ -26,25 +26,25 @@ public func zipScalars(
 }
 
 /// Seeded standard-normal tensor multiplied by `scale`.
-public func randomTensor(_ shape: [Int], seed: UInt64, scale: Double = 1) -> Tensor {
+public func randomTensor(_ shape: TensorShape, seed: UInt64, scale: Double = 1) -> Tensor {
   mapScalars(Tensor(randomNormal: shape, seed: seed)) { $0 * scale }
 }
 
 /// Seeded tensor with every scalar at least `minimum` (> 0): `minimum + |n|`
 /// for standard-normal `n`. Suitable for log, sqrt, pow and division.
-public func positiveTensor(_ shape: [Int], seed: UInt64, minimum: Double = 0.5) -> Tensor {
+public func positiveTensor(_ shape: TensorShape, seed: UInt64, minimum: Double = 0.5) -> Tensor {
   mapScalars(Tensor(randomNormal: shape, seed: seed)) { minimum + Swift.abs($0) }
 }
 
 /// Seeded tensor whose scalars are at least `margin` away from zero
 /// (`n + margin * sign(n)`). Suitable for abs, relu and other kinks at 0.
-public func awayFromZeroTensor(_ shape: [Int], seed: UInt64, margin: Double = 0.25) -> Tensor {
+public func awayFromZeroTensor(_ shape: TensorShape, seed: UInt64, margin: Double = 0.25) -> Tensor {
   mapScalars(Tensor(randomNormal: shape, seed: seed)) { $0 >= 0 ? $0 + margin : $0 - margin }
 }
 
 /// Tensor of the given shape whose scalars are `start, start + 1, ...`
 /// scaled by `scale` (row-major).
-public func rampTensor(_ shape: [Int], start: Double = 1, scale: Double = 1) -> Tensor {
+public func rampTensor(_ shape: TensorShape, start: Double = 1, scale: Double = 1) -> Tensor {
   let n = elementCount(shape)
   return Tensor(shape: shape, scalars: (0..<n).map { (start + Double($0)) * scale })
 }

@@ -30,7 +30,7 @@ let elementwiseMarginMinimum = 4096
 /// `elementwiseShortestTile` values: blocks stop at a tile's end, and blocks of a few values
 /// would cost more in dispatch than broadcasting the tile first).
 @usableFromInline
-func elementwiseReadsDirectly(_ shape: [Int], as target: [Int]) -> Bool {
+func elementwiseReadsDirectly(_ shape: TensorShape, as target: TensorShape) -> Bool {
   if shape == target { return true }
   let count = shape.reduce(1, *)
   if count == 1 { return true }
@@ -285,7 +285,7 @@ final class ElementwisePlan: Sendable {
 /// - Complexity: O(instructions × values), one pass over the inputs and outputs.
 @usableFromInline
 func evaluateElementwiseProgram(
-  _ program: ElementwiseProgram, _ inputs: [Tensor], shape: [Int], summing: Bool = false,
+  _ program: ElementwiseProgram, _ inputs: [Tensor], shape: TensorShape, summing: Bool = false,
   path: KernelPath = .current
 ) -> [Tensor] {
   let count = shape.reduce(1, *)

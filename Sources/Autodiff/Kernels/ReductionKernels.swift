@@ -7,7 +7,7 @@
 /// combines a row into a row of the output (last axis kept); both vectorize.
 @inlinable @inline(__always)
 func reduceKernel(
-  _ x: Tensor, to target: [Int], initial: Double, _ combine: (Double, Double) -> Double
+  _ x: Tensor, to target: TensorShape, initial: Double, _ combine: (Double, Double) -> Double
 ) -> Tensor {
   assert(target.count == x.rank)
   let count = target.reduce(1, *)
@@ -44,8 +44,8 @@ func reduceKernel(
 /// each row), each row is summed with `contiguousSum`'s eight accumulators; otherwise
 /// `reduceKernel` folds rows into rows.
 @inlinable
-func sumKernel(_ x: Tensor, to target: [Int]) -> Tensor {
-  let padded = [Int](repeating: 1, count: x.rank - target.count) + target
+func sumKernel(_ x: Tensor, to target: TensorShape) -> Tensor {
+  let padded = TensorShape(repeating: 1, count: x.rank - target.count) + target
   // The first axis from which every axis of `padded` is reduced to 1.
   var split = padded.count
   while split > 0 && padded[split - 1] == 1 { split -= 1 }

@@ -4,7 +4,7 @@
 @inlinable
 func transposeKernel(_ x: Tensor, permutation: [Int]) -> Tensor {
   let inStrides = contiguousStrides(x.shape)
-  let shape = permutation.map { x.shape[$0] }
+  let shape = TensorShape(permutation.map { x.shape[$0] })
   let strides = permutation.map { inStrides[$0] }
   let result = TensorStorage.make(uninitializedCount: x.scalarCount)
   let out = result.base
@@ -124,7 +124,7 @@ func sliceKernel(_ x: Tensor, axis: Int, range: Range<Int>) -> Tensor {
 @usableFromInline
 func addIntoWindowKernel(_ a: inout Tensor, _ piece: Tensor, axis: Int, range: Range<Int>) {
   assert(
-    piece.shape == a.shape.enumerated().map { $0.offset == axis ? range.count : $0.element },
+    piece.shape.elementsEqual(a.shape.enumerated().map { $0.offset == axis ? range.count : $0.element }),
     "addIntoWindowKernel: a piece of shape \(piece.shape) for range \(range) of axis \(axis) of \(a.shape)")
   let outer = a.shape[..<axis].reduce(1, *)
   let inner = a.shape[(axis + 1)...].reduce(1, *)

@@ -39,7 +39,7 @@ func jvpOfStructures<P: TensorStructure, Q: TensorStructure>(
 /// batched) at a new level, split into the value and its tangents; an output that does not
 /// depend on x gets `zero(its shape)`.
 func forwardPass<P: TensorStructure, Q: TensorStructure>(
-  at x: P, tangents directions: [Tensor], of f: (P) -> Q, zero: ([Int]) -> Tensor
+  at x: P, tangents directions: [Tensor], of f: (P) -> Q, zero: (TensorShape) -> Tensor
 ) -> (value: Q, tangent: Q) {
   let tag = Tag.next()
   var index = 0

@@ -140,7 +140,7 @@ public func hessian(at x: Tensor, of f: (Tensor) -> Tensor) -> Tensor {
 }
 
 /// The tensor of `shape` that is 1 at flat index `index` and 0 elsewhere.
-func basisVector(_ index: Int, shape: [Int]) -> Tensor {
+func basisVector(_ index: Int, shape: TensorShape) -> Tensor {
   var values = [Double](repeating: 0, count: shape.reduce(1, *))
   values[index] = 1
   return Tensor(shape: shape, scalars: values)

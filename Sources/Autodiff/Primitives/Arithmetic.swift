@@ -6,13 +6,13 @@ extension Tensor {
   /// This tensor summed down to `shape` (the inverse of broadcasting), or itself if the
   /// shapes already agree. The VJP of every broadcasting operation ends here.
   @inlinable
-  internal func unbroadcasted(to shape: [Int]) -> Tensor {
+  internal func unbroadcasted(to shape: TensorShape) -> Tensor {
     self.shape == shape ? self : apply(SumToShape(target: shape), self)
   }
 
   /// This tensor broadcast to `shape`, or itself if the shapes already agree.
   @inlinable
-  internal func broadcastedIfNeeded(to shape: [Int]) -> Tensor {
+  internal func broadcastedIfNeeded(to shape: TensorShape) -> Tensor {
     self.shape == shape ? self : broadcasted(to: shape)
   }
 }
@@ -26,7 +26,7 @@ extension Tensor {
 @usableFromInline
 protocol ElementwiseBinary: BinaryPrimitive {
   /// J_a(a, b) da + J_b(a, b) db broadcast to `shape`; a nil tangent is zero.
-  func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: TensorShape) -> Tensor
 }
 
 extension ElementwiseBinary {
@@ -48,7 +48,8 @@ struct Add: ElementwiseBinary {
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     zipKernel(a, b, operation: "+", +)
   }
-  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: TensorShape)
+    -> Tensor
   {
     switch (tangentA, tangentB) {
     case (let da?, let db?): return (da + db).broadcastedIfNeeded(to: shape)
@@ -71,7 +72,8 @@ struct Subtract: ElementwiseBinary {
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     zipKernel(a, b, operation: "-", -)
   }
-  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: TensorShape)
+    -> Tensor
   {
     switch (tangentA, tangentB) {
     case (let da?, let db?): return (da - db).broadcastedIfNeeded(to: shape)
@@ -94,7 +96,8 @@ struct Multiply: ElementwiseBinary {
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     zipKernel(a, b, operation: "*", *)
   }
-  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: TensorShape)
+    -> Tensor
   {
     switch (tangentA, tangentB) {
     case (let da?, let db?): return (da * b + a * db).broadcastedIfNeeded(to: shape)
@@ -124,7 +127,8 @@ struct ScaledMultiply: ElementwiseBinary {
     let s = scale
     return zipKernel(a, b, operation: "*") { (s * $0) * $1 }
   }
-  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: TensorShape)
+    -> Tensor
   {
     switch (tangentA, tangentB) {
     case (let da?, let db?): return (apply(self, da, b) + apply(self, a, db)).broadcastedIfNeeded(to: shape)
@@ -150,7 +154,8 @@ struct Divide: ElementwiseBinary {
     zipKernel(a, b, operation: "/", /)
   }
   // d(a / b) = da / b - (a / b) db / b
-  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: TensorShape)
+    -> Tensor
   {
     switch (tangentA, tangentB) {
     case (let da?, let db?): return ((da - value * db) / b).broadcastedIfNeeded(to: shape)

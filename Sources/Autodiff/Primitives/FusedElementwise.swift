@@ -212,7 +212,7 @@ func applyFused(_ program: ElementwiseProgram, _ operands: [Tensor], summing: Bo
 struct FusedElementwise: NaryPrimitive {
   @usableFromInline let program: ElementwiseProgram
   /// The shape of the values (the operands' broadcast shape).
-  @usableFromInline let shape: [Int]
+  @usableFromInline let shape: TensorShape
   /// Whether the outputs are the values' sums.
   @usableFromInline let summing: Bool
 
@@ -268,7 +268,7 @@ struct FusedElementwise: NaryPrimitive {
 /// for constant operands and single constant tangents of the operands' shapes; nil for a
 /// batch.
 func fusedValueAndJVP(
-  _ program: ElementwiseProgram, _ operands: [Tensor], _ tangents: [Tensor?], shape: [Int], summing: Bool
+  _ program: ElementwiseProgram, _ operands: [Tensor], _ tangents: [Tensor?], shape: TensorShape, summing: Bool
 ) -> (values: [Tensor], tangents: [Tensor])? {
   var given: [Tensor] = []
   for (operand, tangent) in zip(operands, tangents) {

@@ -20,7 +20,8 @@ struct Select: ElementwiseBinary {
       : zipKernel(a.constant, b.constant, operation: "min") { $0 <= $1 ? 1 : 0 }
   }
 
-  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: TensorShape)
+    -> Tensor
   {
     let selectsA = mask(a, b)
     var tangent = Tensor.zeros(shape)

@@ -3,8 +3,8 @@
 /// Sums a tensor down to `target`, a shape it broadcasts from (the inverse of broadcasting).
 @usableFromInline
 struct SumToShape: UnaryPrimitive {
-  @usableFromInline let target: [Int]
-  @inlinable init(target: [Int]) { self.target = target }
+  @usableFromInline let target: TensorShape
+  @inlinable init(target: TensorShape) { self.target = target }
   @inlinable func evaluate(_ x: Tensor) -> Tensor { sumKernel(x, to: target) }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { apply(self, tangent) }
   /// Sums each row to the target lined up with x's rank, then drops the padding axes.
@@ -21,8 +21,8 @@ struct SumToShape: UnaryPrimitive {
 /// Repeats a tensor along axes of size 1 (and new leading axes) up to `target`.
 @usableFromInline
 struct BroadcastToShape: UnaryPrimitive {
-  @usableFromInline let target: [Int]
-  @inlinable init(target: [Int]) { self.target = target }
+  @usableFromInline let target: TensorShape
+  @inlinable init(target: TensorShape) { self.target = target }
   @inlinable func evaluate(_ x: Tensor) -> Tensor {
     let count = target.reduce(1, *)
     let strides = broadcastStrides(of: x.shape, to: target)
@@ -71,13 +71,16 @@ extension Tensor {
   /// Derivative: the adjoint is summed back over the repeated axes.
   /// - Precondition: this tensor's shape broadcasts to `shape`.
   @inlinable
-  public func broadcasted(to shape: [Int]) -> Tensor {
+  public func broadcasted(to shape: TensorShape) -> Tensor {
     if self.shape == shape { return self }
     require(
       broadcastShape(self.shape, shape, operation: "broadcasted(to:)") == shape,
       "broadcasted(to:): shape \(self.shape) does not broadcast to \(shape)")
     return apply(BroadcastToShape(target: shape), self)
   }
+  /// This tensor broadcast to a shape written as an array.
+  @inlinable
+  public func broadcasted(to shape: [Int]) -> Tensor { broadcasted(to: TensorShape(shape)) }
 
   /// The sum of all elements, as a rank-0 tensor: `sum_i x[i]`.
   @inlinable

@@ -3,8 +3,8 @@
 
 @usableFromInline
 struct Reshape: UnaryPrimitive {
-  @usableFromInline let target: [Int]
-  @inlinable init(target: [Int]) { self.target = target }
+  @usableFromInline let target: TensorShape
+  @inlinable init(target: TensorShape) { self.target = target }
   /// Shares the storage: a reshape copies nothing.
   @inlinable func evaluate(_ x: Tensor) -> Tensor { Tensor(shape: target, storage: x.storage, offset: x.offset) }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { tangent.reshaped(to: target) }
@@ -150,7 +150,7 @@ struct AddIntoWindow: BinaryPrimitive {
     return combine(tangentsA, tangentsB, axis: axis + 1, shape: [count] + a.shape)
   }
   /// `da` with `db` added into its window (along `axis` of tensors of `shape`); nil is zero.
-  @inlinable func combine(_ da: Tensor?, _ db: Tensor?, axis: Int, shape: [Int]) -> Tensor {
+  @inlinable func combine(_ da: Tensor?, _ db: Tensor?, axis: Int, shape: TensorShape) -> Tensor {
     switch (da, db) {
     case (let da?, let db?): return apply(AddIntoWindow(axis: axis, range: range), da, db)
     case (let da?, nil): return da
@@ -193,7 +193,7 @@ extension Tensor {
   /// A single dimension may be -1; it is inferred from the count.
   /// - Precondition: the new shape holds exactly `scalarCount` values.
   @inlinable
-  public func reshaped(to newShape: [Int]) -> Tensor {
+  public func reshaped(to newShape: TensorShape) -> Tensor {
     var target = newShape
     if let inferred = newShape.firstIndex(of: -1) {
       let known = newShape.enumerated().filter { $0.offset != inferred }.reduce(1) { $0 * $1.element }
@@ -206,6 +206,10 @@ extension Tensor {
     if target == shape { return self }
     return apply(Reshape(target: target), self)
   }
+
+  /// The same values in a new shape written as an array (`reshaped(to: [2, -1])`).
+  @inlinable
+  public func reshaped(to newShape: [Int]) -> Tensor { reshaped(to: TensorShape(newShape)) }
 
   /// The transpose: the axes in reverse order (for a matrix, rows become columns).
   @inlinable

@@ -122,7 +122,8 @@ extension ElementwiseUnary {
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     zipKernel(a, b, operation: "tanh derivative") { $0 * (1 - $1 * $1) }
   }
-  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: [Int]) -> Tensor
+  @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: TensorShape)
+    -> Tensor
   {
     let fromA = tangentA.map { apply(self, $0, b) }
     let fromB = tangentB.map { apply(ScaledMultiply(scale: -2), a * b, $0) }

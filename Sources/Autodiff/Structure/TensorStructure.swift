@@ -80,7 +80,7 @@ extension TensorStructure {
   }
 
   /// The shapes of this value's tensors, in order.
-  public var shapes: [[Int]] { tensors.map(\.shape) }
+  public var shapes: [TensorShape] { tensors.map(\.shape) }
 
   /// The number of scalars over all tensors.
   public var scalarCount: Int {

@@ -2,7 +2,7 @@
 
 /// Row-major strides of `shape`: the distance, in values, between neighbours along each axis.
 @inlinable
-func contiguousStrides(_ shape: [Int]) -> [Int] {
+func contiguousStrides(_ shape: TensorShape) -> [Int] {
   var strides = [Int](repeating: 1, count: shape.count)
   var running = 1
   for axis in stride(from: shape.count - 1, through: 0, by: -1) {
@@ -17,10 +17,10 @@ func contiguousStrides(_ shape: [Int]) -> [Int] {
 ///
 /// - Precondition: the shapes are broadcast-compatible; the message names `operation`.
 @inlinable
-func broadcastShape(_ a: [Int], _ b: [Int], operation: StaticString) -> [Int] {
+func broadcastShape(_ a: TensorShape, _ b: TensorShape, operation: StaticString) -> TensorShape {
   if a == b { return a }
   let rank = Swift.max(a.count, b.count)
-  var result = [Int](repeating: 1, count: rank)
+  var result = TensorShape(repeating: 1, count: rank)
   for k in 0..<rank {
     let da = k < rank - a.count ? 1 : a[k - (rank - a.count)]
     let db = k < rank - b.count ? 1 : b[k - (rank - b.count)]
@@ -35,7 +35,7 @@ func broadcastShape(_ a: [Int], _ b: [Int], operation: StaticString) -> [Int] {
 /// Strides that read an operand of `shape` as if broadcast to `target`: 0 along the
 /// axes where it is stretched.
 @inlinable
-func broadcastStrides(of shape: [Int], to target: [Int]) -> [Int] {
+func broadcastStrides(of shape: TensorShape, to target: TensorShape) -> [Int] {
   let own = contiguousStrides(shape)
   let offset = target.count - shape.count
   var strides = [Int](repeating: 0, count: target.count)
@@ -49,7 +49,7 @@ func broadcastStrides(of shape: [Int], to target: [Int]) -> [Int] {
 /// `shape`, where the offsets step by `stridesA` and `stridesB`.
 @inlinable @inline(__always)
 func forEachRow(
-  of shape: [Int], stridesA: [Int], stridesB: [Int], _ body: (Int, Int, Int) -> Void
+  of shape: TensorShape, stridesA: [Int], stridesB: [Int], _ body: (Int, Int, Int) -> Void
 ) {
   let rank = shape.count
   if rank <= 1 {
@@ -90,7 +90,7 @@ extension Tensor {
 ///
 /// - Precondition: the shape is valid; the message names `operation` and the shape.
 @usableFromInline
-func checkedScalarCount(_ shape: [Int], operation: String) -> Int {
+func checkedScalarCount(_ shape: TensorShape, operation: String) -> Int {
   require(shape.allSatisfy { $0 >= 0 }, "\(operation): negative dimension in shape \(shape)")
   var count = 1
   for dimension in shape {

@@ -14,7 +14,7 @@ extension Tensor {
   /// A tensor of the given shape holding `scalars` in row-major order.
   ///
   /// - Precondition: every dimension is non-negative and `scalars.count` is the product of `shape`.
-  public init(shape: [Int], scalars: [Double]) {
+  public init(shape: TensorShape, scalars: [Double]) {
     let count = checkedScalarCount(shape, operation: "Tensor(shape:scalars:)")
     require(
       count == scalars.count,
@@ -25,16 +25,32 @@ extension Tensor {
   /// A tensor of the given shape with every value equal to `value`.
   ///
   /// - Precondition: every dimension is non-negative.
-  public init(shape: [Int], repeating value: Double) {
+  public init(shape: TensorShape, repeating value: Double) {
     let count = checkedScalarCount(shape, operation: "Tensor(shape:repeating:)")
     self.init(shape: shape, storage: TensorStorage.make(repeating: value, count: count))
   }
 
   /// A tensor of zeros of the given shape.
-  public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape, repeating: 0) }
+  public static func zeros(_ shape: TensorShape) -> Tensor { Tensor(shape: shape, repeating: 0) }
 
   /// A tensor of ones of the given shape.
-  public static func ones(_ shape: [Int]) -> Tensor { Tensor(shape: shape, repeating: 1) }
+  public static func ones(_ shape: TensorShape) -> Tensor { Tensor(shape: shape, repeating: 1) }
+
+  /// A tensor of the given shape, written as an array, holding `scalars` in row-major order.
+  ///
+  /// - Precondition: every dimension is non-negative and `scalars.count` is the product of `shape`.
+  @inlinable
+  public init(shape: [Int], scalars: [Double]) { self.init(shape: TensorShape(shape), scalars: scalars) }
+
+  /// A tensor of the given shape, written as an array, with every value equal to `value`.
+  @inlinable
+  public init(shape: [Int], repeating value: Double) { self.init(shape: TensorShape(shape), repeating: value) }
+
+  /// A tensor of zeros of the given shape, written as an array.
+  @inlinable public static func zeros(_ shape: [Int]) -> Tensor { zeros(TensorShape(shape)) }
+
+  /// A tensor of ones of the given shape, written as an array.
+  @inlinable public static func ones(_ shape: [Int]) -> Tensor { ones(TensorShape(shape)) }
 
   /// The `n` by `n` identity matrix.
   public static func identity(_ n: Int) -> Tensor {
@@ -50,13 +66,13 @@ extension Tensor {
   /// - Parameters:
   ///   - shape: the shape of the result.
   ///   - seed: the generator's seed.
-  public init(randomNormal shape: [Int], seed: UInt64) {
+  public init(randomNormal shape: TensorShape, seed: UInt64) {
     var generator = SeededRandomNumberGenerator(seed: seed)
     self.init(randomNormal: shape, using: &generator)
   }
 
   /// A tensor of independent standard normal values drawn from `generator`.
-  public init<G: RandomNumberGenerator>(randomNormal shape: [Int], using generator: inout G) {
+  public init<G: RandomNumberGenerator>(randomNormal shape: TensorShape, using generator: inout G) {
     let count = checkedScalarCount(shape, operation: "Tensor(randomNormal:)")
     var values = [Double]()
     values.reserveCapacity(count)
@@ -68,8 +84,13 @@ extension Tensor {
     self.init(shape: shape, storage: TensorStorage.make(values))
   }
 
+  /// A tensor of independent standard normal values, the same for the same `seed`, of a
+  /// shape written as an array.
+  @inlinable
+  public init(randomNormal shape: [Int], seed: UInt64) { self.init(randomNormal: TensorShape(shape), seed: seed) }
+
   /// A tensor of independent values uniform in `range`, the same for the same `seed`.
-  public init(randomUniform shape: [Int], in range: ClosedRange<Double> = 0...1, seed: UInt64) {
+  public init(randomUniform shape: TensorShape, in range: ClosedRange<Double> = 0...1, seed: UInt64) {
     var generator = SeededRandomNumberGenerator(seed: seed)
     let count = checkedScalarCount(shape, operation: "Tensor(randomUniform:)")
     let values = (0..<count).map { _ in Double.random(in: range, using: &generator) }

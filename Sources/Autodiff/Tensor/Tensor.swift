@@ -18,7 +18,7 @@
 /// that call.
 public struct Tensor: @unchecked Sendable {
   /// The size of each dimension; `[]` for a scalar.
-  public let shape: [Int]
+  public let shape: TensorShape
 
   /// The buffer holding the values of the innermost primal, row-major, from `offset` on.
   /// Shared with `lift.primal`, and with the tensors this one is a view of.
@@ -31,7 +31,7 @@ public struct Tensor: @unchecked Sendable {
   @usableFromInline internal var lift: Lift?
 
   @inlinable
-  internal init(shape: [Int], storage: TensorStorage, offset: Int = 0, lift: Lift? = nil) {
+  internal init(shape: TensorShape, storage: TensorStorage, offset: Int = 0, lift: Lift? = nil) {
     assert(
       offset >= 0 && offset + shape.reduce(1, *) <= storage.count,
       "shape \(shape) from offset \(offset) does not fit \(storage.count) values")

@@ -25,6 +25,6 @@ internal func batchRow(_ tangents: Tensor, _ i: Int) -> Tensor {
 
 /// The zero tangent of a batch of `count` rows for a value of `shape`.
 @inlinable
-internal func zeroBatch(_ count: Int, _ shape: [Int]) -> Tensor {
+internal func zeroBatch(_ count: Int, _ shape: TensorShape) -> Tensor {
   Tensor.zeros([count] + shape)
 }

@@ -346,19 +346,19 @@ final class RoutedAdjoints {
 /// `parentShape` (what a slice reads, and where its adjoint goes back).
 @usableFromInline
 struct AdjointWindow {
-  @usableFromInline let parentShape: [Int]
+  @usableFromInline let parentShape: TensorShape
   @usableFromInline let axis: Int
   @usableFromInline let range: Range<Int>
 
   @inlinable
-  init(parentShape: [Int], axis: Int, range: Range<Int>) {
+  init(parentShape: TensorShape, axis: Int, range: Range<Int>) {
     self.parentShape = parentShape
     self.axis = axis
     self.range = range
   }
 
   /// The window's own shape.
-  @usableFromInline var shape: [Int] {
+  @usableFromInline var shape: TensorShape {
     var shape = parentShape
     shape[axis] = range.count
     return shape

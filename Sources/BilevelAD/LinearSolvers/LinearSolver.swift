@@ -53,7 +53,7 @@ struct LinearOperator {
 extension LinearOperator {
   /// The operator `apply` on vectors of `shape`, materialized column by column when a
   /// dense solver asks for its matrix.
-  init(shape: [Int], apply: @escaping (Tensor) -> Tensor) {
+  init(shape: TensorShape, apply: @escaping (Tensor) -> Tensor) {
     let n = shape.reduce(1, *)
     self.init(dimension: n, apply: apply, materialize: { denseMatrix(shape: shape, apply: apply) })
   }
@@ -63,7 +63,7 @@ extension LinearOperator {
 /// map applied to the j-th basis vector.
 ///
 /// - Complexity: n applications of the map.
-func denseMatrix(shape: [Int], apply: (Tensor) -> Tensor) -> Tensor {
+func denseMatrix(shape: TensorShape, apply: (Tensor) -> Tensor) -> Tensor {
   let n = shape.reduce(1, *)
   if n == 0 { return Tensor.zeros([0, 0]) }
   let columns = (0..<n).map { j -> Tensor in

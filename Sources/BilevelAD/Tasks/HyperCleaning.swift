@@ -93,9 +93,9 @@ public struct HyperCleaning {
   }
 
   /// The shape of θ: [features + 1, classes].
-  public var innerShape: [Int] { [train.featureCount, train.classCount] }
+  public var innerShape: TensorShape { [train.featureCount, train.classCount] }
   /// The shape of λ: [training samples].
-  public var outerShape: [Int] { [train.sampleCount] }
+  public var outerShape: TensorShape { [train.sampleCount] }
 
   /// The test accuracy of the linear classifier θ.
   public func testAccuracy(_ theta: Tensor) -> Double { test.accuracy(scores: matmul(test.features, theta)) }

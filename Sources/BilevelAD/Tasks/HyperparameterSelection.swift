@@ -68,9 +68,9 @@ public struct HyperparameterSelection {
   }
 
   /// The shape of θ: [features + 1].
-  public var innerShape: [Int] { [train.featureCount + 1] }
+  public var innerShape: TensorShape { [train.featureCount + 1] }
   /// The shape of λ: [features].
-  public var outerShape: [Int] { [train.featureCount] }
+  public var outerShape: TensorShape { [train.featureCount] }
 
   /// Mean logistic loss and accuracy of θ on a data set.
   public func lossAndAccuracy(_ theta: Tensor, on data: Dataset) -> (loss: Double, accuracy: Double) {

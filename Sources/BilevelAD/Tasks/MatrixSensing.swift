@@ -66,9 +66,9 @@ public struct MatrixSensing {
   }
 
   /// The shape of x: [d, r − 1].
-  public var outerShape: [Int] { [dimension, rank - 1] }
+  public var outerShape: TensorShape { [dimension, rank - 1] }
   /// The shape of y: [d].
-  public var innerShape: [Int] { [dimension] }
+  public var innerShape: TensorShape { [dimension] }
 
   /// ‖U Uᵀ − H*‖_F / ‖H*‖_F for U = [x, y].
   public func recoveryError(x: Tensor, y: Tensor) -> Double {

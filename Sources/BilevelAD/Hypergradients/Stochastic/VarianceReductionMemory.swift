@@ -18,7 +18,7 @@ struct VarianceReductionMemory {
 
   /// An empty memory of `blockCount` blocks for values of `shape` (starts at zero, as in
   /// the benchmark).
-  init(blockCount: Int, shape: [Int]) {
+  init(blockCount: Int, shape: TensorShape) {
     table = Array(repeating: nil, count: blockCount)
     average = Tensor.zeros(shape)
   }
