@@ -48,12 +48,14 @@ struct TensorShapeTests {
       var replaced = TensorShape([9, 9])
       replaced.replaceSubrange(0..<2, with: a)
       #expect(replaced == TensorShape(a), "replaced \(a)")
-      if !a.isEmpty {
-        var mutated = TensorShape(a)
-        mutated[0] = 6
-        var expected = a
-        expected[0] = 6
-        #expect(mutated == TensorShape(expected) && Array(mutated) == expected, "mutated \(a)")
+      for axis in a.indices {
+        for value in [6, 1 << 40, -1, (1 << 20) - 1] {
+          var mutated = TensorShape(a)
+          mutated[axis] = value
+          var expected = a
+          expected[axis] = value
+          #expect(mutated == TensorShape(expected) && Array(mutated) == expected, "\(a) axis \(axis) = \(value)")
+        }
       }
     }
     #expect(TensorShape([2, 3]) == [2, 3] as TensorShape)

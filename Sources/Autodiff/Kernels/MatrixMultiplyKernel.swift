@@ -33,7 +33,7 @@ func matrixMultiplyKernel(_ a: Tensor, transposeA: Bool, _ b: Tensor, transposeB
     }
   }
   if b.rank == 1 { return Tensor(shape: b.shape[0] == m ? b.shape : [m], storage: result) }
-  return Tensor(shape: [m, n], storage: result)
+  return Tensor(shape: TensorShape(rows: m, columns: n), storage: result)
 }
 
 /// (op(A) u, op(A) v) for a rank-2 constant A and two vectors, A read once for both: the
@@ -61,5 +61,5 @@ func matrixVectorPairKernel(_ a: Tensor, transposeA: Bool, _ u: Tensor, _ v: Ten
       }
     }
   }
-  return (Tensor(shape: [m], storage: first), Tensor(shape: [m], storage: second))
+  return (Tensor(shape: TensorShape(vector: m), storage: first), Tensor(shape: TensorShape(vector: m), storage: second))
 }

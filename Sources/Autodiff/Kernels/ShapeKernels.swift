@@ -53,7 +53,7 @@ func gatherRowsKernel(_ x: Tensor, _ indices: [Int]) -> Tensor {
       (result.base + k * columns).update(from: base + row * columns, count: columns)
     }
   }
-  return Tensor(shape: [indices.count, columns], storage: result)
+  return Tensor(shape: TensorShape(rows: indices.count, columns: columns), storage: result)
 }
 
 /// A `rowCount`-row matrix whose row r is the sum of the rows k of `x` with `indices[k] == r`.
@@ -69,7 +69,7 @@ func scatterAddRowsKernel(_ x: Tensor, _ indices: [Int], rowCount: Int) -> Tenso
       for j in 0..<columns { destination[j] += source[j] }
     }
   }
-  return Tensor(shape: [rowCount, columns], storage: result)
+  return Tensor(shape: TensorShape(rows: rowCount, columns: columns), storage: result)
 }
 
 /// `a` and `b` joined along `axis` (shapes agree elsewhere).

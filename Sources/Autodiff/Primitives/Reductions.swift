@@ -84,7 +84,7 @@ extension Tensor {
 
   /// The sum of all elements, as a rank-0 tensor: `sum_i x[i]`.
   @inlinable
-  public func sum() -> Tensor { apply(SumToShape(target: []), self) }
+  public func sum() -> Tensor { apply(SumToShape(target: TensorShape()), self) }
 
   /// The sums along `axes`, which are kept with size 1 (NumPy's `keepdims=True`).
   /// - Precondition: every axis is in `-rank..<rank`.

@@ -3,12 +3,12 @@
 extension Tensor {
   /// A rank-0 tensor holding `scalar`.
   public init(_ scalar: Double) {
-    self.init(shape: [], storage: TensorStorage.make(repeating: scalar, count: 1))
+    self.init(shape: TensorShape(), storage: TensorStorage.make(repeating: scalar, count: 1))
   }
 
   /// A rank-1 tensor holding `scalars`.
   public init(_ scalars: [Double]) {
-    self.init(shape: [scalars.count], storage: TensorStorage.make(scalars))
+    self.init(shape: TensorShape(vector: scalars.count), storage: TensorStorage.make(scalars))
   }
 
   /// A tensor of the given shape holding `scalars` in row-major order.
@@ -105,7 +105,7 @@ extension Tensor: ExpressibleByFloatLiteral {
   /// one value share their storage (`LiteralStorageCache`): a literal in a loop allocates
   /// nothing after its first use.
   public init(floatLiteral value: Double) {
-    self.init(shape: [], storage: LiteralStorageCache.shared.storage(holding: value))
+    self.init(shape: TensorShape(), storage: LiteralStorageCache.shared.storage(holding: value))
   }
 }
 
@@ -113,7 +113,7 @@ extension Tensor: ExpressibleByIntegerLiteral {
   /// A rank-0 tensor from an integer literal: `let t: Tensor = 3` (storage shared as for a
   /// floating-point literal).
   public init(integerLiteral value: Int) {
-    self.init(shape: [], storage: LiteralStorageCache.shared.storage(holding: Double(value)))
+    self.init(shape: TensorShape(), storage: LiteralStorageCache.shared.storage(holding: Double(value)))
   }
 }
 

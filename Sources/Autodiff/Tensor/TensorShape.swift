@@ -151,8 +151,15 @@ extension TensorShape: RandomAccessCollection, MutableCollection {
       return Int(truncatingIfNeeded: word >> UInt(3 + width * axis) & (1 << UInt(width) - 1))
     }
     set {
+      let rank = count
+      require(axis >= 0 && axis < rank, "TensorShape: axis \(axis) out of range for rank \(rank)")
+      if word & 1 == 1 && TensorShape.fitsInline(newValue, rank) {
+        let shift = UInt(3 + TensorShape.inlineWidth(rank) * axis)
+        let mask: UInt = (1 << UInt(TensorShape.inlineWidth(rank)) - 1) << shift
+        word = word & ~mask | UInt(newValue) << shift
+        return
+      }
       var all = dimensions
-      require(axis >= 0 && axis < all.count, "TensorShape: axis \(axis) out of range for rank \(all.count)")
       all[axis] = newValue
       self = TensorShape(all)
     }
