@@ -29,6 +29,7 @@ struct TensorShapeTests {
       #expect(shape.dimensions == dimensions, "\(dimensions)")
       for axis in dimensions.indices { #expect(shape[axis] == dimensions[axis], "\(dimensions) axis \(axis)") }
       #expect(shape.description == dimensions.description)
+      #expect(shape.product == dimensions.reduce(1, &*), "\(dimensions)")
       #expect(shape == dimensions && dimensions == shape && !(shape != dimensions), "\(dimensions)")
     }
   }

@@ -133,14 +133,7 @@ extension Tensor {
   @inlinable public var rank: Int { shape.count }
 
   /// The number of values: the product of `shape`.
-  @inlinable public var scalarCount: Int {
-    switch shape.count {
-    case 0: return 1
-    case 1: return shape[0]
-    case 2: return shape[0] &* shape[1]
-    default: return shape.reduce(1, *)
-    }
-  }
+  @inlinable public var scalarCount: Int { shape.product }
 
   /// The values in row-major order. For a dual or tracer, its primal's values.
   public var scalars: [Double] { withUnsafeScalars { Array($0) } }

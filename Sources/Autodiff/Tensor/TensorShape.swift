@@ -87,6 +87,21 @@ public struct TensorShape: Sendable {
     self.init(word: TensorShape.interned(all).word)
   }
 
+  /// The product of the dimensions (1 for a scalar's shape): a tensor's number of values.
+  @inlinable
+  public var product: Int {
+    if word & 1 == 0 { return (1...block[0]).reduce(1) { $0 &* block[$1] } }
+    switch word >> 1 & 3 {
+    case 0: return 1
+    case 1: return Int(truncatingIfNeeded: word >> 3)
+    case 2: return Int(truncatingIfNeeded: word >> 3 & (1 << 30 - 1)) &* Int(truncatingIfNeeded: word >> 33)
+    default:
+      let mask: UInt = 1 << 20 - 1
+      return Int(truncatingIfNeeded: word >> 3 & mask) &* Int(truncatingIfNeeded: word >> 23 & mask)
+        &* Int(truncatingIfNeeded: word >> 43)
+    }
+  }
+
   /// The dimensions as an array.
   @inlinable
   public var dimensions: [Int] { Array(self) }
@@ -133,7 +148,7 @@ extension TensorShape: RandomAccessCollection, MutableCollection {
 
   /// The number of dimensions.
   @inlinable
-  public var count: Int { word & 1 == 1 ? Int(truncatingIfNeeded: word >> 1 & 3) : block[0] }
+  public var count: Int { @inline(__always) get { word & 1 == 1 ? Int(truncatingIfNeeded: word >> 1 & 3) : block[0] } }
 
   /// Whether this is a scalar's shape.
   @inlinable public var isEmpty: Bool { word == 1 }
@@ -143,16 +158,16 @@ extension TensorShape: RandomAccessCollection, MutableCollection {
   /// - Precondition: `0 <= axis < count`.
   @inlinable
   public subscript(axis: Int) -> Int {
-    get {
+    @inline(__always) get {
       let rank = count
-      require(axis >= 0 && axis < rank, "TensorShape: axis \(axis) out of range for rank \(rank)")
+      if _slowPath(axis < 0 || axis >= rank) { TensorShape.axisOutOfRange(axis, rank: rank) }
       if word & 1 == 0 { return block[axis + 1] }
       let width = TensorShape.inlineWidth(rank)
       return Int(truncatingIfNeeded: word >> UInt(3 + width * axis) & (1 << UInt(width) - 1))
     }
     set {
       let rank = count
-      require(axis >= 0 && axis < rank, "TensorShape: axis \(axis) out of range for rank \(rank)")
+      if _slowPath(axis < 0 || axis >= rank) { TensorShape.axisOutOfRange(axis, rank: rank) }
       if word & 1 == 1 && TensorShape.fitsInline(newValue, rank) {
         let shift = UInt(3 + TensorShape.inlineWidth(rank) * axis)
         let mask: UInt = (1 << UInt(TensorShape.inlineWidth(rank)) - 1) << shift
@@ -163,6 +178,13 @@ extension TensorShape: RandomAccessCollection, MutableCollection {
       all[axis] = newValue
       self = TensorShape(all)
     }
+  }
+
+  /// Stops with a message naming the axis and the rank (out of line: the subscript stays
+  /// small enough to inline).
+  @usableFromInline @inline(never)
+  static func axisOutOfRange(_ axis: Int, rank: Int) -> Never {
+    fatalError("TensorShape: axis \(axis) out of range for rank \(rank)")
   }
 
   @inlinable public func index(after i: Int) -> Int { i + 1 }
