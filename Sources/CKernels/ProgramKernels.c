@@ -60,7 +60,8 @@
           const double *b = step.b >= 0 && step.op != CK_OP_MAP && step.op != CK_OP_SUM ? addresses[step.b] : a; \
           const double *c = step.c >= 0 ? addresses[step.c] : a;                            \
           const double s = step.scalar;                                                     \
-          const V vs = (V){0} + s;                                                          \
+          V vs; /* a splat: 0 + s would turn -0 into +0 */                                  \
+          for (int j = 0; j < W; j++) vs[j] = s;                                            \
           (void)vs;                                                                         \
           switch (step.op) {                                                                \
             case CK_OP_ADD_VV: CK_LOOP(V, VU, W, va + vb, sa + sb)                          \
@@ -122,11 +123,45 @@
 CK_PROGRAM(avx2, CK_AVX2, ck_d4, ck_i4, ck_d4u, 4, ck_map_avx2)
 CK_PROGRAM(avx512, CK_AVX512, ck_d8, ck_i8, ck_d8u, 8, ck_map_avx512)
 
+// One step over a whole array (`ck_elementwise_*`): the unfused primitives' kernels, the
+// same loops as a program's steps. An operation it does not list leaves y unwritten
+// (the caller only passes the ones below).
+#define CK_ELEMENTWISE(SUFFIX, TARGET, V, VI, VU, W)                                        \
+  TARGET void ck_elementwise_##SUFFIX(int op, const double *a, const double *b, double s, double *y, long n) { \
+    const double *c = a;                                                                    \
+    V vs; /* a splat: 0 + s would turn -0 into +0 */                                        \
+    for (int j = 0; j < W; j++) vs[j] = s;                                                  \
+    if (b == 0) b = a;                                                                      \
+    switch (op) {                                                                           \
+      case CK_OP_ADD_VV: CK_LOOP(V, VU, W, va + vb, sa + sb)                                \
+      case CK_OP_SUB_VV: CK_LOOP(V, VU, W, va - vb, sa - sb)                                \
+      case CK_OP_MUL_VV: CK_LOOP(V, VU, W, va * vb, sa * sb)                                \
+      case CK_OP_DIV_VV: CK_LOOP(V, VU, W, va / vb, sa / sb)                                \
+      case CK_OP_ADD_VS: CK_LOOP(V, VU, W, va + vs, sa + s)                                 \
+      case CK_OP_SUB_VS: CK_LOOP(V, VU, W, va - vs, sa - s)                                 \
+      case CK_OP_MUL_VS: CK_LOOP(V, VU, W, va * vs, sa * s)                                 \
+      case CK_OP_DIV_VS: CK_LOOP(V, VU, W, va / vs, sa / s)                                 \
+      case CK_OP_SUB_SV: CK_LOOP(V, VU, W, vs - va, s - sa)                                 \
+      case CK_OP_DIV_SV: CK_LOOP(V, VU, W, vs / va, s / sa)                                 \
+      case CK_OP_NEGATE: CK_LOOP(V, VU, W, -va, -sa)                                        \
+      case CK_OP_SQUARE: CK_LOOP(V, VU, W, va * va, sa * sa)                                \
+      case CK_OP_SMUL_MUL: CK_LOOP(V, VU, W, (vs * va) * vb, (s * sa) * sb)                 \
+      default: break;                                                                       \
+    }                                                                                       \
+  }
+
+CK_ELEMENTWISE(avx2, CK_AVX2, ck_d4, ck_i4, ck_d4u, 4)
+CK_ELEMENTWISE(avx512, CK_AVX512, ck_d8, ck_i8, ck_d8u, 8)
+CK_ELEMENTWISE(8_on_avx2, CK_AVX2, ck_d8, ck_i8, ck_d8u, 8)
+
 #else  // Not x86-64: never called (ck_cpu_supports returns 0 for these paths).
 
 void ck_run_program_avx2(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
                          long register_count, long count, long row_length, long block_size, double *sums) {}
 void ck_run_program_avx512(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
                            long register_count, long count, long row_length, long block_size, double *sums) {}
+void ck_elementwise_avx2(int op, const double *a, const double *b, double s, double *y, long n) {}
+void ck_elementwise_avx512(int op, const double *a, const double *b, double s, double *y, long n) {}
+void ck_elementwise_8_on_avx2(int op, const double *a, const double *b, double s, double *y, long n) {}
 
 #endif

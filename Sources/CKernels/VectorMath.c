@@ -25,7 +25,9 @@
 
 #define CK_MATH(SUFFIX, TARGET, V, VI, VU, W)                                                \
   static inline TARGET __attribute__((always_inline)) V splat_##SUFFIX(double s) {          \
-    return (V){0} + s;                                                                      \
+    V v; /* not 0 + s, which would turn -0 into +0 */                                       \
+    for (int j = 0; j < W; j++) v[j] = s;                                                   \
+    return v;                                                                               \
   }                                                                                         \
   static inline TARGET __attribute__((always_inline)) V select_##SUFFIX(VI m, V a, V b) {   \
     return (V)((m & (VI)a) | (~m & (VI)b));                                                 \

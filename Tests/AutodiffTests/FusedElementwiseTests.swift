@@ -365,6 +365,16 @@ struct FusedElementwiseTests {
     }
   }
 
+  @Test("a scalar operand of -0 keeps its sign in every path's vector loops")
+  func negativeZeroScalar() {
+    let f = ElementwiseFunction { x, s in x + s }
+    let x = Tensor([Double](repeating: -0.0, count: 100))
+    for path in KernelPath.allCases where path.isSupported {
+      let y = evaluateElementwiseProgram(f.program, [x, Tensor(-0.0)], shape: [100], path: path)[0]
+      #expect(y.scalars.allSatisfy { $0.bitPattern == (-0.0).bitPattern }, "\(path)")
+    }
+  }
+
   @Test("a short tile is broadcast first; a long one is read in place")
   func shortTiles() {
     let f = ElementwiseFunction { a, b in a * b + b }

@@ -46,7 +46,7 @@ struct Add: ElementwiseBinary {
   @inlinable static var vjpReadsValue: Bool { false }
   @inlinable init() {}
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
-    zipKernel(a, b, operation: "+", +)
+    zipKernel(a, b, operation: "+", vector: .add, +)
   }
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: TensorShape)
     -> Tensor
@@ -70,7 +70,7 @@ struct Subtract: ElementwiseBinary {
   @inlinable static var vjpReadsValue: Bool { false }
   @inlinable init() {}
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
-    zipKernel(a, b, operation: "-", -)
+    zipKernel(a, b, operation: "-", vector: .subtract, -)
   }
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: TensorShape)
     -> Tensor
@@ -94,7 +94,7 @@ struct Multiply: ElementwiseBinary {
   @inlinable static var vjpReadsValue: Bool { false }
   @inlinable init() {}
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
-    zipKernel(a, b, operation: "*", *)
+    zipKernel(a, b, operation: "*", vector: .multiply, *)
   }
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: TensorShape)
     -> Tensor
@@ -125,7 +125,7 @@ struct ScaledMultiply: ElementwiseBinary {
   @inlinable init(scale: Double) { self.scale = scale }
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     let s = scale
-    return zipKernel(a, b, operation: "*") { (s * $0) * $1 }
+    return zipKernel(a, b, operation: "*", vector: .scaledMultiply, scalar: s) { (s * $0) * $1 }
   }
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: TensorShape)
     -> Tensor
@@ -151,7 +151,7 @@ struct ScaledMultiply: ElementwiseBinary {
 struct Divide: ElementwiseBinary {
   @inlinable init() {}
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
-    zipKernel(a, b, operation: "/", /)
+    zipKernel(a, b, operation: "/", vector: .divide, /)
   }
   // d(a / b) = da / b - (a / b) db / b
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?, shape: TensorShape)
@@ -197,11 +197,11 @@ struct ScalarArithmetic: UnaryPrimitive {
   @inlinable func evaluate(_ x: Tensor) -> Tensor {
     let s = scalar
     switch operation {
-    case .add: return mapKernel(x) { $0 + s }
-    case .subtract: return mapKernel(x) { $0 - s }
-    case .subtractFrom: return mapKernel(x) { s - $0 }
-    case .multiply: return mapKernel(x) { $0 * s }
-    case .divide: return mapKernel(x) { $0 / s }
+    case .add: return mapKernel(x, vector: .addScalar, scalar: s) { $0 + s }
+    case .subtract: return mapKernel(x, vector: .subtractScalar, scalar: s) { $0 - s }
+    case .subtractFrom: return mapKernel(x, vector: .scalarMinus, scalar: s) { s - $0 }
+    case .multiply: return mapKernel(x, vector: .multiplyScalar, scalar: s) { $0 * s }
+    case .divide: return mapKernel(x, vector: .divideScalar, scalar: s) { $0 / s }
     }
   }
   /// The linear part: dx ↦ d(x ∘ s).
@@ -221,7 +221,7 @@ struct ScalarArithmetic: UnaryPrimitive {
 @usableFromInline
 struct Negate: UnaryPrimitive {
   @inlinable init() {}
-  @inlinable func evaluate(_ x: Tensor) -> Tensor { mapKernel(x) { -$0 } }
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { mapKernel(x, vector: .negate) { -$0 } }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor { -tangent }
   @inlinable func batchedJVP(x: Tensor, value: Tensor, tangents: Tensor) -> Tensor { -tangents }
   @inlinable func vjp(x: Tensor, value: Tensor, cotangent: Tensor) -> Tensor { -cotangent }
@@ -314,7 +314,7 @@ extension Tensor {
   @inlinable
   internal mutating func add(_ other: Tensor) {
     if lift == nil && other.lift == nil && shape == other.shape {
-      updateKernel(&self, other, +)
+      updateKernel(&self, other, vector: .add, +)
     } else {
       self = self + other
     }

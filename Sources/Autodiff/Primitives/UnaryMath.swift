@@ -66,7 +66,7 @@ extension ElementwiseUnary {
 /// would form 2 x and then the product).
 @usableFromInline struct Square: UnaryPrimitive {
   @inlinable init() {}
-  @inlinable func evaluate(_ x: Tensor) -> Tensor { mapKernel(x) { $0 * $0 } }
+  @inlinable func evaluate(_ x: Tensor) -> Tensor { mapKernel(x, vector: .square) { $0 * $0 } }
   @inlinable func jvp(x: Tensor, value: Tensor, tangent: Tensor) -> Tensor {
     apply(ScaledMultiply(scale: 2), tangent, x)
   }

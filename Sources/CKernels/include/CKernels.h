@@ -142,6 +142,8 @@ enum {
   CK_OP_SUB_MUL = 25,    // c − a b
   CK_OP_MULS_ADD = 26,   // a s + c
   CK_OP_MULS_SUB = 27,   // a s − c
+  // Only in `ck_elementwise_*` (the scaled product's kernel), never in a program.
+  CK_OP_SMUL_MUL = 28,   // (s a) b
 };
 
 typedef struct {
@@ -164,6 +166,18 @@ void ck_run_program_avx2(const ck_step *steps, long step_count, const ck_registe
                          long register_count, long count, long row_length, long block_size, double *sums);
 void ck_run_program_avx512(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
                            long register_count, long count, long row_length, long block_size, double *sums);
+
+// MARK: - One step over an array
+//
+// The kernels of the unfused elementwise primitives (Autodiff/Kernels/ElementwiseKernels.swift,
+// whose Swift loops are the reference): y[i] = a[i] op b[i], a[i] op s, s op a[i] (the _SV
+// codes), −a[i], a[i]², or (s a[i]) b[i] (CK_OP_SMUL_MUL), for i < n, with the same IEEE
+// operations as the reference (no FMA). `b` may be null for the one-operand codes; y may be
+// a (in place). Other codes do nothing.
+void ck_elementwise_avx2(int op, const double *a, const double *b, double s, double *y, long n);
+void ck_elementwise_avx512(int op, const double *a, const double *b, double s, double *y, long n);
+/// The AVX-512 source compiled for AVX2 + FMA, for tests on machines without AVX-512.
+void ck_elementwise_8_on_avx2(int op, const double *a, const double *b, double s, double *y, long n);
 
 #ifdef __cplusplus
 }
