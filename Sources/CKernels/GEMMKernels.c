@@ -74,6 +74,62 @@ CK_GEMM_KERNEL(ck_gemm_8x24_on_avx2, CK_AVX2, ck_d8, ck_d8u, 8, 8, 3)
       }                                                                                     \
     const int vectorTail = tail > 0 && k >= W;                                              \
     long i = row0;                                                                          \
+    /* k not a multiple of W: rows i, i + s, i + 2s, i + 3s (s the least with s k a */      \
+    /* multiple of W) start at the same place in a W-value line, so four of them at a */    \
+    /* time are read in aligned loads from their first line on (a load across two cache */  \
+    /* lines costs two: rows of 100 values alternate between the halves of a line). The */  \
+    /* values before that line and after the last whole vector go one at a time. */         \
+    long s = 1;                                                                             \
+    while ((s * k) % W != 0) s++;                                                           \
+    for (; s > 1 && k >= 2 * W && i + 4 * s <= row1; i += 4 * s) {                          \
+      for (long c = 0; c < s; c++) {                                                        \
+        const double *r0 = m + (i + c) * k, *r1 = r0 + s * k, *r2 = r1 + s * k, *r3 = r2 + s * k; \
+        long h = (W - (long)(((uintptr_t)r0 / sizeof(double)) % W)) % W;                    \
+        if (h > k) h = k;                                                                   \
+        double t0 = 0, t1 = 0, t2 = 0, t3 = 0;                                              \
+        for (long q = 0; q < h; q++) {                                                      \
+          double v = x[q];                                                                  \
+          t0 += r0[q] * v;                                                                  \
+          t1 += r1[q] * v;                                                                  \
+          t2 += r2[q] * v;                                                                  \
+          t3 += r3[q] * v;                                                                  \
+        }                                                                                   \
+        V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, u0 = {0}, u1 = {0}, u2 = {0}, u3 = {0};   \
+        long q = h;                                                                         \
+        for (; q + 2 * W <= k; q += 2 * W) {                                                \
+          V v = *(const VU *)(x + q), w = *(const VU *)(x + q + W);                         \
+          s0 += *(const VU *)(r0 + q) * v;                                                   \
+          u0 += *(const VU *)(r0 + q + W) * w;                                               \
+          s1 += *(const VU *)(r1 + q) * v;                                                   \
+          u1 += *(const VU *)(r1 + q + W) * w;                                               \
+          s2 += *(const VU *)(r2 + q) * v;                                                   \
+          u2 += *(const VU *)(r2 + q + W) * w;                                               \
+          s3 += *(const VU *)(r3 + q) * v;                                                   \
+          u3 += *(const VU *)(r3 + q + W) * w;                                               \
+        }                                                                                   \
+        if (q + W <= k) {                                                                   \
+          V v = *(const VU *)(x + q);                                                       \
+          s0 += *(const VU *)(r0 + q) * v;                                                   \
+          s1 += *(const VU *)(r1 + q) * v;                                                   \
+          s2 += *(const VU *)(r2 + q) * v;                                                   \
+          s3 += *(const VU *)(r3 + q) * v;                                                   \
+          q += W;                                                                           \
+        }                                                                                   \
+        for (; q < k; q++) {                                                                \
+          double v = x[q];                                                                  \
+          t0 += r0[q] * v;                                                                  \
+          t1 += r1[q] * v;                                                                  \
+          t2 += r2[q] * v;                                                                  \
+          t3 += r3[q] * v;                                                                  \
+        }                                                                                   \
+        ck_d4 t;                                                                            \
+        REDUCE4(s0 + u0, s1 + u1, s2 + u2, s3 + u3, t)                                      \
+        y[i + c] = t[0] + t0;                                                               \
+        y[i + c + s] = t[1] + t1;                                                           \
+        y[i + c + 2 * s] = t[2] + t2;                                                       \
+        y[i + c + 3 * s] = t[3] + t3;                                                       \
+      }                                                                                     \
+    }                                                                                       \
     for (; i + 4 <= row1; i += 4) {                                                         \
       const double *r0 = m + i * k, *r1 = r0 + k, *r2 = r1 + k, *r3 = r2 + k;               \
       V s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, u0 = {0}, u1 = {0}, u2 = {0}, u3 = {0};     \

@@ -540,6 +540,24 @@ struct BufferCacheTests {
     #expect(small.scalars.allSatisfy { $0 == 3 })
   }
 
+  @Test("values of 32 or more start on a cache line, in an object's tail and apart, fresh and reused")
+  func alignment() {
+    for count in [32, 33, 100, 1000, 8191, 8192, 10000, 12361] {
+      for round in 0..<3 {
+        let t = Tensor(shape: [count], repeating: Double(round))
+        let address = Int(bitPattern: Self.address(t))
+        #expect(address % 64 == 0, "\(count) values, round \(round): address mod 64 = \(address % 64)")
+        #expect(t.scalars.allSatisfy { $0 == Double(round) })
+        // Every value is the tensor's own: writing all of them leaves the others intact.
+        var u = t + 1
+        u.withUnsafeMutableScalars { values in
+          for i in values.indices { values[i] = -Double(i) }
+        }
+        #expect(t.scalars.allSatisfy { $0 == Double(round) } && u.scalars[count - 1] == -Double(count - 1))
+      }
+    }
+  }
+
   @Test("capacity bounds the cache; purge empties it")
   func capacity() {
     let saved = BufferCache.capacity
