@@ -300,6 +300,22 @@ struct ClosedFormTests {
     #expect(h.shape == [])
     expectClose(h.scalar, 12, tolerance: 1e-14)
   }
+
+  @Test("a tensor's gradient equals the structure path's: a constant function, a value of shape [1], a nested gradient")
+  func tensorGradientMatchesStructures() {
+    let x = Tensor(shape: [2, 3], scalars: [1, -2, 3, 0.5, 4, -1])
+    let constant = valueWithGradient(at: x) { _ in Tensor(7.0) }
+    #expect(
+      constant.value.scalar == 7 && constant.gradient.shape == [2, 3]
+        && constant.gradient.scalars.allSatisfy { $0 == 0 })
+    let shaped = valueWithGradient(at: x) { ($0 * $0).sum().reshaped(to: [1]) }
+    #expect(shaped.value.shape == [1] && shaped.gradient.scalars == x.scalars.map { 2 * $0 })
+    let viaStructure = valueWithGradient(at: [x]) { ($0[0] * $0[0]).sum().reshaped(to: [1]) }
+    #expect(viaStructure.gradient[0].scalars == shaped.gradient.scalars && viaStructure.value.shape == [1])
+    // d/dx of ⟨∇(Σ x³), 1⟩ = 6 x, with the inner gradient on the one-tensor path.
+    let nested = gradient(at: x) { y in gradient(at: y) { ($0 * $0 * $0).sum() }.sum() }
+    expectClose(nested, x * 6, tolerance: 1e-13)
+  }
 }
 
 @Suite("Closed-form Jacobians")

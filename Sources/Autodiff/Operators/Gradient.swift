@@ -117,7 +117,7 @@ public func gradient<P: TensorStructure, Q: TensorStructure>(
 /// - Returns: f(x) and ∇f(x).
 @inlinable
 public func valueWithGradient(at x: Tensor, of f: (Tensor) -> Tensor) -> (value: Tensor, gradient: Tensor) {
-  valueWithGradientOfStructures(at: x, of: f)
+  valueWithGradientOfTensor(at: x, operation: "gradient(at:of:)", of: f)
 }
 
 /// `gradient(at:of:)` for a function of a tensor.
@@ -128,7 +128,7 @@ public func valueWithGradient(at x: Tensor, of f: (Tensor) -> Tensor) -> (value:
 /// - Returns: ∇f(x).
 @inlinable
 public func gradient(at x: Tensor, of f: (Tensor) -> Tensor) -> Tensor {
-  valueWithGradientOfStructures(at: x, of: f).gradient
+  valueWithGradientOfTensor(at: x, operation: "gradient(at:of:)", of: f).gradient
 }
 
 /// `valueWithGradient(at:_:of:)` for a function of two tensors.

@@ -56,6 +56,16 @@ public struct TensorShape: Sendable {
     }
   }
 
+  /// A rank-3 shape.
+  @inlinable
+  init(_ d0: Int, _ d1: Int, _ d2: Int) {
+    if TensorShape.fitsInline(d0, 3) && TensorShape.fitsInline(d1, 3) && TensorShape.fitsInline(d2, 3) {
+      self.init(word: UInt(d2) << 43 | UInt(d1) << 23 | UInt(d0) << 3 | 3 << 1 | 1)
+    } else {
+      self.init(word: TensorShape.interned([d0, d1, d2]).word)
+    }
+  }
+
   /// The shape with the given dimensions, outermost first.
   ///
   /// - Parameter dimensions: the size of each dimension.
@@ -75,11 +85,7 @@ public struct TensorShape: Sendable {
       return
     }
     guard let d3 = iterator.next() else {
-      if TensorShape.fitsInline(d0, 3) && TensorShape.fitsInline(d1, 3) && TensorShape.fitsInline(d2, 3) {
-        self.init(word: UInt(d2) << 43 | UInt(d1) << 23 | UInt(d0) << 3 | 3 << 1 | 1)
-      } else {
-        self.init(word: TensorShape.interned([d0, d1, d2]).word)
-      }
+      self.init(d0, d1, d2)
       return
     }
     var all = [d0, d1, d2, d3]
@@ -192,6 +198,20 @@ extension TensorShape: RandomAccessCollection, MutableCollection {
 }
 
 extension TensorShape: RangeReplaceableCollection {
+  /// Appends a dimension (without building an array, up to rank 3).
+  @inlinable
+  public mutating func append(_ dimension: Int) {
+    switch count {
+    case 0: self = TensorShape(vector: dimension)
+    case 1: self = TensorShape(rows: self[0], columns: dimension)
+    case 2: self = TensorShape(self[0], self[1], dimension)
+    default:
+      var all = dimensions
+      all.append(dimension)
+      self = TensorShape(all)
+    }
+  }
+
   /// Replaces the dimensions in `subrange` with `newElements`.
   @inlinable
   public mutating func replaceSubrange<C: Collection<Int>>(_ subrange: Range<Int>, with newElements: C) {

@@ -138,11 +138,26 @@ final class Tape {
   func backward(from outputs: [(node: Int, seed: Tensor)], to inputs: [Int], releasing: Bool) -> [Tensor?] {
     require(!sweeping, Tape.reentryMessage)
     guard let newest = outputs.map(\.node).max() else { return inputs.map { _ in nil } }
-    sweeping = true
-    defer { sweeping = false }
-    let lowest = inputs.min() ?? 0
     var adjoints = [Tensor?](repeating: nil, count: newest + 1)
     for (node, seed) in outputs { accumulate(seed, into: &adjoints[node]) }
+    sweep(&adjoints, newest: newest, lowest: inputs.min() ?? 0, releasing: releasing)
+    return inputs.map { $0 <= newest ? adjoints[$0] : nil }
+  }
+
+  /// `backward(from:to:releasing:)` for one output and one input, without the lists.
+  func backward(from output: Int, seed: Tensor, to input: Int, releasing: Bool) -> Tensor? {
+    require(!sweeping, Tape.reentryMessage)
+    var adjoints = [Tensor?](repeating: nil, count: output + 1)
+    adjoints[output] = seed
+    sweep(&adjoints, newest: output, lowest: input, releasing: releasing)
+    return input <= output ? adjoints[input] : nil
+  }
+
+  /// The backward pass over the nodes from `newest` down to `lowest`, given the seeded
+  /// adjoints (one slot per node up to `newest`).
+  private func sweep(_ adjoints: inout [Tensor?], newest: Int, lowest: Int, releasing: Bool) {
+    sweeping = true
+    defer { sweeping = false }
     // A pullback works on primals of lower levels and on cotangents of the seed's level,
     // so it records on the seed's tape or on lower ones, never on this one (checked by
     // `sweeping`): the node buffer is stable for the whole sweep, walked through one
@@ -178,7 +193,6 @@ final class Tape {
         }
       }
     }
-    return inputs.map { $0 <= newest ? adjoints[$0] : nil }
   }
 
   /// The traced result of a recent application of `primitive` (of parameters `key`) to
