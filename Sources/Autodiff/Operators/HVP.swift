@@ -48,7 +48,26 @@ public func hvp<P: TensorStructure>(
 public func hvp(
   at x: Tensor, direction: Tensor, mode: HVPMode = .forwardOverReverse, of f: (Tensor) -> Tensor
 ) -> Tensor {
-  hvpOfStructures(at: x, direction: direction, mode: mode, of: f)
+  hvpOfTensor(at: x, direction: direction, mode: mode, of: f)
+}
+
+/// `hvpOfStructures` for a tensor: the same compositions, whose gradients take the
+/// one-tensor path (`valueWithGradientOfTensor`, no lists).
+@usableFromInline
+func hvpOfTensor(at x: Tensor, direction: Tensor, mode: HVPMode, of f: (Tensor) -> Tensor) -> Tensor {
+  requireDirection(direction, matches: x, operation: "hvp(at:direction:mode:of:)")
+  switch mode {
+  case .reverseOverReverse:
+    return gradient(at: x) { (x: Tensor) in dot(gradient(at: x, of: f), direction) }
+  case .forwardOverReverse:
+    return jvp(at: x, direction: direction) { (x: Tensor) in gradient(at: x, of: f) }.tangent
+  case .reverseOverForward:
+    return gradient(at: x) { (x: Tensor) in
+      let tangent = jvp(at: x, direction: direction, of: f).tangent
+      requireScalar(tangent, operation: "hvp(at:direction:mode:of:)")
+      return tangent
+    }
+  }
 }
 
 /// The body of `hvp`, shared by its overloads.
