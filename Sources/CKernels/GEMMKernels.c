@@ -78,7 +78,9 @@ CK_GEMM_KERNEL(ck_gemm_8x24_on_avx2, CK_AVX2, ck_d8, ck_d8u, 8, 8, 3)
     /* multiple of W) start at the same place in a W-value line, so four of them at a */    \
     /* time are read in aligned loads from their first line on (a load across two cache */  \
     /* lines costs two: rows of 100 values alternate between the halves of a line). The */  \
-    /* values before that line and after the last whole vector go one at a time. */         \
+    /* values before that line and after the last whole vector go one at a time (so a */    \
+    /* row's sum is rounded according to where it starts in a line: a view may differ in */ \
+    /* its last bits from a copy, as sums already differed with the threads' split). */      \
     long s = 1;                                                                             \
     while ((s * k) % W != 0) s++;                                                           \
     for (; s > 1 && k >= 2 * W && i + 4 * s <= row1; i += 4 * s) {                          \

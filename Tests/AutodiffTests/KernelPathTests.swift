@@ -159,8 +159,12 @@ struct KernelPathTests {
 
   @Test("matrix-vector kernels in bands that start and end anywhere (vector tails, the threads' splits)")
   func matrixVectorBands() {
-    for (index, (rows, columns)) in [(7, 5), (13, 37), (100, 100), (33, 77), (4, 12), (9, 3)].enumerated() {
+    // Widths of every residue mod 4 and 8 (the rows kernel groups rows of one alignment:
+    // s = 2, 4, 8 rows apart), matrices starting at every place in a cache line.
+    let shapes = [(7, 5), (13, 37), (100, 100), (33, 77), (4, 12), (9, 3), (40, 22), (40, 30), (70, 37), (90, 19)]
+    for (index, ((rows, columns), offset)) in zip(shapes, [0, 1, 2, 3, 5, 6, 7, 1, 3, 5]).enumerated() {
       let m = Tensor(randomNormal: [rows, columns], seed: UInt64(800 + index)).scalars
+      let shifted = [Double](repeating: .nan, count: offset) + m
       let u = Tensor(randomNormal: [columns], seed: UInt64(900 + index)).scalars
       let w = Tensor(randomNormal: [rows], seed: UInt64(950 + index)).scalars
       let mu = (0..<rows).map { i in (0..<columns).reduce(0) { $0 + m[i * columns + $1] * u[$1] } }
@@ -168,7 +172,8 @@ struct KernelPathTests {
       for (name, rowsKernel, transposedKernel) in Self.matrixVectorKernels {
         var y = [Double](repeating: .nan, count: rows)
         var z = [Double](repeating: .nan, count: columns)
-        m.withUnsafeBufferPointer { pm in
+        shifted.withUnsafeBufferPointer { ps in
+          let pm = UnsafeBufferPointer(rebasing: ps[offset...])
           u.withUnsafeBufferPointer { pu in
             w.withUnsafeBufferPointer { pw in
               y.withUnsafeMutableBufferPointer { py in
@@ -184,8 +189,8 @@ struct KernelPathTests {
             }
           }
         }
-        #expect(maxRelativeError(y, mu) < 1e-12, "\(name) rows, \(rows) x \(columns)")
-        #expect(maxRelativeError(z, mtw) < 1e-12, "\(name) transposed, \(rows) x \(columns)")
+        #expect(maxRelativeError(y, mu) < 1e-12, "\(name) rows, \(rows) x \(columns) at offset \(offset)")
+        #expect(maxRelativeError(z, mtw) < 1e-12, "\(name) transposed, \(rows) x \(columns) at offset \(offset)")
       }
     }
   }

@@ -1,7 +1,8 @@
-import Autodiff
 import Foundation
 import TestSupport
 import Testing
+
+@testable import Autodiff
 
 // TensorShape: one word, dimensions encoded inline up to rank 3 when they fit, interned
 // otherwise. Every path must give the same dimensions back, compare equal exactly when
@@ -95,6 +96,21 @@ struct TensorShapeTests {
     #expect(encoded.flatMap { String(data: $0, encoding: .utf8) } == "[2,\(1 << 33),4,5]")
     let decoded = encoded.flatMap { try? JSONDecoder().decode(TensorShape.self, from: $0) }
     #expect(decoded == TensorShape([2, 1 << 33, 4, 5]))
+  }
+
+  @Test("broadcasting, sums and reshapes with -1 intern only the shapes they return, none on the way")
+  func noIntermediateShapes() {
+    func isInterned(_ dimensions: [Int]) -> Bool {
+      TensorShape.internedShapes.withLock { $0[dimensions] != nil }
+    }
+    // 9973 and 9967 appear in no other test.
+    let a = Tensor.ones([9973, 1, 1, 1, 2])
+    let b = Tensor.ones([1, 7, 1, 1])
+    let c = a + b
+    #expect(c.shape == [9973, 1, 7, 1, 2] && isInterned([9973, 1, 7, 1, 2]))
+    #expect(!isInterned([9973, 1, 1, 1, 1]) && !isInterned([9973, 1, 7, 1, 1]))
+    let r = Tensor.zeros([9967]).reshaped(to: [1, -1, 1, 1])
+    #expect(r.shape == [1, 9967, 1, 1] && !isInterned([1, -1, 1, 1]))
   }
 
   @Test("Shapes made on many threads at once intern to one value")

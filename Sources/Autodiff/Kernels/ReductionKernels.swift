@@ -45,7 +45,11 @@ func reduceKernel(
 /// `reduceKernel` folds rows into rows.
 @inlinable
 func sumKernel(_ x: Tensor, to target: TensorShape) -> Tensor {
-  let padded = TensorShape(repeating: 1, count: x.rank - target.count) + target
+  // Whole (see `broadcastShape`): appended one axis at a time only up to rank 3.
+  let padded =
+    x.rank <= 3
+    ? TensorShape(repeating: 1, count: x.rank - target.count) + target
+    : TensorShape([Int](repeating: 1, count: x.rank - target.count) + target)
   // The first axis from which every axis of `padded` is reduced to 1.
   var split = padded.count
   while split > 0 && padded[split - 1] == 1 { split -= 1 }

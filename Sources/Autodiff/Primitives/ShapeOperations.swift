@@ -208,8 +208,20 @@ extension Tensor {
   }
 
   /// The same values in a new shape written as an array (`reshaped(to: [2, -1])`).
+  ///
+  /// - Parameter newShape: the shape; a single dimension may be -1, inferred from the count.
+  /// - Returns: the reshaped tensor (a view).
   @inlinable
-  public func reshaped(to newShape: [Int]) -> Tensor { reshaped(to: TensorShape(newShape)) }
+  public func reshaped(to newShape: [Int]) -> Tensor {
+    // The -1 resolved first, so that only the final shape is made (a shape holding -1 is
+    // interned for the life of the process: `TensorShape`).
+    guard let inferred = newShape.firstIndex(of: -1) else { return reshaped(to: TensorShape(newShape)) }
+    let known = newShape.enumerated().filter { $0.offset != inferred }.reduce(1) { $0 * $1.element }
+    guard known > 0 && scalarCount % known == 0 else { return reshaped(to: TensorShape(newShape)) }
+    var resolved = newShape
+    resolved[inferred] = scalarCount / known
+    return reshaped(to: TensorShape(resolved))
+  }
 
   /// The transpose: the axes in reverse order (for a matrix, rows become columns).
   @inlinable

@@ -20,16 +20,19 @@ func contiguousStrides(_ shape: TensorShape) -> [Int] {
 func broadcastShape(_ a: TensorShape, _ b: TensorShape, operation: StaticString) -> TensorShape {
   if a == b { return a }
   let rank = Swift.max(a.count, b.count)
-  var result = TensorShape(repeating: 1, count: rank)
+  // Built whole, not axis by axis: a shape of rank 4 or more made on the way would be
+  // interned for the life of the process (`TensorShape`).
+  var result = [Int]()
+  result.reserveCapacity(rank)
   for k in 0..<rank {
     let da = k < rank - a.count ? 1 : a[k - (rank - a.count)]
     let db = k < rank - b.count ? 1 : b[k - (rank - b.count)]
     require(
       da == db || da == 1 || db == 1,
       "\(operation): shapes \(a) and \(b) are not broadcast-compatible")
-    result[k] = da == 1 ? db : da
+    result.append(da == 1 ? db : da)
   }
-  return result
+  return TensorShape(result)
 }
 
 /// Strides that read an operand of `shape` as if broadcast to `target`: 0 along the

@@ -15,7 +15,8 @@ import Synchronization
 // as long as the process, found again through a locked table whenever the same dimensions
 // are asked for. The encoding is canonical, so two shapes are equal exactly when their words
 // are. The table holds one block per distinct shape of rank 4 or more (or with a huge or
-// negative dimension) that the process ever makes: a few in any real program.
+// negative dimension) that the process ever makes: a few in any real program (the package
+// builds such shapes whole, never axis by axis, so that it interns no intermediate ones).
 
 /// The size of each dimension of a tensor, outermost first; `[]` for a scalar.
 ///
@@ -193,12 +194,16 @@ extension TensorShape: RandomAccessCollection, MutableCollection {
     fatalError("TensorShape: axis \(axis) out of range for rank \(rank)")
   }
 
+  /// The next axis.
   @inlinable public func index(after i: Int) -> Int { i + 1 }
+  /// The previous axis.
   @inlinable public func index(before i: Int) -> Int { i - 1 }
 }
 
 extension TensorShape: RangeReplaceableCollection {
   /// Appends a dimension (without building an array, up to rank 3).
+  ///
+  /// - Parameter dimension: the size of the new innermost axis.
   @inlinable
   public mutating func append(_ dimension: Int) {
     switch count {
@@ -213,6 +218,10 @@ extension TensorShape: RangeReplaceableCollection {
   }
 
   /// Replaces the dimensions in `subrange` with `newElements`.
+  ///
+  /// - Parameters:
+  ///   - subrange: the axes to replace.
+  ///   - newElements: the dimensions to put there.
   @inlinable
   public mutating func replaceSubrange<C: Collection<Int>>(_ subrange: Range<Int>, with newElements: C) {
     var all = dimensions
@@ -244,6 +253,10 @@ extension TensorShape: Hashable {
   /// Whether the shape differs from the dimensions of `rhs`.
   @inlinable
   public static func != (lhs: TensorShape, rhs: [Int]) -> Bool { !lhs.elementsEqual(rhs) }
+
+  /// Whether `lhs` differs from the dimensions of the shape.
+  @inlinable
+  public static func != (lhs: [Int], rhs: TensorShape) -> Bool { !lhs.elementsEqual(rhs) }
 
   /// Hashes the dimensions.
   @inlinable
