@@ -39,6 +39,21 @@
   }                                                                                         \
   break;
 
+// The arithmetic steps, shared by a program's steps and `ck_elementwise_*`.
+#define CK_ARITHMETIC_CASES(V, VU, W)                                                       \
+  case CK_OP_ADD_VV: CK_LOOP(V, VU, W, va + vb, sa + sb)                                    \
+  case CK_OP_SUB_VV: CK_LOOP(V, VU, W, va - vb, sa - sb)                                    \
+  case CK_OP_MUL_VV: CK_LOOP(V, VU, W, va * vb, sa * sb)                                    \
+  case CK_OP_DIV_VV: CK_LOOP(V, VU, W, va / vb, sa / sb)                                    \
+  case CK_OP_ADD_VS: CK_LOOP(V, VU, W, va + vs, sa + s)                                     \
+  case CK_OP_SUB_VS: CK_LOOP(V, VU, W, va - vs, sa - s)                                     \
+  case CK_OP_MUL_VS: CK_LOOP(V, VU, W, va * vs, sa * s)                                     \
+  case CK_OP_DIV_VS: CK_LOOP(V, VU, W, va / vs, sa / s)                                     \
+  case CK_OP_SUB_SV: CK_LOOP(V, VU, W, vs - va, s - sa)                                     \
+  case CK_OP_DIV_SV: CK_LOOP(V, VU, W, vs / va, s / sa)                                     \
+  case CK_OP_NEGATE: CK_LOOP(V, VU, W, -va, -sa)                                            \
+  case CK_OP_SQUARE: CK_LOOP(V, VU, W, va * va, sa * sa)
+
 #define CK_PROGRAM(SUFFIX, TARGET, V, VI, VU, W, MAP)                                       \
   TARGET void ck_run_program_##SUFFIX(const ck_step *steps, long step_count, const ck_register *registers, \
                                       double **addresses, long register_count, long count, long row_length,   \
@@ -64,18 +79,7 @@
           for (int j = 0; j < W; j++) vs[j] = s;                                            \
           (void)vs;                                                                         \
           switch (step.op) {                                                                \
-            case CK_OP_ADD_VV: CK_LOOP(V, VU, W, va + vb, sa + sb)                          \
-            case CK_OP_SUB_VV: CK_LOOP(V, VU, W, va - vb, sa - sb)                          \
-            case CK_OP_MUL_VV: CK_LOOP(V, VU, W, va * vb, sa * sb)                          \
-            case CK_OP_DIV_VV: CK_LOOP(V, VU, W, va / vb, sa / sb)                          \
-            case CK_OP_ADD_VS: CK_LOOP(V, VU, W, va + vs, sa + s)                           \
-            case CK_OP_SUB_VS: CK_LOOP(V, VU, W, va - vs, sa - s)                           \
-            case CK_OP_MUL_VS: CK_LOOP(V, VU, W, va * vs, sa * s)                           \
-            case CK_OP_DIV_VS: CK_LOOP(V, VU, W, va / vs, sa / s)                           \
-            case CK_OP_SUB_SV: CK_LOOP(V, VU, W, vs - va, s - sa)                           \
-            case CK_OP_DIV_SV: CK_LOOP(V, VU, W, vs / va, s / sa)                           \
-            case CK_OP_NEGATE: CK_LOOP(V, VU, W, -va, -sa)                                  \
-            case CK_OP_SQUARE: CK_LOOP(V, VU, W, va * va, sa * sa)                          \
+            CK_ARITHMETIC_CASES(V, VU, W)                                                   \
             case CK_OP_SQRT:                                                                \
               for (long i = 0; i < n; i++) y[i] = sqrt(a[i]);                               \
               break;                                                                        \
@@ -133,18 +137,7 @@ CK_PROGRAM(avx512, CK_AVX512, ck_d8, ck_i8, ck_d8u, 8, ck_map_avx512)
     for (int j = 0; j < W; j++) vs[j] = s;                                                  \
     if (b == 0) b = a;                                                                      \
     switch (op) {                                                                           \
-      case CK_OP_ADD_VV: CK_LOOP(V, VU, W, va + vb, sa + sb)                                \
-      case CK_OP_SUB_VV: CK_LOOP(V, VU, W, va - vb, sa - sb)                                \
-      case CK_OP_MUL_VV: CK_LOOP(V, VU, W, va * vb, sa * sb)                                \
-      case CK_OP_DIV_VV: CK_LOOP(V, VU, W, va / vb, sa / sb)                                \
-      case CK_OP_ADD_VS: CK_LOOP(V, VU, W, va + vs, sa + s)                                 \
-      case CK_OP_SUB_VS: CK_LOOP(V, VU, W, va - vs, sa - s)                                 \
-      case CK_OP_MUL_VS: CK_LOOP(V, VU, W, va * vs, sa * s)                                 \
-      case CK_OP_DIV_VS: CK_LOOP(V, VU, W, va / vs, sa / s)                                 \
-      case CK_OP_SUB_SV: CK_LOOP(V, VU, W, vs - va, s - sa)                                 \
-      case CK_OP_DIV_SV: CK_LOOP(V, VU, W, vs / va, s / sa)                                 \
-      case CK_OP_NEGATE: CK_LOOP(V, VU, W, -va, -sa)                                        \
-      case CK_OP_SQUARE: CK_LOOP(V, VU, W, va * va, sa * sa)                                \
+      CK_ARITHMETIC_CASES(V, VU, W)                                                         \
       case CK_OP_SMUL_MUL: CK_LOOP(V, VU, W, (vs * va) * vb, (s * sa) * sb)                 \
       default: break;                                                                       \
     }                                                                                       \
