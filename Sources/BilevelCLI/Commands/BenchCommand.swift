@@ -8,8 +8,9 @@ import Foundation
 
 /// `bilevel-cli bench`: the performance table of `Docs/Benchmarks.md`.
 ///
-/// Every figure is the median over `--repeats` timed runs after warm-up, with the minimum
-/// and maximum; ratios are taken between medians of the same run.
+/// Every figure is the median over `--repeats` timed runs after warm-up (more for a fast
+/// case, until its runs add up to `--minimum-time`), with the minimum and maximum; ratios
+/// are taken between medians of the same run.
 enum BenchCommand {
   struct Row: Codable {
     var group: String
@@ -24,6 +25,11 @@ enum BenchCommand {
 
   static func run(_ arguments: ParsedArguments, console: Console) throws(CLIError) {
     let repeats = try arguments.int("repeats", range: 1...10_000)
+    let minimumTime = try arguments.double("minimum-time", range: 0...10_000) / 1000
+    /// `measure` with the bench's minimum time per case.
+    func timing(repeats: Int, warmup: Int = 3, _ body: () -> Void) -> (median: Double, min: Double, max: Double) {
+      measure(repeats: repeats, warmup: warmup, minimumTime: minimumTime, body)
+    }
     let quick = arguments.flag("quick")
     if arguments.contains("kernels") {
       let name = try arguments.choice("kernels", from: KernelPath.allCases.map(\.description))
@@ -68,12 +74,12 @@ enum BenchCommand {
     }
     for test in functions {
       progress.update("bench: \(test.name)")
-      let value = measure(repeats: repeats) { _ = test.function(test.point) }
-      let grad = measure(repeats: repeats) { _ = gradient(at: test.point, of: test.function) }
+      let value = timing(repeats: repeats) { _ = test.function(test.point) }
+      let grad = timing(repeats: repeats) { _ = gradient(at: test.point, of: test.function) }
       add("autodiff", test.name, "value", value)
       add("autodiff", test.name, "gradient", grad, ratio: 1)
       for mode in HVPMode.allCases {
-        let t = measure(repeats: repeats) {
+        let t = timing(repeats: repeats) {
           _ = hvp(at: test.point, direction: test.direction, mode: mode, of: test.function)
         }
         add("autodiff", test.name, "hvp \(mode.rawValue)", t, ratio: t.median / grad.median)
@@ -85,11 +91,11 @@ enum BenchCommand {
     for test in [TestFunction.logistic(samples: 1000, features: 50), .quadratic(dimension: 100)] {
       progress.update("bench: batched \(test.name)")
       let n = test.point.scalarCount
-      let batched = measure(repeats: max(3, repeats / 3)) { _ = hessian(at: test.point, of: test.function) }
+      let batched = timing(repeats: max(3, repeats / 3)) { _ = hessian(at: test.point, of: test.function) }
       let columns = (0..<n).map { j in
         Tensor(shape: test.point.shape, scalars: (0..<n).map { $0 == j ? 1 : 0 })
       }
-      let looped = measure(repeats: max(3, repeats / 3)) {
+      let looped = timing(repeats: max(3, repeats / 3)) {
         for column in columns {
           _ = hvp(at: test.point, direction: column, mode: .forwardOverReverse, of: test.function)
         }
@@ -105,18 +111,18 @@ enum BenchCommand {
       progress.update("bench: mlp structures")
       let parts = MLPParts(inputs: 64, hidden: 128, classes: 10, batch: 256, seed: 1)
       let flat = TestFunction.mlp()
-      let flatGradient = measure(repeats: repeats) { _ = gradient(at: flat.point, of: flat.function) }
-      let flatHVP = measure(repeats: repeats) {
+      let flatGradient = timing(repeats: repeats) { _ = gradient(at: flat.point, of: flat.function) }
+      let flatHVP = timing(repeats: repeats) {
         _ = hvp(at: flat.point, direction: flat.direction, mode: .forwardOverReverse, of: flat.function)
       }
       func dictionaryLoss(_ d: [String: Tensor]) -> Tensor { parts.loss(MLPParts.network(d)) }
       let (dPoint, dDirection) = (MLPParts.dictionary(parts.point), MLPParts.dictionary(parts.direction))
-      let dictionaryGradient = measure(repeats: repeats) { _ = gradient(at: dPoint, of: dictionaryLoss) }
-      let dictionaryHVP = measure(repeats: repeats) {
+      let dictionaryGradient = timing(repeats: repeats) { _ = gradient(at: dPoint, of: dictionaryLoss) }
+      let dictionaryHVP = timing(repeats: repeats) {
         _ = hvp(at: dPoint, direction: dDirection, mode: .forwardOverReverse, of: dictionaryLoss)
       }
-      let structGradient = measure(repeats: repeats) { _ = gradient(at: parts.point, of: parts.loss) }
-      let structHVP = measure(repeats: repeats) {
+      let structGradient = timing(repeats: repeats) { _ = gradient(at: parts.point, of: parts.loss) }
+      let structHVP = timing(repeats: repeats) {
         _ = hvp(at: parts.point, direction: parts.direction, mode: .forwardOverReverse, of: parts.loss)
       }
       let name = "mlp 64-128-10 layouts"
@@ -141,7 +147,7 @@ enum BenchCommand {
       let saved = Parallelism.maximumThreads
       for threads in [1, saved] {
         Parallelism.maximumThreads = threads
-        let t = measure(repeats: max(3, repeats / 3), warmup: 1) { _ = matmul(a, b) }
+        let t = timing(repeats: max(3, repeats / 3), warmup: 1) { _ = matmul(a, b) }
         add(
           "matmul", "\(n) x \(n)", "GFLOP/s, \(threads) thread\(threads == 1 ? "" : "s")",
           (flops / t.median / 1000, flops / t.max / 1000, flops / t.min / 1000), unit: "GFLOP/s")
@@ -159,9 +165,9 @@ enum BenchCommand {
         for _ in 0..<100 { u = u * c }
         return u.sum()
       }
-      let constant = measure(repeats: repeats * 10) { _ = chain(x) }
-      let reverse = measure(repeats: repeats * 10) { _ = gradient(at: x, of: chain) }
-      let nested = measure(repeats: repeats * 10) { _ = gradient(at: x) { gradient(at: $0, of: chain).sum() } }
+      let constant = timing(repeats: repeats * 10) { _ = chain(x) }
+      let reverse = timing(repeats: repeats * 10) { _ = gradient(at: x, of: chain) }
+      let nested = timing(repeats: repeats * 10) { _ = gradient(at: x) { gradient(at: $0, of: chain).sum() } }
       add("overhead", "\(size) elements", "per op, constant", perOperation(constant))
       add("overhead", "\(size) elements", "per op, one reverse level (forward + backward)", perOperation(reverse))
       add("overhead", "\(size) elements", "per op, two nested levels", perOperation(nested))
@@ -172,8 +178,8 @@ enum BenchCommand {
         for _ in 0..<100 { u = u * 1.0001 + 0.001 }
         return u.sum()
       }
-      let literalConstant = measure(repeats: repeats * 10) { _ = literalChain(x) }
-      let literalReverse = measure(repeats: repeats * 10) { _ = gradient(at: x, of: literalChain) }
+      let literalConstant = timing(repeats: repeats * 10) { _ = literalChain(x) }
+      let literalReverse = timing(repeats: repeats * 10) { _ = gradient(at: x, of: literalChain) }
       add(
         "overhead", "\(size) elements", "per op, scalar literals, constant", perOperation(literalConstant, count: 200))
       add(
@@ -187,18 +193,18 @@ enum BenchCommand {
       let task = QuadraticBilevel(innerDimension: d, conditionNumber: 100, seed: 0)
       let x = Tensor(randomNormal: [d], seed: 1)
       let y = task.innerSolution(at: x)
-      let cg = measure(repeats: max(3, repeats / 3), warmup: 1) {
+      let cg = timing(repeats: max(3, repeats / 3), warmup: 1) {
         _ = task.problem.implicitHypergradient(
           x: x, y: y, solver: .conjugateGradient(maxIterations: 1000, tolerance: 1e-10))
       }
       add("bilevel", "quadratic d = \(d)", "implicit CG to 1e-10", cg)
       for k in quick ? [10, 100] : [10, 100, 1000] {
-        let reverse = measure(repeats: max(1, repeats / (k / 10 + 2)), warmup: 1) {
+        let reverse = timing(repeats: max(1, repeats / (k / 10 + 2)), warmup: 1) {
           _ = task.problem.unrolledHypergradient(x: x, y0: Tensor.zeros([d]), steps: k, innerLearningRate: 0.01)
         }
         add("bilevel", "quadratic d = \(d)", "unrolled reverse K = \(k)", reverse)
         if d <= 100 {
-          let forward = measure(repeats: max(1, repeats / (k / 10 + 2)), warmup: 1) {
+          let forward = timing(repeats: max(1, repeats / (k / 10 + 2)), warmup: 1) {
             _ = task.problem.unrolledHypergradient(
               x: x, y0: Tensor.zeros([d]), steps: k, innerLearningRate: 0.01, mode: .forward)
           }
@@ -227,10 +233,10 @@ enum BenchCommand {
         })
       let x = Tensor([0.0])
       let y = problem.solveInner(x: x, y0: Tensor.zeros([200]), tolerance: 1e-12).solution
-      let cg = measure(repeats: repeats) {
+      let cg = timing(repeats: repeats) {
         _ = problem.implicitHypergradient(x: x, y: y, solver: .conjugateGradient(maxIterations: 400, tolerance: 1e-10))
       }
-      let woodbury = measure(repeats: repeats) {
+      let woodbury = timing(repeats: repeats) {
         _ = problem.woodburyHypergradient(x: x, y: y) { _, w in
           WoodburyStructure.ridgeLogistic(features: features, weights: w, ridge: ridge)
         }
@@ -263,14 +269,14 @@ enum BenchCommand {
       let y = problem.solveInner(x: x, y0: Tensor.zeros([d]), tolerance: 1e-12).solution
       let cg = LinearSolver.conjugateGradient(maxIterations: 1000, tolerance: 1e-10)
       func F(_ x: Tensor) -> Tensor { f(x, argmin(at: x, from: y, linearSolver: cg, of: g)) }
-      let implicit = measure(repeats: repeats) { _ = problem.implicitHypergradient(x: x, y: y, solver: cg) }
-      let layer = measure(repeats: repeats) { _ = gradient(at: x, of: F) }
+      let implicit = timing(repeats: repeats) { _ = problem.implicitHypergradient(x: x, y: y, solver: cg) }
+      let layer = timing(repeats: repeats) { _ = gradient(at: x, of: F) }
       let name = "argmin layer d = \(d)"
       add("implicit layer", name, "implicitHypergradient, CG to 1e-10", implicit, ratio: 1)
       add(
         "implicit layer", name, "gradient of f(x, argmin(x)), CG to 1e-10", layer, ratio: layer.median / implicit.median
       )
-      let hessianColumns = measure(repeats: max(1, repeats / 5), warmup: 1) {
+      let hessianColumns = timing(repeats: max(1, repeats / 5), warmup: 1) {
         for j in 0..<d {
           var e = [Double](repeating: 0, count: d)
           e[j] = 1
@@ -288,11 +294,11 @@ enum BenchCommand {
       for k in quick ? [100] : [100, 1000] {
         progress.update("bench: checkpointed unrolling K = \(k)")
         let r = max(1, repeats / (k / 10 + 2))
-        let plain = measure(repeats: r, warmup: 1) {
+        let plain = timing(repeats: r, warmup: 1) {
           _ = task.problem.unrolledHypergradient(x: x, y0: Tensor.zeros([d]), steps: k, innerLearningRate: 0.01)
         }
         let every = Int(Double(k).squareRoot().rounded())
-        let remat = measure(repeats: r, warmup: 1) {
+        let remat = timing(repeats: r, warmup: 1) {
           _ = task.problem.unrolledHypergradient(
             x: x, y0: Tensor.zeros([d]), steps: k, innerLearningRate: 0.01, mode: .checkpointed(every: every))
         }

@@ -106,6 +106,11 @@ enum CommandTree {
     options: [
       .option("json", valueName: "path", help: "Also write the table as JSON."),
       .option("repeats", valueName: "n", help: "Timed repetitions per case (medians are shown).", default: "15"),
+      .option(
+        "minimum-time", valueName: "ms",
+        help:
+          "Time a fast case more than --repeats times, until its runs add up to this many milliseconds (at most 1000 runs).",
+        default: "25"),
       .flag("quick", help: "Only the small cases."),
       .option(
         "kernels", valueName: "path",

@@ -67,15 +67,24 @@ struct TestFunction {
   }
 }
 
-/// Median, minimum and maximum microseconds of `body` over `repeats` runs after warm-up.
-func measure(repeats: Int, warmup: Int = 3, _ body: () -> Void) -> (median: Double, min: Double, max: Double) {
+/// Median, minimum and maximum microseconds of `body` over `repeats` runs after warm-up,
+/// or over more runs while they add up to less than `minimumTime` seconds (at most
+/// `maximumRepeats`): a body of a few microseconds is then timed hundreds of times, as the
+/// JAX peer script times its fast cases, and its median is not that of its first,
+/// colder runs.
+func measure(
+  repeats: Int, warmup: Int = 3, minimumTime: Double = 0, maximumRepeats: Int = 1000, _ body: () -> Void
+) -> (median: Double, min: Double, max: Double) {
   for _ in 0..<warmup { body() }
   var samples: [Double] = []
   samples.reserveCapacity(repeats)
-  for _ in 0..<max(repeats, 1) {
+  var total = 0.0
+  while samples.count < max(repeats, 1) || (total < minimumTime * 1e6 && samples.count < maximumRepeats) {
     let start = DispatchTime.now().uptimeNanoseconds
     body()
-    samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1000)
+    let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1000
+    samples.append(elapsed)
+    total += elapsed
   }
   samples.sort()
   return (samples[samples.count / 2], samples.first!, samples.last!)
