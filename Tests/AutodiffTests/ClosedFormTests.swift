@@ -316,6 +316,22 @@ struct ClosedFormTests {
     let nested = gradient(at: x) { y in gradient(at: y) { ($0 * $0 * $0).sum() }.sum() }
     expectClose(nested, x * 6, tolerance: 1e-13)
   }
+
+  @Test("a tensor's jvp equals the structure path's: a constant function, an output of another shape, nesting")
+  func tensorJVPMatchesStructures() {
+    let x = Tensor(shape: [2, 3], scalars: [1, -2, 3, 0.5, 4, -1])
+    let v = Tensor(shape: [2, 3], scalars: [0.5, 1, -1, 2, 0, 3])
+    let constant = jvp(at: x, direction: v) { _ in Tensor([7.0, 8.0]) }
+    #expect(constant.value.scalars == [7, 8] && constant.tangent.shape == [2] && constant.tangent.scalars == [0, 0])
+    // Σ_j x_ij² per row: tangent 2 Σ_j x_ij v_ij.
+    let rows = jvp(at: x, direction: v) { ($0 * $0).sum(squeezingAxes: 1) }
+    let viaStructure = jvp(at: [x], direction: [v]) { [($0[0] * $0[0]).sum(squeezingAxes: 1)] }
+    #expect(rows.tangent.scalars == viaStructure.tangent[0].scalars)
+    #expect(rows.tangent.scalars == [2 * (0.5 - 2 - 3), 2 * (1 + 0 - 3)] && rows.value.shape == [2])
+    // Inside a gradient, closing over the outer variable: d/dx ⟨J(x ⊙ y) v, 1⟩ at y = x is v.
+    let outer = gradient(at: x) { y in jvp(at: x, direction: v) { $0 * y }.tangent.sum() }
+    #expect(outer.scalars == v.scalars)
+  }
 }
 
 @Suite("Closed-form Jacobians")

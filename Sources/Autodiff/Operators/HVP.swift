@@ -60,10 +60,10 @@ func hvpOfTensor(at x: Tensor, direction: Tensor, mode: HVPMode, of f: (Tensor) 
   case .reverseOverReverse:
     return gradient(at: x) { (x: Tensor) in dot(gradient(at: x, of: f), direction) }
   case .forwardOverReverse:
-    return jvp(at: x, direction: direction) { (x: Tensor) in gradient(at: x, of: f) }.tangent
+    return jvpOfTensor(at: x, direction: direction) { (x: Tensor) in gradient(at: x, of: f) }.tangent
   case .reverseOverForward:
     return gradient(at: x) { (x: Tensor) in
-      let tangent = jvp(at: x, direction: direction, of: f).tangent
+      let tangent = jvpOfTensor(at: x, direction: direction, of: f).tangent
       requireScalar(tangent, operation: "hvp(at:direction:mode:of:)")
       return tangent
     }

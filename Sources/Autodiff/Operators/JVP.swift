@@ -192,7 +192,19 @@ public func valueWithDifferential<P: TensorStructure, Q: TensorStructure>(
 /// - Returns: f(x) and J_f(x) v.
 @inlinable
 public func jvp(at x: Tensor, direction: Tensor, of f: (Tensor) -> Tensor) -> (value: Tensor, tangent: Tensor) {
-  jvpOfStructures(at: x, direction: direction, of: f)
+  jvpOfTensor(at: x, direction: direction, of: f)
+}
+
+/// f(x) and J_f(x) v for a function of one tensor: one dual at a new level, without the
+/// structures' lists (`forwardPass` maps x's tensors and f's outputs through arrays; a
+/// forward-over-reverse HVP is this around a gradient).
+@usableFromInline
+func jvpOfTensor(at x: Tensor, direction: Tensor, of f: (Tensor) -> Tensor) -> (value: Tensor, tangent: Tensor) {
+  requireDirection(direction, matches: x, operation: "jvp(at:direction:of:)")
+  let tag = Tag.next()
+  let output = f(Tensor(dual: x, tangent: direction, tag: tag))
+  if let lift = output.lift, lift.tag == tag, let tangent = lift.tangent { return (lift.primal, tangent) }
+  return (output, Tensor.zeros(output.shape))
 }
 
 /// `valueWithDifferential(at:of:)` for a function from a tensor to a tensor.
