@@ -427,6 +427,33 @@ struct WindowKernelTests {
     #expect(unique.scalars == [1, 2, 3, 14, 25])
   }
 
+  @Test("the window kernel's vector additions equal the reference loop's, bit for bit, on every path")
+  func windowKernelPaths() {
+    // (parent shape, axis, range): rows of a matrix, a long vector, a window narrower than
+    // a vector call (the reference loop on every path), offsets on and off a cache line.
+    let cases: [([Int], Int, Range<Int>)] = [
+      ([3, 70], 1, 20..<65), ([1000], 0, 1..<1000), ([1000], 0, 0..<999), ([5, 40], 1, 3..<34), ([4, 9, 5], 1, 2..<9),
+    ]
+    for (index, (shape, axis, range)) in cases.enumerated() {
+      var pieceShape = shape
+      pieceShape[axis] = range.count
+      let parent = Tensor(randomNormal: TensorShape(shape), seed: UInt64(800 + index))
+      let piece = Tensor(randomNormal: TensorShape(pieceShape), seed: UInt64(900 + index))
+      var expected = parent
+      addIntoWindowKernel(&expected, piece, axis: axis, range: range, path: .reference)
+      #expect(
+        expected.scalars
+          == (parent + padKernel(piece, axis: axis, before: range.lowerBound, after: shape[axis] - range.upperBound))
+          .scalars)
+      for path in KernelPathTests.paths {
+        var a = parent
+        addIntoWindowKernel(&a, piece, axis: axis, range: range, path: path)
+        #expect(a.scalars.map(\.bitPattern) == expected.scalars.map(\.bitPattern), "\(path), case \(index)")
+        #expect(parent.scalars == Tensor(randomNormal: TensorShape(shape), seed: UInt64(800 + index)).scalars)
+      }
+    }
+  }
+
   @Test("AddIntoWindow (the traced window add): value, JVP, batched JVP and VJP equal padding and adding")
   func addIntoWindowRules() {
     let (a, b, w) = (randomTensor([3, 5], seed: 90), randomTensor([3, 2], seed: 91), randomTensor([3, 5], seed: 92))

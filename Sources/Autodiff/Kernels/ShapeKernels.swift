@@ -120,9 +120,12 @@ func sliceKernel(_ x: Tensor, axis: Int, range: Range<Int>) -> Tensor {
 /// Adds `piece` into the values of `a` at `range` along `axis`, in place (copying `a`
 /// first unless it holds its storage alone): the adjoint of a slice accumulated into its
 /// parent's without padding it to the parent's shape.
+/// The additions run on `path`'s vector loops (the reference's values, bit for bit).
 /// - Precondition: `piece` has `a`'s shape with `range.count` along `axis`.
 @usableFromInline
-func addIntoWindowKernel(_ a: inout Tensor, _ piece: Tensor, axis: Int, range: Range<Int>) {
+func addIntoWindowKernel(
+  _ a: inout Tensor, _ piece: Tensor, axis: Int, range: Range<Int>, path: KernelPath = .current
+) {
   assert(
     piece.shape.elementsEqual(a.shape.enumerated().map { $0.offset == axis ? range.count : $0.element }),
     "addIntoWindowKernel: a piece of shape \(piece.shape) for range \(range) of axis \(axis) of \(a.shape)")
@@ -138,6 +141,7 @@ func addIntoWindowKernel(_ a: inout Tensor, _ piece: Tensor, axis: Int, range: R
       let target = target.baseAddress.unsafelyUnwrapped
       for i in 0..<outer {
         let (y, x) = (target + i * chunk + start, source + i * width)
+        if vectorElementwise(.add, y, x, y, count: width, path: path) { continue }
         for j in 0..<width { y[j] += x[j] }
       }
     }
