@@ -56,9 +56,9 @@
 
 #define CK_PROGRAM(SUFFIX, TARGET, V, VI, VU, W, MAP)                                       \
   TARGET void ck_run_program_##SUFFIX(const ck_step *steps, long step_count, const ck_register *registers, \
-                                      double **addresses, long register_count, long count, long row_length,   \
-                                      long block_size, double *sums) {                      \
-    for (long row = 0; row < count; row += row_length) {                                    \
+                                      double **addresses, long register_count, long first, long count,        \
+                                      long row_length, long block_size, double *sums) {     \
+    for (long row = first; row < first + count; row += row_length) {                        \
       for (long start = 0; start < row_length; start += block_size) {                       \
         long offset = row + start;                                                          \
         long n = row_length - start < block_size ? row_length - start : block_size;         \
@@ -147,14 +147,44 @@ CK_ELEMENTWISE(avx2, CK_AVX2, ck_d4, ck_i4, ck_d4u, 4)
 CK_ELEMENTWISE(avx512, CK_AVX512, ck_d8, ck_i8, ck_d8u, 8)
 CK_ELEMENTWISE(8_on_avx2, CK_AVX2, ck_d8, ck_i8, ck_d8u, 8)
 
+// The product rule (s a) b + (s c) d in one pass: the JVP of a product (s = 1) or of a
+// scaled product, which unfused is two products and a sum, three passes and two temporaries.
+#define CK_PRODUCT_RULE(SUFFIX, TARGET, V, VU, W)                                           \
+  TARGET void ck_product_rule_##SUFFIX(const double *a, const double *b, const double *c, const double *d, \
+                                       double s, double *y, long n) {                       \
+    V vs; /* a splat: 0 + s would turn -0 into +0 */                                        \
+    for (int j = 0; j < W; j++) vs[j] = s;                                                  \
+    long i = 0;                                                                             \
+    for (; i + W <= n; i += W) {                                                            \
+      V va = *(const VU *)(a + i);                                                          \
+      V vb = *(const VU *)(b + i);                                                          \
+      V vc = *(const VU *)(c + i);                                                          \
+      V vd = *(const VU *)(d + i);                                                          \
+      *(VU *)(y + i) = (vs * va) * vb + (vs * vc) * vd;                                     \
+    }                                                                                       \
+    for (; i < n; i++) y[i] = (s * a[i]) * b[i] + (s * c[i]) * d[i];                        \
+  }
+
+CK_PRODUCT_RULE(avx2, CK_AVX2, ck_d4, ck_d4u, 4)
+CK_PRODUCT_RULE(avx512, CK_AVX512, ck_d8, ck_d8u, 8)
+CK_PRODUCT_RULE(8_on_avx2, CK_AVX2, ck_d8, ck_d8u, 8)
+
 #else  // Not x86-64: never called (ck_cpu_supports returns 0 for these paths).
 
 void ck_run_program_avx2(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
-                         long register_count, long count, long row_length, long block_size, double *sums) {}
+                         long register_count, long first, long count, long row_length, long block_size,
+                         double *sums) {}
 void ck_run_program_avx512(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
-                           long register_count, long count, long row_length, long block_size, double *sums) {}
+                           long register_count, long first, long count, long row_length, long block_size,
+                           double *sums) {}
 void ck_elementwise_avx2(int op, const double *a, const double *b, double s, double *y, long n) {}
 void ck_elementwise_avx512(int op, const double *a, const double *b, double s, double *y, long n) {}
 void ck_elementwise_8_on_avx2(int op, const double *a, const double *b, double s, double *y, long n) {}
+void ck_product_rule_avx2(const double *a, const double *b, const double *c, const double *d, double s, double *y,
+                          long n) {}
+void ck_product_rule_avx512(const double *a, const double *b, const double *c, const double *d, double s, double *y,
+                            long n) {}
+void ck_product_rule_8_on_avx2(const double *a, const double *b, const double *c, const double *d, double s,
+                               double *y, long n) {}
 
 #endif

@@ -82,7 +82,8 @@ struct VectorElementwiseTests {
     arguments: VectorElementwise.allCases)
   func matchesReference(operation: VectorElementwise) {
     let kernels = Self.kernels()
-    for n in Array(32...72) + [1000, 1003] {
+    // The last count is split across the worker threads (`elementwiseThreads`).
+    for n in Array(32...72) + [1000, 1003, 2 * elementwiseParallelGrain + 13] {
       let a = Self.operands(n, seed: UInt64(n))
       let b = Self.operands(n, seed: UInt64(n) + 1000)
       for s in [1.5, -0.0, Double.infinity, Double.nan] {

@@ -321,9 +321,6 @@ func evaluateElementwiseProgram(
           results[j].base[0] = scalars[k] * Double(count)
         }
       }
-      let scratch = UnsafeMutablePointer<Double>.allocate(
-        capacity: Swift.max(plan.scratchCount, 1) * elementwiseBlockSize)
-      defer { scratch.deallocate() }
       withUnsafeTemporaryAllocation(of: ck_step.self, capacity: plan.steps.count) { steps in
         for (j, step) in plan.steps.enumerated() {
           steps[j] = step
@@ -340,31 +337,40 @@ func evaluateElementwiseProgram(
             case .input(let i, let period):
               registers[r] = ck_register(base: inputs[i].base, period: period)
             case .output(let j): registers[r] = ck_register(base: results[j].base + margin, period: 0)
-            case .scratch(let slot): registers[r] = ck_register(base: scratch + slot * elementwiseBlockSize, period: -1)
+            case .scratch(let slot): registers[r] = ck_register(base: nil, period: -1 - slot)  // per piece
             }
           }
-          // Rows: no tile may wrap inside a block, so blocks stop at the shortest tile's end.
-          let rowLength = plan.shortestTile > 0 ? plan.shortestTile : count
-          withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Double>?.self, capacity: registers.count) {
-            addresses in
-            let (s, r, a) = (steps.baseAddress!, registers.baseAddress!, addresses.baseAddress!)
+          let pieces = ElementwisePieces(total: count, unit: plan.shortestTile > 0 ? plan.shortestTile : 8)
+          let shared = ProgramRun(
+            steps: UnsafeBufferPointer(steps), registers: UnsafeBufferPointer(registers),
+            scratchCount: plan.scratchCount, shortestTile: plan.shortestTile, path: path)
+          if pieces.count == 1 {
             withUnsafeTemporaryAllocation(of: Double.self, capacity: results.count) { sums in
               sums.initialize(repeating: 0)
-              let totals = sums.baseAddress!
-              switch path {
-              case .reference:
-                runSteps(steps, registers, addresses, count: count, rowLength: rowLength, sums: sums)
-              case .avx2:
-                ck_run_program_avx2(
-                  s, steps.count, r, a, registers.count, count, rowLength, elementwiseBlockSize, totals)
-              case .avx512:
-                ck_run_program_avx512(
-                  s, steps.count, r, a, registers.count, count, rowLength, elementwiseBlockSize, totals)
-              }
+              shared.run(0..<count, sums: sums.baseAddress!)
               if summing {
                 for (j, k) in program.outputs.enumerated() where !plan.scalarInstructions.contains(k) {
                   results[j].base[0] = sums[j]
                 }
+              }
+            }
+            return
+          }
+          // Pieces on the worker threads, each with its own scratch and sums; the sums are
+          // added in the pieces' order, which depends on the count alone (not the threads).
+          let outputs = results.count
+          withUnsafeTemporaryAllocation(of: Double.self, capacity: pieces.count * outputs) { partial in
+            partial.initialize(repeating: 0)
+            let sums = SendablePointer(partial.baseAddress!)
+            parallelFor(iterations: pieces.count, maxThreads: Swift.min(Parallelism.maximumThreads, pieces.count)) {
+              piece in
+              shared.run(pieces[piece], sums: sums.pointer + piece * outputs)
+            }
+            if summing {
+              for (j, k) in program.outputs.enumerated() where !plan.scalarInstructions.contains(k) {
+                var total = 0.0
+                for piece in 0..<pieces.count { total += partial[piece * outputs + j] }
+                results[j].base[0] = total
               }
             }
           }
@@ -373,6 +379,76 @@ func evaluateElementwiseProgram(
     }
   }
   return results.map { Tensor(shape: resultShape, storage: $0, offset: margin) }
+}
+
+/// Values per piece of a large program run on several threads: at least this many, as
+/// PyTorch's elementwise kernels (`at::internal::GRAIN_SIZE`, 32768) split theirs.
+let elementwiseParallelGrain = 16_384
+
+/// How a program's values are cut into pieces for the worker threads: an even number of
+/// pieces of at least `elementwiseParallelGrain` values when there are at least twice that
+/// many (one piece otherwise), each a whole number of `unit`s (rows of the shortest tile,
+/// or whole vectors) but the last. Depends on the count alone, never on the threads, so
+/// that the pieces' sums, added in order, do not either.
+struct ElementwisePieces {
+  let total: Int
+  let unit: Int
+  let count: Int
+
+  init(total: Int, unit: Int) {
+    self.total = total
+    self.unit = unit
+    let units = total / unit
+    let wanted = total >= 2 * elementwiseParallelGrain ? 2 * (total / (2 * elementwiseParallelGrain)) : 1
+    count = Swift.max(1, Swift.min(wanted, units))
+  }
+
+  /// The values of piece `i`.
+  subscript(i: Int) -> Range<Int> {
+    let units = total / unit
+    let start = units * i / count * unit
+    return start..<(i == count - 1 ? total : units * (i + 1) / count * unit)
+  }
+}
+
+/// A program's steps and registers, run by any thread over a range of its values with
+/// scratch blocks of its own. Scratch registers have no base (period −1 − slot) until then.
+private struct ProgramRun: @unchecked Sendable {
+  let steps: UnsafeBufferPointer<ck_step>
+  let registers: UnsafeBufferPointer<ck_register>
+  let scratchCount: Int
+  /// The shortest tile's length (0: no tile, the range is one row).
+  let shortestTile: Int
+  let path: KernelPath
+
+  func run(_ range: Range<Int>, sums: UnsafeMutablePointer<Double>) {
+    let rowLength = shortestTile > 0 ? shortestTile : range.count
+    let scratch = UnsafeMutablePointer<Double>.allocate(capacity: Swift.max(scratchCount, 1) * elementwiseBlockSize)
+    defer { scratch.deallocate() }
+    withUnsafeTemporaryAllocation(of: ck_register.self, capacity: registers.count) { own in
+      for (r, register) in registers.enumerated() {
+        own[r] =
+          register.base == nil
+          ? ck_register(base: scratch + (-1 - register.period) * elementwiseBlockSize, period: -1) : register
+      }
+      withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Double>?.self, capacity: registers.count) { addresses in
+        let (s, r, a) = (steps.baseAddress!, own.baseAddress!, addresses.baseAddress!)
+        let (first, count, block) = (range.lowerBound, range.count, elementwiseBlockSize)
+        switch path {
+        case .reference:
+          runSteps(steps, own, addresses, first: first, count: count, rowLength: rowLength, sums: sums)
+        case .avx2: ck_run_program_avx2(s, steps.count, r, a, own.count, first, count, rowLength, block, sums)
+        case .avx512: ck_run_program_avx512(s, steps.count, r, a, own.count, first, count, rowLength, block, sums)
+        }
+      }
+    }
+  }
+}
+
+/// A pointer handed to the worker threads (each writes its own part).
+struct SendablePointer: @unchecked Sendable {
+  let pointer: UnsafeMutablePointer<Double>
+  init(_ pointer: UnsafeMutablePointer<Double>) { self.pointer = pointer }
 }
 
 extension ElementwiseUnaryOperation {
@@ -405,12 +481,12 @@ extension ElementwiseBinaryOperation {
 
 /// The reference executor: `ck_run_program_*`'s loops in Swift, glibc's functions.
 private func runSteps(
-  _ steps: UnsafeMutableBufferPointer<ck_step>, _ registers: UnsafeMutableBufferPointer<ck_register>,
-  _ addresses: UnsafeMutableBufferPointer<UnsafeMutablePointer<Double>?>, count: Int, rowLength: Int,
-  sums: UnsafeMutableBufferPointer<Double>
+  _ steps: UnsafeBufferPointer<ck_step>, _ registers: UnsafeMutableBufferPointer<ck_register>,
+  _ addresses: UnsafeMutableBufferPointer<UnsafeMutablePointer<Double>?>, first: Int, count: Int, rowLength: Int,
+  sums: UnsafeMutablePointer<Double>
 ) {
-  var row = 0
-  while row < count {
+  var row = first
+  while row < first + count {
     var start = 0
     while start < rowLength {
       let offset = row + start

@@ -1,11 +1,14 @@
 import Foundation
 import Synchronization
 
-/// How many threads one kernel (today: matrix multiply) may use.
+/// How many threads one kernel may use.
 ///
-/// Large products are split across cores with `parallelFor` (`WorkerPool.swift`); this
-/// caps the split, for benchmarks that compare one core with all of them, or for
-/// programs that run several differentiations in parallel themselves.
+/// Large matrix products, matrix-vector products, elementwise maps and fused elementwise
+/// programs (from 32768 values) are split across cores with `parallelFor`
+/// (`WorkerPool.swift`); this caps the split, for benchmarks that compare one core with all
+/// of them, or for programs that run several differentiations in parallel themselves. No
+/// value depends on it: elementwise values are computed one by one, and a fused program's
+/// sums are added in pieces that depend on the count alone.
 public enum Parallelism {
   private static let limit = Atomic<Int>(0)
   /// Read once: `ProcessInfo` queries the system on every call (microseconds).

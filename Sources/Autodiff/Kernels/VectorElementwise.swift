@@ -83,11 +83,96 @@ func vectorElementwise(
   _ operation: VectorElementwise, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>?, scalar: Double = 0,
   _ y: UnsafeMutablePointer<Double>, count: Int, path: KernelPath = .current
 ) -> Bool {
-  guard count >= vectorElementwiseMinimum else { return false }
-  switch path {
-  case .reference: return false
-  case .avx2: ck_elementwise_avx2(operation.rawValue, a, b, scalar, y, count)
-  case .avx512: ck_elementwise_avx512(operation.rawValue, a, b, scalar, y, count)
+  guard count >= vectorElementwiseMinimum, path != .reference else { return false }
+  let code = operation.rawValue
+  if let threads = elementwiseThreads(count: count) {
+    let p = ElementwisePointers(a: a, b: b, y: y)
+    parallelFor(iterations: threads, maxThreads: threads) { w in
+      let piece = elementwisePiece(w, of: threads, count: count)
+      let (a, b, y) = (p.a + piece.lowerBound, p.b.map { $0 + piece.lowerBound }, p.y + piece.lowerBound)
+      if path == .avx512 {
+        ck_elementwise_avx512(code, a, b, scalar, y, piece.count)
+      } else {
+        ck_elementwise_avx2(code, a, b, scalar, y, piece.count)
+      }
+    }
+    return true
+  }
+  if path == .avx512 {
+    ck_elementwise_avx512(code, a, b, scalar, y, count)
+  } else {
+    ck_elementwise_avx2(code, a, b, scalar, y, count)
   }
   return true
+}
+
+/// The threads an elementwise loop over `count` values runs on: nil (the calling thread
+/// alone) below twice `elementwiseParallelGrain` values, or on one processor; else up to
+/// `Parallelism.maximumThreads`, each with at least that grain. On values that stream from
+/// L2 or memory, each core brings its own cache's bandwidth. The values do not depend on the
+/// split (each is computed alone).
+func elementwiseThreads(count: Int) -> Int? {
+  guard count >= 2 * elementwiseParallelGrain else { return nil }
+  let threads = Swift.min(Parallelism.maximumThreads, count / elementwiseParallelGrain)
+  return threads > 1 ? threads : nil
+}
+
+/// Piece `w` of `threads` equal pieces of 0..<count, each starting on a multiple of 8
+/// values (a 64-byte line from an aligned start).
+func elementwisePiece(_ w: Int, of threads: Int, count: Int) -> Range<Int> {
+  let lines = count / 8
+  return lines * w / threads * 8..<(w == threads - 1 ? count : lines * (w + 1) / threads * 8)
+}
+
+/// The operands' and result's addresses, handed to the worker threads.
+struct ElementwisePointers: @unchecked Sendable {
+  let a: UnsafePointer<Double>
+  let b: UnsafePointer<Double>?
+  let y: UnsafeMutablePointer<Double>
+  init(a: UnsafePointer<Double>, b: UnsafePointer<Double>?, y: UnsafeMutablePointer<Double>) {
+    (self.a, self.b, self.y) = (a, b, y)
+  }
+}
+
+/// The product rule's value in one pass, for constants of one shape:
+///
+/// ```
+/// y = (s a) ⊙ b + (s c) ⊙ d
+/// ```
+///
+/// the JVP of a product (s = 1: da ⊙ b + a ⊙ db) or of a `ScaledMultiply`, which composed
+/// of the differentiable operations is three passes, two temporaries and three recorded
+/// operations' dispatch. Each operation is rounded as written (no FMA), as the unfused
+/// products and sum round it: the values are theirs bit for bit.
+///
+/// - Parameters:
+///   - a: the first product's first factor.
+///   - b: its second.
+///   - c: the second product's first factor.
+///   - d: its second.
+///   - s: the scale of both products.
+///   - shape: the shape all four must have.
+///   - path: the kernel path.
+/// - Returns: y, or nil (nothing computed) unless all four are constants of `shape`: the
+///   caller then composes the differentiable operations (a tracer's derivative is
+///   recorded; broadcasting is theirs).
+/// - Complexity: one pass over the four inputs and the result.
+@inlinable
+func productRule(
+  _ a: Tensor, _ b: Tensor, _ c: Tensor, _ d: Tensor, scale s: Double, shape: TensorShape,
+  path: KernelPath = .current
+) -> Tensor? {
+  guard a.isConstant, b.isConstant, c.isConstant, d.isConstant, a.shape == shape, b.shape == shape,
+    c.shape == shape, d.shape == shape
+  else { return nil }
+  let count = shape.product
+  let result = TensorStorage.make(uninitializedCount: count)
+  // The four are borrowed for the whole call: their storage outlives the loop.
+  let (pa, pb, pc, pd, y) = (a.base, b.base, c.base, d.base, result.base)
+  switch count >= vectorElementwiseMinimum ? path : .reference {
+  case .reference: for i in 0..<count { y[i] = (s * pa[i]) * pb[i] + (s * pc[i]) * pd[i] }
+  case .avx2: ck_product_rule_avx2(pa, pb, pc, pd, s, y, count)
+  case .avx512: ck_product_rule_avx512(pa, pb, pc, pd, s, y, count)
+  }
+  return Tensor(shape: shape, storage: result)
 }

@@ -100,7 +100,9 @@ struct Multiply: ElementwiseBinary {
     -> Tensor
   {
     switch (tangentA, tangentB) {
-    case (let da?, let db?): return (da * b + a * db).broadcastedIfNeeded(to: shape)
+    case (let da?, let db?):
+      if let both = productRule(da, b, a, db, scale: 1, shape: shape) { return both }  // constants: one pass
+      return (da * b + a * db).broadcastedIfNeeded(to: shape)
     case (let da?, nil): return (da * b).broadcastedIfNeeded(to: shape)
     case (nil, let db?): return (a * db).broadcastedIfNeeded(to: shape)
     case (nil, nil): return Tensor.zeros(shape)
@@ -131,7 +133,9 @@ struct ScaledMultiply: ElementwiseBinary {
     -> Tensor
   {
     switch (tangentA, tangentB) {
-    case (let da?, let db?): return (apply(self, da, b) + apply(self, a, db)).broadcastedIfNeeded(to: shape)
+    case (let da?, let db?):
+      if let both = productRule(da, b, a, db, scale: scale, shape: shape) { return both }  // constants: one pass
+      return (apply(self, da, b) + apply(self, a, db)).broadcastedIfNeeded(to: shape)
     case (let da?, nil): return apply(self, da, b).broadcastedIfNeeded(to: shape)
     case (nil, let db?): return apply(self, a, db).broadcastedIfNeeded(to: shape)
     case (nil, nil): return Tensor.zeros(shape)

@@ -160,12 +160,16 @@ typedef struct {
   long period;      // -1: a fixed scratch block; 0: every value; > 0: a tile of this length
 } ck_register;
 
-/// Runs `steps` over `count` values. `addresses` is scratch space for `register_count`
-/// pointers; `sums` receives the CK_OP_SUM steps' totals (added to its values).
+/// Runs `steps` over the `count` values from value `first` on (both multiples of
+/// `row_length`, or `first` + `count` the end). `addresses` is scratch space for
+/// `register_count` pointers; `sums` receives the CK_OP_SUM steps' totals (added to its
+/// values).
 void ck_run_program_avx2(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
-                         long register_count, long count, long row_length, long block_size, double *sums);
+                         long register_count, long first, long count, long row_length, long block_size,
+                         double *sums);
 void ck_run_program_avx512(const ck_step *steps, long step_count, const ck_register *registers, double **addresses,
-                           long register_count, long count, long row_length, long block_size, double *sums);
+                           long register_count, long first, long count, long row_length, long block_size,
+                           double *sums);
 
 // MARK: - One step over an array
 //
@@ -178,6 +182,17 @@ void ck_elementwise_avx2(int op, const double *a, const double *b, double s, dou
 void ck_elementwise_avx512(int op, const double *a, const double *b, double s, double *y, long n);
 /// The AVX-512 source compiled for AVX2 + FMA, for tests on machines without AVX-512.
 void ck_elementwise_8_on_avx2(int op, const double *a, const double *b, double s, double *y, long n);
+
+/// The product rule in one pass: y[i] = (s a[i]) b[i] + (s c[i]) d[i] for i < n, each
+/// operation rounded as written (no FMA), as the reference (`productRuleKernel`) and the
+/// three unfused operations it replaces compute it.
+void ck_product_rule_avx2(const double *a, const double *b, const double *c, const double *d, double s, double *y,
+                          long n);
+void ck_product_rule_avx512(const double *a, const double *b, const double *c, const double *d, double s, double *y,
+                            long n);
+/// The AVX-512 source compiled for AVX2 + FMA, for tests on machines without AVX-512.
+void ck_product_rule_8_on_avx2(const double *a, const double *b, const double *c, const double *d, double s,
+                               double *y, long n);
 
 #ifdef __cplusplus
 }
