@@ -446,9 +446,14 @@ struct WindowKernelTests {
           == (parent + padKernel(piece, axis: axis, before: range.lowerBound, after: shape[axis] - range.upperBound))
           .scalars)
       for path in KernelPathTests.paths {
-        var a = parent
+        var a = parent  // shared: one pass into a new buffer
         addIntoWindowKernel(&a, piece, axis: axis, range: range, path: path)
         #expect(a.scalars.map(\.bitPattern) == expected.scalars.map(\.bitPattern), "\(path), case \(index)")
+        var unique = Tensor(shape: parent.shape, scalars: parent.scalars)  // alone: in place
+        let address = unique.withUnsafeScalars { $0.baseAddress }
+        addIntoWindowKernel(&unique, piece, axis: axis, range: range, path: path)
+        #expect(unique.scalars.map(\.bitPattern) == expected.scalars.map(\.bitPattern), "\(path), case \(index)")
+        #expect(unique.withUnsafeScalars { $0.baseAddress } == address)
         #expect(parent.scalars == Tensor(randomNormal: TensorShape(shape), seed: UInt64(800 + index)).scalars)
       }
     }

@@ -95,6 +95,33 @@ struct ParallelElementwiseTests {
     #expect(zip(two[3].scalars, reference.scalars).allSatisfy { Swift.abs($0 - $1) <= 4e-16 * Swift.abs($1) })
   }
 
+  @Test("large sums and dot products: piece by piece in order, the same on one thread or two")
+  func largeReductions() {
+    let n = 2 * elementwiseParallelGrain + 5
+    let a = Tensor(randomNormal: [n], seed: 75)
+    let b = Tensor(randomNormal: [n], seed: 76)
+    let one = Self.withThreads(1) { (a.sum().scalar, dot(a, b).scalar) }
+    let two = Self.withThreads(2) { (a.sum().scalar, dot(a, b).scalar) }
+    #expect(one.0.bitPattern == two.0.bitPattern && one.1.bitPattern == two.1.bitPattern)
+    // The pieces' values, added in order.
+    let pieces = ElementwisePieces(total: n, unit: 8)
+    #expect(pieces.count == 2)
+    var (sum, product) = (0.0, 0.0)
+    a.withUnsafeScalars { pa in
+      b.withUnsafeScalars { pb in
+        for i in 0..<pieces.count {
+          let piece = pieces[i]
+          sum += contiguousSum(pa.baseAddress! + piece.lowerBound, count: piece.count)
+          product += contiguousDot(
+            pa.baseAddress! + piece.lowerBound, pb.baseAddress! + piece.lowerBound, count: piece.count)
+        }
+      }
+    }
+    #expect(two.0.bitPattern == sum.bitPattern && two.1.bitPattern == product.bitPattern)
+    let plain = zip(a.scalars, b.scalars).map { $0 * $1 }.reduce(0, +)
+    #expect(Swift.abs(two.1 - plain) <= 1e-12 * zip(a.scalars, b.scalars).map { Swift.abs($0 * $1) }.reduce(0, +))
+  }
+
   @Test("the product rule in one pass equals the three unfused operations bit for bit, on every path")
   func productRuleKernel() {
     for n in [5, 40, 1003, 2 * elementwiseParallelGrain + 3] {

@@ -383,7 +383,7 @@ func evaluateElementwiseProgram(
 
 /// Values per piece of a large program run on several threads: at least this many, as
 /// PyTorch's elementwise kernels (`at::internal::GRAIN_SIZE`, 32768) split theirs.
-let elementwiseParallelGrain = 16_384
+@usableFromInline let elementwiseParallelGrain = 16_384
 
 /// How a program's values are cut into pieces for the worker threads: an even number of
 /// pieces of at least `elementwiseParallelGrain` values when there are at least twice that

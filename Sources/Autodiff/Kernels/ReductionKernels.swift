@@ -60,6 +60,10 @@ func sumKernel(_ x: Tensor, to target: TensorShape) -> Tensor {
     let result = TensorStorage.make(uninitializedCount: keptCount)
     x.withUnsafeScalars { px in
       let base = px.baseAddress.unsafelyUnwrapped
+      if keptCount == 1 && inner >= 2 * elementwiseParallelGrain {
+        result.base[0] = piecewiseSum(base, count: inner)
+        return
+      }
       for row in 0..<keptCount { result.base[row] = contiguousSum(base + row &* inner, count: inner) }
     }
     return Tensor(shape: target, storage: result)
@@ -83,6 +87,61 @@ func sumKernel(_ x: Tensor, to target: TensorShape) -> Tensor {
   }
   let reduced = reduceKernel(x, to: padded, initial: 0, +)
   return padded == target ? reduced : Tensor(shape: target, storage: reduced.storage, offset: reduced.offset)
+}
+
+/// p[0] + ... + p[n − 1] for a large n, in `piecewise` pieces (`contiguousSum` each).
+@usableFromInline
+func piecewiseSum(_ p: UnsafePointer<Double>, count n: Int) -> Double {
+  let source = ElementwisePointers(a: p, b: nil, y: UnsafeMutablePointer(mutating: p))
+  return piecewise(count: n) { piece in contiguousSum(source.a + piece.lowerBound, count: piece.count) }
+}
+
+/// Σ a[i] b[i] for a large n, in `piecewise` pieces (`contiguousDot` each).
+@usableFromInline
+func piecewiseDot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count n: Int) -> Double {
+  let source = ElementwisePointers(a: a, b: b, y: UnsafeMutablePointer(mutating: a))
+  return piecewise(count: n) { piece in
+    contiguousDot(source.a + piece.lowerBound, source.b.unsafelyUnwrapped + piece.lowerBound, count: piece.count)
+  }
+}
+
+/// The sum of `reduce` over the `ElementwisePieces` of 0..<n (whole vectors), the pieces
+/// reduced on the worker threads and their results added in order: the value depends on n
+/// alone, not on the threads.
+func piecewise(count n: Int, _ reduce: @Sendable (Range<Int>) -> Double) -> Double {
+  let pieces = ElementwisePieces(total: n, unit: 8)
+  return withUnsafeTemporaryAllocation(of: Double.self, capacity: pieces.count) { results in
+    let target = SendablePointer(results.baseAddress!)
+    parallelFor(iterations: pieces.count, maxThreads: Swift.min(Parallelism.maximumThreads, pieces.count)) { i in
+      target.pointer[i] = reduce(pieces[i])
+    }
+    var total = 0.0
+    for i in 0..<pieces.count { total += results[i] }
+    return total
+  }
+}
+
+/// Σ a[i] b[i] with four independent partial sums (the additions pipeline), combined
+/// pairwise at the end.
+@inlinable @inline(__always)
+func contiguousDot(_ pa: UnsafePointer<Double>, _ pb: UnsafePointer<Double>, count n: Int) -> Double {
+  var s0 = 0.0
+  var s1 = 0.0
+  var s2 = 0.0
+  var s3 = 0.0
+  var i = 0
+  while i + 4 <= n {
+    s0 += pa[i] * pb[i]
+    s1 += pa[i + 1] * pb[i + 1]
+    s2 += pa[i + 2] * pb[i + 2]
+    s3 += pa[i + 3] * pb[i + 3]
+    i += 4
+  }
+  while i < n {
+    s0 += pa[i] * pb[i]
+    i += 1
+  }
+  return (s0 + s1) + (s2 + s3)
 }
 
 /// p[0] + ... + p[n − 1] with eight independent partial sums, so the additions pipeline

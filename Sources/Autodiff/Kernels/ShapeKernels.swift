@@ -135,6 +135,22 @@ func addIntoWindowKernel(
   let width = range.count * inner
   let start = range.lowerBound * inner
   if width == 0 || outer == 0 { return }
+  if !isKnownUniquelyReferenced(&a.storage) {
+    // Shared: one pass writing a new buffer (a's values, the sums in the window) rather than
+    // a copy of a and a second pass over the window.
+    let result = TensorStorage.make(uninitializedCount: outer * chunk)
+    let (x, p, y) = (a.base, piece.base, result.base)
+    for i in 0..<outer {
+      let (row, out, window) = (x + i * chunk, y + i * chunk, p + i * width)
+      out.initialize(from: row, count: start)
+      if !vectorElementwise(.add, row + start, window, out + start, count: width, path: path) {
+        for j in 0..<width { out[start + j] = row[start + j] + window[j] }
+      }
+      (out + start + width).initialize(from: row + start + width, count: chunk - start - width)
+    }
+    a = Tensor(shape: a.shape, storage: result)
+    return
+  }
   piece.withUnsafeScalars { source in
     let source = source.baseAddress.unsafelyUnwrapped
     a.withUnsafeMutableScalars { target in

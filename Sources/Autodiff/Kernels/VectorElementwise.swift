@@ -171,8 +171,23 @@ func productRule(
   let (pa, pb, pc, pd, y) = (a.base, b.base, c.base, d.base, result.base)
   switch count >= vectorElementwiseMinimum ? path : .reference {
   case .reference: for i in 0..<count { y[i] = (s * pa[i]) * pb[i] + (s * pc[i]) * pd[i] }
-  case .avx2: ck_product_rule_avx2(pa, pb, pc, pd, s, y, count)
-  case .avx512: ck_product_rule_avx512(pa, pb, pc, pd, s, y, count)
+  case let vector: productRuleOnThreads(pa, pb, pc, pd, s, y, count: count, path: vector)
   }
   return Tensor(shape: shape, storage: result)
+}
+
+/// `ck_product_rule_*` on `path`, on the worker threads for a large count.
+@usableFromInline
+func productRuleOnThreads(
+  _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ c: UnsafePointer<Double>, _ d: UnsafePointer<Double>,
+  _ s: Double, _ y: UnsafeMutablePointer<Double>, count: Int, path: KernelPath
+) {
+  let run = path == .avx512 ? ck_product_rule_avx512 : ck_product_rule_avx2
+  guard let threads = elementwiseThreads(count: count) else { return run(a, b, c, d, s, y, count) }
+  let (first, second) = (ElementwisePointers(a: a, b: b, y: y), ElementwisePointers(a: c, b: d, y: y))
+  parallelFor(iterations: threads, maxThreads: threads) { w in
+    let i = elementwisePiece(w, of: threads, count: count).lowerBound
+    let n = elementwisePiece(w, of: threads, count: count).count
+    run(first.a + i, first.b.unsafelyUnwrapped + i, second.a + i, second.b.unsafelyUnwrapped + i, s, first.y + i, n)
+  }
 }

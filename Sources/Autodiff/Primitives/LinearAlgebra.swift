@@ -151,29 +151,10 @@ struct Dot: BinaryPrimitive {
   @inlinable init() {}
 
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
-    let sum = a.withUnsafeScalars { pa in
-      b.withUnsafeScalars { pb in
-        var s0 = 0.0
-        var s1 = 0.0
-        var s2 = 0.0
-        var s3 = 0.0
-        var i = 0
-        let n = pa.count
-        while i + 4 <= n {
-          s0 += pa[i] * pb[i]
-          s1 += pa[i + 1] * pb[i + 1]
-          s2 += pa[i + 2] * pb[i + 2]
-          s3 += pa[i + 3] * pb[i + 3]
-          i += 4
-        }
-        while i < n {
-          s0 += pa[i] * pb[i]
-          i += 1
-        }
-        return (s0 + s1) + (s2 + s3)
-      }
-    }
-    return Tensor(sum)
+    let n = a.scalarCount
+    // Borrowed for the whole call: the storage outlives the loops.
+    if n >= 2 * elementwiseParallelGrain { return Tensor(piecewiseDot(a.base, b.base, count: n)) }
+    return Tensor(contiguousDot(a.base, b.base, count: n))
   }
 
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {
