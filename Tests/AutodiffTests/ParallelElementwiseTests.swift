@@ -118,6 +118,10 @@ struct ParallelElementwiseTests {
       }
     }
     #expect(two.0.bitPattern == sum.bitPattern && two.1.bitPattern == product.bitPattern)
+    // The same values sum to the same bits as a whole tensor and as a row of a matrix.
+    let rows = Tensor(stacking: [b, a, b])
+    let rowSums = rows.sum(squeezingAxes: 1).scalars
+    #expect(rowSums[1].bitPattern == two.0.bitPattern && rowSums[0].bitPattern == b.sum().scalar.bitPattern)
     let plain = zip(a.scalars, b.scalars).map { $0 * $1 }.reduce(0, +)
     #expect(Swift.abs(two.1 - plain) <= 1e-12 * zip(a.scalars, b.scalars).map { Swift.abs($0 * $1) }.reduce(0, +))
   }

@@ -387,8 +387,8 @@ func evaluateElementwiseProgram(
 
 /// How a program's values are cut into pieces for the worker threads: an even number of
 /// pieces of at least `elementwiseParallelGrain` values when there are at least twice that
-/// many (one piece otherwise), each a whole number of `unit`s (rows of the shortest tile,
-/// or whole vectors) but the last. Depends on the count alone, never on the threads, so
+/// many (one piece otherwise; fewer, perhaps odd, when there are fewer `unit`s), each a
+/// whole number of `unit`s (rows of the shortest tile, or whole vectors) but the last. Depends on the count alone, never on the threads, so
 /// that the pieces' sums, added in order, do not either.
 struct ElementwisePieces {
   let total: Int

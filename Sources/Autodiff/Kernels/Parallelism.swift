@@ -8,7 +8,9 @@ import Synchronization
 /// (`WorkerPool.swift`); this caps the split, for benchmarks that compare one core with all
 /// of them, or for programs that run several differentiations in parallel themselves. No
 /// value depends on it: elementwise values are computed one by one, and a fused program's
-/// sums are added in pieces that depend on the count alone.
+/// sums are added in pieces that depend on the count alone. (The worker threads run in the
+/// default floating-point environment: a caller that changes the rounding mode for its own
+/// thread gets it on the pieces that thread computes only.)
 public enum Parallelism {
   private static let limit = Atomic<Int>(0)
   /// Read once: `ProcessInfo` queries the system on every call (microseconds).

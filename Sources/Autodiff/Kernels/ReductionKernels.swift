@@ -60,8 +60,11 @@ func sumKernel(_ x: Tensor, to target: TensorShape) -> Tensor {
     let result = TensorStorage.make(uninitializedCount: keptCount)
     x.withUnsafeScalars { px in
       let base = px.baseAddress.unsafelyUnwrapped
-      if keptCount == 1 && inner >= 2 * elementwiseParallelGrain {
-        result.base[0] = piecewiseSum(base, count: inner)
+      // A long row in pieces, whether it is the whole tensor or one of several rows: the
+      // same values sum to the same bits in every layout (x[i].sum() is row i of
+      // x.sum(squeezingAxes: 1), a batch's row its single tangent's sum).
+      if inner >= 2 * elementwiseParallelGrain {
+        for row in 0..<keptCount { result.base[row] = piecewiseSum(base + row &* inner, count: inner) }
         return
       }
       for row in 0..<keptCount { result.base[row] = contiguousSum(base + row &* inner, count: inner) }

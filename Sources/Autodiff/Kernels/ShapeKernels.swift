@@ -135,6 +135,7 @@ func addIntoWindowKernel(
   let width = range.count * inner
   let start = range.lowerBound * inner
   if width == 0 || outer == 0 { return }
+  require(a.lift == nil, "addIntoWindowKernel: the tensor added into is being differentiated")
   if !isKnownUniquelyReferenced(&a.storage) {
     // Shared: one pass writing a new buffer (a's values, the sums in the window) rather than
     // a copy of a and a second pass over the window.

@@ -167,11 +167,12 @@ func productRule(
   else { return nil }
   let count = shape.product
   let result = TensorStorage.make(uninitializedCount: count)
-  // The four are borrowed for the whole call: their storage outlives the loop.
-  let (pa, pb, pc, pd, y) = (a.base, b.base, c.base, d.base, result.base)
-  switch count >= vectorElementwiseMinimum ? path : .reference {
-  case .reference: for i in 0..<count { y[i] = (s * pa[i]) * pb[i] + (s * pc[i]) * pd[i] }
-  case let vector: productRuleOnThreads(pa, pb, pc, pd, s, y, count: count, path: vector)
+  withExtendedLifetime((a, b, c, d)) {
+    let (pa, pb, pc, pd, y) = (a.base, b.base, c.base, d.base, result.base)
+    switch count >= vectorElementwiseMinimum ? path : .reference {
+    case .reference: for i in 0..<count { y[i] = (s * pa[i]) * pb[i] + (s * pc[i]) * pd[i] }
+    case let vector: productRuleOnThreads(pa, pb, pc, pd, s, y, count: count, path: vector)
+    }
   }
   return Tensor(shape: shape, storage: result)
 }

@@ -152,9 +152,10 @@ struct Dot: BinaryPrimitive {
 
   @inlinable func evaluate(_ a: Tensor, _ b: Tensor) -> Tensor {
     let n = a.scalarCount
-    // Borrowed for the whole call: the storage outlives the loops.
-    if n >= 2 * elementwiseParallelGrain { return Tensor(piecewiseDot(a.base, b.base, count: n)) }
-    return Tensor(contiguousDot(a.base, b.base, count: n))
+    return withExtendedLifetime((a, b)) {
+      if n >= 2 * elementwiseParallelGrain { return Tensor(piecewiseDot(a.base, b.base, count: n)) }
+      return Tensor(contiguousDot(a.base, b.base, count: n))
+    }
   }
 
   @inlinable func jvp(a: Tensor, b: Tensor, value: Tensor, tangentA: Tensor?, tangentB: Tensor?) -> Tensor {

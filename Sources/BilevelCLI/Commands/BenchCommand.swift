@@ -334,7 +334,7 @@ enum BenchCommand {
 
     var table = TextTable(
       title:
-        "bilevel-cli bench (median of \(repeats) runs after warm-up; min and max; \(KernelPath.current) kernels)",
+        "bilevel-cli bench (median of at least \(repeats) runs after warm-up, more for fast cases; min and max; \(KernelPath.current) kernels)",
       headers: ["case", "operation", "median", "min", "max", "unit", "ratio to gradient"])
     for row in rows {
       table.append([
