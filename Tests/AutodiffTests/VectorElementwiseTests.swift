@@ -82,7 +82,7 @@ struct VectorElementwiseTests {
     arguments: VectorElementwise.allCases)
   func matchesReference(operation: VectorElementwise) {
     let kernels = Self.kernels()
-    // The last count is split across the worker threads (`elementwiseThreads`).
+    // The last count is split across the worker threads (`forEachElementwisePiece`).
     for n in Array(32...72) + [1000, 1003, 2 * elementwiseParallelGrain + 13] {
       let a = Self.operands(n, seed: UInt64(n))
       let b = Self.operands(n, seed: UInt64(n) + 1000)

@@ -84,44 +84,32 @@ func vectorElementwise(
   _ y: UnsafeMutablePointer<Double>, count: Int, path: KernelPath = .current
 ) -> Bool {
   guard count >= vectorElementwiseMinimum, path != .reference else { return false }
-  let code = operation.rawValue
-  if let threads = elementwiseThreads(count: count) {
-    let p = ElementwisePointers(a: a, b: b, y: y)
-    parallelFor(iterations: threads, maxThreads: threads) { w in
-      let piece = elementwisePiece(w, of: threads, count: count)
-      let (a, b, y) = (p.a + piece.lowerBound, p.b.map { $0 + piece.lowerBound }, p.y + piece.lowerBound)
-      if path == .avx512 {
-        ck_elementwise_avx512(code, a, b, scalar, y, piece.count)
-      } else {
-        ck_elementwise_avx2(code, a, b, scalar, y, piece.count)
-      }
+  let (code, p) = (operation.rawValue, ElementwisePointers(a: a, b: b, y: y))
+  forEachElementwisePiece(count: count) { piece in
+    let (a, b, y) = (p.a + piece.lowerBound, p.b.map { $0 + piece.lowerBound }, p.y + piece.lowerBound)
+    if path == .avx512 {
+      ck_elementwise_avx512(code, a, b, scalar, y, piece.count)
+    } else {
+      ck_elementwise_avx2(code, a, b, scalar, y, piece.count)
     }
-    return true
-  }
-  if path == .avx512 {
-    ck_elementwise_avx512(code, a, b, scalar, y, count)
-  } else {
-    ck_elementwise_avx2(code, a, b, scalar, y, count)
   }
   return true
 }
 
-/// The threads an elementwise loop over `count` values runs on: nil (the calling thread
-/// alone) below twice `elementwiseParallelGrain` values, or on one processor; else up to
-/// `Parallelism.maximumThreads`, each with at least that grain. On values that stream from
-/// L2 or memory, each core brings its own cache's bandwidth. The values do not depend on the
-/// split (each is computed alone).
-func elementwiseThreads(count: Int) -> Int? {
-  guard count >= 2 * elementwiseParallelGrain else { return nil }
-  let threads = Swift.min(Parallelism.maximumThreads, count / elementwiseParallelGrain)
-  return threads > 1 ? threads : nil
-}
-
-/// Piece `w` of `threads` equal pieces of 0..<count, each starting on a multiple of 8
-/// values (a 64-byte line from an aligned start).
-func elementwisePiece(_ w: Int, of threads: Int, count: Int) -> Range<Int> {
+/// `body(piece)` for pieces covering 0..<count: the whole range on the calling thread below
+/// twice `elementwiseParallelGrain` values (or with one thread allowed), else one piece per
+/// thread, up to `Parallelism.maximumThreads` of at least that grain, each starting on a
+/// multiple of 8 values (a 64-byte line from an aligned start). On values that stream from
+/// L2 or memory, each core brings its own cache's bandwidth. For elementwise loops only,
+/// whose values do not depend on the split (each is computed alone).
+func forEachElementwisePiece(count: Int, _ body: @Sendable (Range<Int>) -> Void) {
+  let threads =
+    count >= 2 * elementwiseParallelGrain ? Swift.min(Parallelism.maximumThreads, count / elementwiseParallelGrain) : 1
+  guard threads > 1 else { return body(0..<count) }
   let lines = count / 8
-  return lines * w / threads * 8..<(w == threads - 1 ? count : lines * (w + 1) / threads * 8)
+  parallelFor(iterations: threads, maxThreads: threads) { w in
+    body(lines * w / threads * 8..<(w == threads - 1 ? count : lines * (w + 1) / threads * 8))
+  }
 }
 
 /// The operands' and result's addresses, handed to the worker threads.
@@ -184,11 +172,9 @@ func productRuleOnThreads(
   _ s: Double, _ y: UnsafeMutablePointer<Double>, count: Int, path: KernelPath
 ) {
   let run = path == .avx512 ? ck_product_rule_avx512 : ck_product_rule_avx2
-  guard let threads = elementwiseThreads(count: count) else { return run(a, b, c, d, s, y, count) }
   let (first, second) = (ElementwisePointers(a: a, b: b, y: y), ElementwisePointers(a: c, b: d, y: y))
-  parallelFor(iterations: threads, maxThreads: threads) { w in
-    let i = elementwisePiece(w, of: threads, count: count).lowerBound
-    let n = elementwisePiece(w, of: threads, count: count).count
+  forEachElementwisePiece(count: count) { piece in
+    let (i, n) = (piece.lowerBound, piece.count)
     run(first.a + i, first.b.unsafelyUnwrapped + i, second.a + i, second.b.unsafelyUnwrapped + i, s, first.y + i, n)
   }
 }

@@ -40,20 +40,14 @@ func vectorMap(_ function: VectorFunction, _ x: Tensor, path: KernelPath = .curr
   x.withUnsafeScalars { source in
     guard let base = source.baseAddress else { return }
     let out = result.base
-    let code = function.rawValue
-    if path != .reference, let threads = elementwiseThreads(count: count) {
-      let p = ElementwisePointers(a: base, b: nil, y: out)
-      parallelFor(iterations: threads, maxThreads: threads) { w in
-        let piece = elementwisePiece(w, of: threads, count: count)
-        let (x, y) = (p.a + piece.lowerBound, p.y + piece.lowerBound)
-        if path == .avx512 { ck_map_avx512(code, x, y, piece.count) } else { ck_map_avx2(code, x, y, piece.count) }
-      }
+    if path == .reference {
+      for i in 0..<count { out[i] = function.reference(base[i]) }
       return
     }
-    switch path {
-    case .reference: for i in 0..<count { out[i] = function.reference(base[i]) }
-    case .avx2: ck_map_avx2(code, base, out, count)
-    case .avx512: ck_map_avx512(code, base, out, count)
+    let (code, p) = (function.rawValue, ElementwisePointers(a: base, b: nil, y: out))
+    forEachElementwisePiece(count: count) { piece in
+      let (x, y) = (p.a + piece.lowerBound, p.y + piece.lowerBound)
+      if path == .avx512 { ck_map_avx512(code, x, y, piece.count) } else { ck_map_avx2(code, x, y, piece.count) }
     }
   }
   return Tensor(shape: x.shape, storage: result)
