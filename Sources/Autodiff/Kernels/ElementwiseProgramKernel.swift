@@ -381,15 +381,17 @@ func evaluateElementwiseProgram(
   return results.map { Tensor(shape: resultShape, storage: $0, offset: margin) }
 }
 
-/// Values per piece of a large program run on several threads: at least this many, as
-/// PyTorch's elementwise kernels (`at::internal::GRAIN_SIZE`, 32768) split theirs.
+/// Values per piece of elementwise work split across the worker threads: at least this
+/// many, so that splitting starts at twice as many, 32768 (PyTorch's
+/// `at::internal::GRAIN_SIZE` for its elementwise kernels).
 @usableFromInline let elementwiseParallelGrain = 16_384
 
 /// How a program's values are cut into pieces for the worker threads: an even number of
 /// pieces of at least `elementwiseParallelGrain` values when there are at least twice that
 /// many (one piece otherwise; fewer, perhaps odd, when there are fewer `unit`s), each a
-/// whole number of `unit`s (rows of the shortest tile, or whole vectors) but the last. Depends on the count alone, never on the threads, so
-/// that the pieces' sums, added in order, do not either.
+/// whole number of `unit`s (rows of the shortest tile, or whole vectors) but the last.
+/// Depends on the count alone, never on the threads, so that the pieces' sums, added in
+/// order, do not either.
 struct ElementwisePieces {
   let total: Int
   let unit: Int
