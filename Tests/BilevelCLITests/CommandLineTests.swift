@@ -490,6 +490,11 @@ struct CommandLineTests {
       #expect(result.status == 0)
       #expect(result.error.contains("release"))
     #endif
+    let negative = runTool(["bench", "--minimum-time", "-5"])
+    #expect(negative.status == 64)
+    #expect(
+      negative.error.hasPrefix(
+        "Error: The value '-5' is invalid for '--minimum-time <ms>': expected a number from 0 to 10000"))
   }
 
   @Test("list names every task, algorithm and method")

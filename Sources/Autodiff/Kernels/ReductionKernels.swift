@@ -95,14 +95,14 @@ func sumKernel(_ x: Tensor, to target: TensorShape) -> Tensor {
 /// p[0] + ... + p[n − 1] for a large n, in `piecewise` pieces (`contiguousSum` each).
 @usableFromInline
 func piecewiseSum(_ p: UnsafePointer<Double>, count n: Int) -> Double {
-  let source = ElementwisePointers(a: p, b: nil, y: UnsafeMutablePointer(mutating: p))
+  let source = ElementwisePointers(a: p, b: nil, y: UnsafeMutablePointer(mutating: p))  // y unused
   return piecewise(count: n) { piece in contiguousSum(source.a + piece.lowerBound, count: piece.count) }
 }
 
 /// Σ a[i] b[i] for a large n, in `piecewise` pieces (`contiguousDot` each).
 @usableFromInline
 func piecewiseDot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, count n: Int) -> Double {
-  let source = ElementwisePointers(a: a, b: b, y: UnsafeMutablePointer(mutating: a))
+  let source = ElementwisePointers(a: a, b: b, y: UnsafeMutablePointer(mutating: a))  // y unused
   return piecewise(count: n) { piece in
     contiguousDot(source.a + piece.lowerBound, source.b.unsafelyUnwrapped + piece.lowerBound, count: piece.count)
   }

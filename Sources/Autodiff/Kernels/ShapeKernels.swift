@@ -117,9 +117,10 @@ func sliceKernel(_ x: Tensor, axis: Int, range: Range<Int>) -> Tensor {
   return Tensor(shape: shape, storage: result)
 }
 
-/// Adds `piece` into the values of `a` at `range` along `axis`, in place (copying `a`
-/// first unless it holds its storage alone): the adjoint of a slice accumulated into its
-/// parent's without padding it to the parent's shape.
+/// Adds `piece` into the values of `a` at `range` along `axis`: in place when `a` holds its
+/// storage alone, else in one pass into a new buffer (a's values, the window's sums): the
+/// adjoint of a slice accumulated into its parent's without padding it to the parent's
+/// shape.
 /// The additions run on `path`'s vector loops (the reference's values, bit for bit).
 /// - Precondition: `piece` has `a`'s shape with `range.count` along `axis`.
 @usableFromInline
