@@ -3,8 +3,9 @@ import Synchronization
 
 /// How many threads one kernel may use.
 ///
-/// Large matrix products, matrix-vector products, elementwise maps and fused elementwise
-/// programs (from 32768 values) are split across cores with `parallelFor`
+/// Large matrix products, matrix-vector products, the vector kernels of elementwise
+/// arithmetic and functions, fused elementwise programs, full sums and dot products (from
+/// 32768 values) are split across cores with `parallelFor`
 /// (`WorkerPool.swift`); this caps the split, for benchmarks that compare one core with all
 /// of them, or for programs that run several differentiations in parallel themselves. No
 /// value depends on it: elementwise values are computed one by one, and a fused program's
